@@ -1,0 +1,48 @@
+# The two commands of the quick start: `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test bench deps venv clean eval
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,train]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# System packages the tests need: PostgreSQL server binaries and Debian's chromium.
+deps:
+	@command -v initdb >/dev/null && command -v pg_ctl >/dev/null || { \
+	  apt-get update -qq && apt-get install -y -qq postgresql >/dev/null && \
+	  ln -sf /usr/lib/postgresql/*/bin/initdb /usr/local/bin/initdb && \
+	  ln -sf /usr/lib/postgresql/*/bin/pg_ctl /usr/local/bin/pg_ctl && \
+	  ln -sf /usr/lib/postgresql/*/bin/postgres /usr/local/bin/postgres; }
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+run: venv
+	mkdir -p var
+	$(BIN)/moderation serve --host $(HOST) --port $(PORT)
+
+# The whole suite, benchmarks included in quick mode (small sizes, few rounds).
+test: venv deps
+	MODERATION_BENCH_QUICK=1 $(BIN)/pytest tests benchmarks \
+	  --benchmark-min-rounds=1 --benchmark-max-time=0.05 --benchmark-warmup=off \
+	  --benchmark-columns=mean,ops,rounds $(PYTEST_ARGS)
+
+# Full-size benchmarks; figures go to benchmarks/README.md by hand, with the machine.
+bench: venv
+	$(BIN)/pytest benchmarks --benchmark-only --benchmark-columns=mean,median,ops,rounds
+
+eval: venv
+	$(BIN)/moderation eval photos
+	$(BIN)/moderation eval text
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .benchmarks

@@ -1,0 +1,134 @@
+"""`moderation`: serve, keys, eval, train.
+
+    moderation serve [--host H] [--port P]
+    moderation keys create NAME [--webhook-url URL]
+    moderation eval photos [DIR]     | moderation eval text [FILE]
+    moderation train text LABELED.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from moderation.config import Settings
+
+
+def _store(settings: Settings):  # type: ignore[no-untyped-def]
+    from moderation.store import make_engine, migrate
+    from moderation.store.repository import Store
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url())
+    migrate(engine)
+    return Store(engine)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from moderation.api.app import create_app
+
+    settings = Settings()
+    if args.port != 8000 or args.host != "127.0.0.1":
+        settings = settings.model_copy(update={"public_url": f"http://{args.host}:{args.port}"})
+    db = settings.resolved_database_url()
+    print(f"moderation service on http://{args.host}:{args.port}", flush=True)
+    print(f"  API docs:   http://{args.host}:{args.port}/docs", flush=True)
+    print(f"  review UI:  http://{args.host}:{args.port}/review", flush=True)
+    print(f"  metrics:    http://{args.host}:{args.port}/metrics", flush=True)
+    print(f"  database:   {db.split('@')[-1]}", flush=True)
+    print(f"  policy:     {settings.policy_path}", flush=True)
+    print(f"  ray:        {settings.ray_address or 'local (started by the service)'}", flush=True)
+    print("  API key:    .venv/bin/moderation keys create NAME", flush=True)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    return 0
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    store = _store(Settings())
+    key, secret = store.create_api_key(args.name, webhook_url=args.webhook_url)
+    store.audit("cli", "api_key.create", args.name, {"webhook_url": args.webhook_url})
+    print(f"API key {args.name!r} created. Send it as 'Authorization: Bearer <key>'. It is shown only once.")
+    if secret:
+        print(secret)
+    print(key)
+    return 0
+
+
+def cmd_eval_photos(args: argparse.Namespace) -> int:
+    from moderation.evaluation import eval_photos
+
+    settings = Settings()
+    directory = Path(args.dir) if args.dir else settings.eval_dir / "photos"
+    if not directory.is_dir():
+        print(f"no evaluation photos at {directory} (set MODERATION_EVAL_DIR or pass DIR)", file=sys.stderr)
+        return 2
+    print(eval_photos(directory, settings))
+    return 0
+
+
+def cmd_eval_text(args: argparse.Namespace) -> int:
+    from moderation.evaluation import eval_text
+
+    settings = Settings()
+    path = Path(args.file) if args.file else settings.eval_dir / "text"
+    if not path.exists():
+        print(f"no evaluation texts at {path} (set MODERATION_EVAL_DIR or pass FILE)", file=sys.stderr)
+        return 2
+    print(eval_text(path, settings))
+    return 0
+
+
+def cmd_train_text(args: argparse.Namespace) -> int:
+    from moderation.text.training import train_text_model
+
+    report = train_text_model(Path(args.file), Path(args.out) if args.out else None, None)
+    print(report)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="moderation", description="Content and photo moderation service")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="start the API (and a local Ray unless RAY_ADDRESS is set)")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--log-level", default="info")
+    s.set_defaults(func=cmd_serve)
+
+    k = sub.add_parser("keys", help="API keys of the upload pipeline")
+    ksub = k.add_subparsers(dest="keys_command", required=True)
+    kc = ksub.add_parser("create", help="create a key; prints it on the last line")
+    kc.add_argument("name")
+    kc.add_argument("--webhook-url", default=None, help="where final decisions are posted; prints the signing secret")
+    kc.set_defaults(func=cmd_keys_create)
+
+    e = sub.add_parser("eval", help="measure quality on labeled data")
+    esub = e.add_subparsers(dest="eval_command", required=True)
+    ep = esub.add_parser("photos", help="duplicate matching recall and false positives per edit")
+    ep.add_argument("dir", nargs="?")
+    ep.set_defaults(func=cmd_eval_photos)
+    et = esub.add_parser("text", help="precision and recall per category")
+    et.add_argument("file", nargs="?")
+    et.set_defaults(func=cmd_eval_text)
+
+    t = sub.add_parser("train", help="train models from labeled data")
+    tsub = t.add_subparsers(dest="train_command", required=True)
+    tt = tsub.add_parser("text", help="train the text classifier from a labeled JSONL file")
+    tt.add_argument("file")
+    tt.add_argument("--out", default=None, help="models directory (default: the shipped models/)")
+    tt.set_defaults(func=cmd_train_text)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""Settings, read from `MODERATION_*` environment variables (and `RAY_ADDRESS`).
+
+There is no module-level instance: `create_app(settings)` and the CLI build one, so a
+test can run several services with different databases side by side.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_POLICY = Path(__file__).resolve().parent / "policy.yaml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MODERATION_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("var"), description="Where the SQLite database and runtime files live.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default sqlite:///<data_dir>/moderation.db (WAL mode)."
+    )
+    policy_path: Path = Field(default=DEFAULT_POLICY, description="The YAML policy file.")
+    eval_dir: Path = Field(default=REPO_ROOT.parent / "shared" / "eval", description="Development evaluation data.")
+    ray_address: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("RAY_ADDRESS", "MODERATION_RAY_ADDRESS"),
+        description="Join this Ray cluster; unset starts a local one.",
+    )
+    ray_num_cpus: int | None = Field(default=None, description="CPUs of the local Ray started when no address is set.")
+    text_workers: int = Field(default=2, ge=1, description="Text actors in the pool.")
+    photo_workers: int = Field(default=2, ge=1, description="Photo actors in the pool.")
+    worker_batch_size: int = Field(default=64, ge=1, description="Items per remote call to a worker.")
+    max_in_flight: int = Field(default=2048, ge=1, description="Items being analysed at once; above it, 429.")
+    max_batch_items: int = Field(default=256, ge=1, description="Items per /v1/moderate request.")
+    max_body_bytes: int = Field(default=64 * 1024 * 1024, description="Largest request body accepted (413 above).")
+    max_text_chars: int = Field(default=100_000, description="Longest text accepted per item.")
+    max_image_bytes: int = Field(default=20_000_000, description="Largest image accepted per item.")
+    max_image_pixels: int = Field(default=50_000_000, description="Most pixels an image may declare (bomb guard).")
+    worker_retries: int = Field(default=3, ge=0, description="Retries of a batch whose worker died.")
+    public_url: str = Field(default="http://127.0.0.1:8000", description="Base of the status_url links returned.")
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'moderation.db').resolve()}"
+
+
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,43 @@
+"""Prometheus metrics, one registry per service (no import-time globals, so tests can
+run several services in one process)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+STAGE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.items = Counter(
+            "moderation_items_total",
+            "Items decided, by type, context and decision.",
+            ["type", "context", "decision"],
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "moderation_item_errors_total", "Items refused, by problem type.", ["type"], registry=self.registry
+        )
+        self.stage = Histogram(
+            "moderation_stage_seconds",
+            "Latency per pipeline stage (per request for api/store, per item for analysis).",
+            ["stage"],
+            buckets=STAGE_BUCKETS,
+            registry=self.registry,
+        )
+        self.queue_depth = Gauge(
+            "moderation_review_queue_depth", "Open review tasks per queue.", ["queue"], registry=self.registry
+        )
+        self.pool_size = Gauge("moderation_worker_pool_size", "Actors per worker pool.", ["pool"], registry=self.registry)
+        self.in_flight = Gauge("moderation_items_in_flight", "Items being analysed now.", registry=self.registry)
+        self.rejected_overload = Counter(
+            "moderation_overload_rejections_total", "Requests answered 429 under overload.", registry=self.registry
+        )
+        self.worker_replacements = Gauge(
+            "moderation_worker_replacements", "Dead actors replaced since start.", ["pool"], registry=self.registry
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

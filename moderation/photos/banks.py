@@ -1,0 +1,166 @@
+"""Banks of photo hashes (`banned`, `allowed`, `seen`, ...) and matching a photo against them.
+
+One `BankIndex` holds every bank: exact SHA-256 lookups in a dict, near matches through
+one pHash and one PDQ `HashIndex` per bank. It is a plain class; the Ray index actor
+(`moderation.workers.IndexActor`) is a thin shell over it, rebuilt from the database
+at start and updated incrementally on every add or removal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from moderation.photos.hashing import PhotoHashes
+from moderation.photos.index import HashIndex
+from moderation.policy import HashMatching
+from moderation.types import Reason, Source
+
+
+@dataclass(frozen=True)
+class BankEntry:
+    """A bank entry as the index needs it; the database row has more (note, created_at)."""
+
+    entry_id: int
+    bank: str
+    author_id: str | None
+    sha256: str | None
+    phash: bytes | None
+    pdq: bytes | None
+    phash_variants: tuple[bytes, ...] = ()
+    pdq_variants: tuple[bytes, ...] = ()
+    item_id: str | None = None
+
+
+@dataclass(frozen=True)
+class BankMatch:
+    bank: str
+    entry_id: int
+    hash_type: str  # "sha256" | "phash" | "pdq"
+    distance: int
+    author_id: str | None
+    item_id: str | None
+    hash_hex: str
+
+
+class _Bank:
+    def __init__(self) -> None:
+        self.sha256: dict[str, set[int]] = {}
+        self.phash = HashIndex(64)
+        self.pdq = HashIndex(256)
+
+
+class BankIndex:
+    def __init__(self) -> None:
+        self._banks: dict[str, _Bank] = {}
+        self._entries: dict[int, BankEntry] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def sizes(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for e in self._entries.values():
+            out[e.bank] = out.get(e.bank, 0) + 1
+        return out
+
+    def add(self, entries: Iterable[BankEntry]) -> None:
+        by_bank: dict[str, list[BankEntry]] = {}
+        for e in entries:
+            if e.entry_id in self._entries:
+                continue
+            self._entries[e.entry_id] = e
+            by_bank.setdefault(e.bank, []).append(e)
+        for bank_name, group in by_bank.items():
+            bank = self._banks.setdefault(bank_name, _Bank())
+            p_ids: list[int] = []
+            p_hashes: list[bytes] = []
+            q_ids: list[int] = []
+            q_hashes: list[bytes] = []
+            for e in group:
+                if e.sha256:
+                    bank.sha256.setdefault(e.sha256, set()).add(e.entry_id)
+                # Index the stored photo under its variants too, so a mirrored or rotated
+                # re-upload matches with a plain query.
+                for h in (e.phash, *e.phash_variants):
+                    if h:
+                        p_ids.append(e.entry_id)
+                        p_hashes.append(h)
+                for h in (e.pdq, *e.pdq_variants):
+                    if h:
+                        q_ids.append(e.entry_id)
+                        q_hashes.append(h)
+            if p_ids:
+                bank.phash.add(p_ids, p_hashes)
+            if q_ids:
+                bank.pdq.add(q_ids, q_hashes)
+
+    def remove(self, entry_ids: Sequence[int]) -> None:
+        for eid in entry_ids:
+            e = self._entries.pop(eid, None)
+            if e is None:
+                continue
+            bank = self._banks[e.bank]
+            if e.sha256 and e.sha256 in bank.sha256:
+                bank.sha256[e.sha256].discard(eid)
+                if not bank.sha256[e.sha256]:
+                    del bank.sha256[e.sha256]
+            bank.phash.remove([eid])
+            bank.pdq.remove([eid])
+
+    def match(self, hashes: PhotoHashes, thresholds: HashMatching) -> list[BankMatch]:
+        """The best match per bank entry, exact SHA-256 first, then the nearer of pHash and PDQ."""
+        best: dict[int, BankMatch] = {}
+
+        def offer(bank: str, eid: int, hash_type: str, distance: int) -> None:
+            entry = self._entries.get(eid)
+            if entry is None:
+                return
+            old = best.get(eid)
+            if old is None or (distance, hash_type != "sha256") < (old.distance, old.hash_type != "sha256"):
+                stored = {"sha256": entry.sha256, "phash": entry.phash, "pdq": entry.pdq}[hash_type]
+                hex_ = stored if isinstance(stored, str) else (stored.hex() if stored else "")
+                best[eid] = BankMatch(bank, eid, hash_type, distance, entry.author_id, entry.item_id, hex_)
+
+        for name, bank in self._banks.items():
+            for eid in bank.sha256.get(hashes.sha256, ()):
+                offer(name, eid, "sha256", 0)
+            for eid, d in bank.phash.query(hashes.phash, thresholds.phash_max_distance):
+                offer(name, eid, "phash", d)
+            if hashes.pdq_quality >= thresholds.pdq_min_quality:
+                for eid, d in bank.pdq.query(hashes.pdq, thresholds.pdq_max_distance):
+                    offer(name, eid, "pdq", d)
+        return sorted(best.values(), key=lambda m: (m.distance, m.entry_id))
+
+
+def match_reasons(
+    matches: Sequence[BankMatch], author_id: str, banks: dict[str, "object"], seen_bank: str
+) -> list[Reason]:
+    """Bank matches -> reasons: one per bank (the nearest entry), named with entry and distance.
+
+    A match in the seen set counts only when another author uploaded it: re-uploading
+    one's own photo is not theft.
+    """
+    out: list[Reason] = []
+    done: set[str] = set()
+    for m in matches:
+        policy = banks.get(m.bank)
+        if policy is None or m.bank in done:
+            continue
+        if getattr(policy, "other_authors_only", False) and m.author_id == author_id:
+            continue
+        done.add(m.bank)
+        max_d = 256 if m.hash_type == "pdq" else 64
+        out.append(
+            Reason(
+                source=Source.HASH,
+                category=policy.category,  # type: ignore[attr-defined]
+                detector=f"bank:{m.bank}/{m.hash_type}",
+                score=1.0 - m.distance / max_d,
+                distance=m.distance,
+                entry_id=m.entry_id,
+                matched=f"{m.hash_type}:{m.hash_hex}",
+                detail={"bank": m.bank, "hash_type": m.hash_type, "item_id": m.item_id},
+            )
+        )
+    return out

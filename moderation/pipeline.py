@@ -1,0 +1,147 @@
+"""Ray-agnostic pipeline: the signals of a batch of items, then the policy.
+
+The Ray actors in `moderation.workers` hold one analyzer each and call `analyze`; tests
+and benchmarks call the same functions in-process. Nothing here imports Ray.
+
+Path of a text:  normalize -> rules (+ classifier, language) -> Signals
+Path of a photo: decode (DCT-scaled) -> hashes -> bank match -> models, unless a bank already decides
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Sequence
+
+from moderation.errors import InvalidImage
+from moderation.photos.banks import BankMatch, match_reasons
+from moderation.photos.decode import DecodeLimits, Photo, decode
+from moderation.photos.hashing import PhotoHashes, compute_hashes
+from moderation.policy import Policy
+from moderation.rules.base import Rule
+from moderation.rules.loader import compile_rules, run_rules
+from moderation.signals import PhotoSignal, TextInput, TextSignal
+from moderation.text.normalize import normalize
+from moderation.types import Item, Reason, Signals, Source
+
+# Matches a batch of photo hashes against the banks; the index actor provides it in Ray,
+# a local BankIndex in tests.
+Matcher = Callable[[Sequence[PhotoHashes]], list[list[BankMatch]]]
+
+
+def invalid_signals(exc: InvalidImage | Exception, detector: str = "decode") -> Signals:
+    """An item whose content cannot be analysed: one `invalid` reason naming the fault."""
+    fault = getattr(exc, "extra", {}).get("fault", "invalid")
+    reason = Reason(
+        source=Source.RULE,
+        category="invalid",
+        detector=f"{detector}:{fault}",
+        detail={"fault": fault, "message": str(exc)},
+    )
+    return Signals(reasons=[reason], features={"error": {"fault": fault, "detail": str(exc), "type": getattr(exc, "type_", "invalid-input"), "status": getattr(exc, "status", 422)}})
+
+
+class TextAnalyzer:
+    """What a text worker holds: the compiled rules and the optional models."""
+
+    def __init__(self, policy: Policy, *, text_signals: dict[str, TextSignal] | None = None) -> None:
+        self.text_signals = dict(text_signals or {})
+        self.reconfigure(policy)
+
+    def reconfigure(self, policy: Policy) -> None:
+        """Compile the new policy's rules first, then swap: a bad policy leaves the old one running."""
+        rules: list[Rule] = compile_rules(policy.rules)
+        self.policy = policy
+        self.rules = rules
+
+    def analyze(self, items: Sequence[Item]) -> list[Signals]:
+        t0 = time.perf_counter()
+        inputs = [TextInput(item=i, normalized=normalize(i.text or "")) for i in items]
+        out = [Signals() for _ in items]
+        for inp, sig in zip(inputs, out):
+            ctx = self.policy.contexts.get(inp.item.context)
+            if ctx is not None and "rules" in ctx.checks:
+                sig.reasons.extend(run_rules(self.rules, inp, inp.item.locale))
+        # Model signals run batched, once per signal, on the items whose context asks for them.
+        for name, signal in self.text_signals.items():
+            idx = [k for k, inp in enumerate(inputs) if name in self._checks(inp.item.context)]
+            if not idx:
+                continue
+            results = signal.analyze_batch([inputs[k] for k in idx])
+            for k, res in zip(idx, results):
+                out[k].merge(res)
+        for sig in out:
+            for r in sig.reasons:
+                sig.scores[r.category] = max(sig.scores.get(r.category, 0.0), r.score)
+            sig.features["timings"] = {"text": (time.perf_counter() - t0) / max(len(items), 1)}
+        return out
+
+    def _checks(self, context: str) -> tuple[str, ...]:
+        ctx = self.policy.contexts.get(context)
+        return ctx.checks if ctx else ()
+
+
+class PhotoAnalyzer:
+    """What a photo worker holds: decode limits, the models, and a way to reach the banks."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        limits: DecodeLimits,
+        matcher: Matcher | None = None,
+        photo_signals: dict[str, PhotoSignal] | None = None,
+    ) -> None:
+        self.policy = policy
+        self.limits = limits
+        self.matcher = matcher
+        self.photo_signals = dict(photo_signals or {})
+
+    def reconfigure(self, policy: Policy) -> None:
+        self.policy = policy
+
+    def analyze(self, items: Sequence[Item]) -> list[Signals]:
+        out: list[Signals] = [Signals() for _ in items]
+        decoded: list[tuple[int, Photo, PhotoHashes]] = []
+        t0 = time.perf_counter()
+        for k, item in enumerate(items):
+            try:
+                photo = decode(item.image or b"", self.limits)
+                hashes = compute_hashes(item.image or b"", photo)
+            except InvalidImage as exc:
+                out[k] = invalid_signals(exc)
+                continue
+            out[k].features["hashes"] = hashes
+            out[k].features["size"] = (photo.width, photo.height)
+            decoded.append((k, photo, hashes))
+        t_decode = time.perf_counter() - t0
+        decided: set[int] = set()
+        if self.matcher is not None and decoded:
+            matches = self.matcher([h for _, _, h in decoded])
+            for (k, _, _), ms in zip(decoded, matches):
+                reasons = match_reasons(ms, items[k].author_id, self.policy.banks, self.policy.hash_matching.seen_bank)
+                out[k].reasons.extend(reasons)
+                # A banned or allowed photo is decided by its bank: skip the models.
+                if any(r.category in ("banned_match", "allowed_match") for r in reasons):
+                    decided.add(k)
+        t1 = time.perf_counter()
+        for name, signal in self.photo_signals.items():
+            todo = [
+                (k, photo)
+                for k, photo, _ in decoded
+                if k not in decided and name in self._checks(items[k].context)
+            ]
+            if not todo:
+                continue
+            results = signal.analyze_batch([items[k] for k, _ in todo], [p for _, p in todo])
+            for (k, _), res in zip(todo, results):
+                out[k].merge(res)
+        t_models = time.perf_counter() - t1
+        n = max(len(items), 1)
+        for sig in out:
+            for r in sig.reasons:
+                sig.scores[r.category] = max(sig.scores.get(r.category, 0.0), r.score)
+            sig.features["timings"] = {"decode_hash": t_decode / n, "models": t_models / n}
+        return out
+
+    def _checks(self, context: str) -> tuple[str, ...]:
+        ctx = self.policy.contexts.get(context)
+        return ctx.checks if ctx else ()

@@ -1,0 +1,303 @@
+"""The versioned policy: load and validate the YAML file, then decide(item, signals) -> Verdict.
+
+Thresholds, lists and actions live in the policy file, never in code. Unknown keys,
+contexts, categories or actions are errors, not silent fallbacks: a policy that does
+not validate is refused with the file and line, and the running one stays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from moderation.errors import PolicyError
+from moderation.rules.base import RuleSpec
+from moderation.rules.loader import compile_rules, parse_rule_spec
+from moderation.types import CATEGORIES, Decision, Item, ItemType, Reason, Signals, Verdict
+
+TEXT_CHECKS = {"rules", "classifier", "language", "spam"}
+PHOTO_CHECKS = {"hashes", "nudity", "profile"}
+_TOP_KEYS = {"version", "categories", "hash_matching", "banks", "queues", "contexts", "rules", "review", "qa"}
+_FIXED_ACTIONS = {"approve", "review", "reject", "ignore"}
+
+
+@dataclass(frozen=True)
+class CategoryAction:
+    """Either a fixed action, or thresholds on the reason's score."""
+
+    fixed: str | None = None
+    review: float | None = None
+    reject: float | None = None
+
+    def action_for(self, score: float) -> str:
+        if self.fixed is not None:
+            return self.fixed
+        if self.reject is not None and score >= self.reject:
+            return "reject"
+        if self.review is not None and score >= self.review:
+            return "review"
+        return "ignore"
+
+
+@dataclass(frozen=True)
+class ContextPolicy:
+    name: str
+    type: ItemType
+    checks: tuple[str, ...]
+    categories: dict[str, CategoryAction] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class QueueRule:
+    name: str
+    types: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    priority: int = 5
+    sla_minutes: int = 120
+
+    def accepts(self, item_type: str, categories: set[str]) -> bool:
+        if self.types and item_type not in self.types:
+            return False
+        if self.categories and not (categories & set(self.categories)):
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class BankPolicy:
+    name: str
+    category: str
+    other_authors_only: bool = False
+
+
+@dataclass(frozen=True)
+class HashMatching:
+    phash_max_distance: int = 8
+    pdq_max_distance: int = 31
+    pdq_min_quality: int = 0
+    seen_bank: str = "seen"
+
+
+@dataclass(frozen=True)
+class Policy:
+    version: str
+    categories: dict[str, CategoryAction]
+    contexts: dict[str, ContextPolicy]
+    hash_matching: HashMatching
+    banks: dict[str, BankPolicy]
+    queues: tuple[QueueRule, ...]
+    rules: tuple[RuleSpec, ...]
+    review: dict[str, Any]
+    source: str
+
+    def context(self, name: str) -> ContextPolicy:
+        try:
+            return self.contexts[name]
+        except KeyError:
+            raise PolicyError(f"unknown context {name!r}; the policy defines {sorted(self.contexts)}") from None
+
+    def action_for(self, context: str, reason: Reason) -> str:
+        if reason.detail and reason.detail.get("shadow"):
+            return "ignore"
+        if reason.detail and reason.detail.get("action"):
+            return str(reason.detail["action"])
+        ctx = self.contexts.get(context)
+        rule = (ctx.categories.get(reason.category) if ctx else None) or self.categories.get(reason.category)
+        if rule is None:
+            return "review"  # a category the policy forgot is a human's call, never an approval
+        return rule.action_for(reason.score)
+
+    def decide(self, item: Item, signals: Signals) -> Verdict:
+        """Every reason's action; the most severe wins, except that an `allowed` bank match approves."""
+        actions = [(self.action_for(item.context, r), r) for r in signals.reasons]
+        decisive = [r for a, r in actions if a != "ignore"]
+        if any(a == "approve" for a, _ in actions) and not any(r.category == "invalid" for r in decisive):
+            decision = Decision.APPROVE
+        elif any(a == "reject" for a, _ in actions):
+            decision = Decision.REJECT
+        elif any(a == "review" for a, _ in actions):
+            decision = Decision.REVIEW
+        else:
+            decision = Decision.APPROVE
+        queue = None
+        if decision is Decision.REVIEW:
+            cats = {r.category for a, r in actions if a == "review"}
+            queue = self.queue_for(item.type.value, cats)
+        return Verdict(
+            decision=decision,
+            reasons=tuple(signals.reasons),
+            scores=dict(signals.scores),
+            policy_version=self.version,
+            queue=queue,
+            features={k: v for k, v in signals.features.items() if k in ("language",)},
+        )
+
+    def queue_for(self, item_type: str, categories: set[str]) -> str:
+        for q in self.queues:
+            if q.accepts(item_type, categories):
+                return q.name
+        return f"{item_type}s"
+
+    def queue_rule(self, name: str) -> QueueRule:
+        for q in self.queues:
+            if q.name == name:
+                return q
+        return QueueRule(name=name)
+
+
+class _LineLoader(yaml.SafeLoader):
+    """Records each mapping's line as `__line__`, so errors can say file:line."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    mapping = loader.construct_mapping(node, deep=True)
+    mapping["__line__"] = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _strip_lines(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_lines(v) for k, v in value.items() if k != "__line__"}
+    if isinstance(value, list):
+        return [_strip_lines(v) for v in value]
+    return value
+
+
+def _category_action(raw: Any, where: str) -> CategoryAction:
+    if isinstance(raw, str):
+        if raw not in _FIXED_ACTIONS:
+            raise PolicyError(f"{where}: action must be one of {sorted(_FIXED_ACTIONS)}, not {raw!r}")
+        return CategoryAction(fixed=raw)
+    if isinstance(raw, dict):
+        raw = _strip_lines(raw)
+        unknown = set(raw) - {"review", "reject"}
+        if unknown:
+            raise PolicyError(f"{where}: unknown threshold keys {sorted(unknown)}")
+        vals = {k: float(v) for k, v in raw.items()}
+        if any(not 0.0 <= v <= 1.0 for v in vals.values()):
+            raise PolicyError(f"{where}: thresholds must lie in [0, 1]")
+        if "review" in vals and "reject" in vals and vals["review"] > vals["reject"]:
+            raise PolicyError(f"{where}: review threshold above reject threshold")
+        return CategoryAction(review=vals.get("review"), reject=vals.get("reject"))
+    raise PolicyError(f"{where}: expected an action or thresholds, got {raw!r}")
+
+
+def _categories(raw: Any, where: str) -> dict[str, CategoryAction]:
+    if not isinstance(raw, dict):
+        raise PolicyError(f"{where}: categories must be a mapping")
+    out = {}
+    for cat, val in raw.items():
+        if cat == "__line__":
+            continue
+        if cat not in CATEGORIES:
+            raise PolicyError(f"{where}: unknown category {cat!r} (known: {', '.join(CATEGORIES)})")
+        out[cat] = _category_action(val, f"{where}: {cat}")
+    return out
+
+
+def parse_policy(text: str, origin: str = "<policy>") -> Policy:
+    """Validate a policy document completely, compiling its rules to run their examples."""
+    try:
+        raw = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{origin}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise PolicyError(f"{origin}: a policy is a mapping")
+    unknown = set(raw) - _TOP_KEYS - {"__line__"}
+    if unknown:
+        raise PolicyError(f"{origin}: unknown top-level keys {sorted(unknown)}")
+    if not raw.get("version"):
+        raise PolicyError(f"{origin}: the policy needs a version")
+    digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+    version = f"{raw['version']}+{digest}"
+
+    categories = _categories(raw.get("categories") or {}, f"{origin}: categories")
+
+    hm_raw = _strip_lines(raw.get("hash_matching") or {})
+    try:
+        hash_matching = HashMatching(**hm_raw)
+    except TypeError as exc:
+        raise PolicyError(f"{origin}: hash_matching: {exc}") from exc
+
+    banks = {}
+    for name, b in _strip_lines(raw.get("banks") or {}).items():
+        if b.get("category") not in CATEGORIES:
+            raise PolicyError(f"{origin}: bank {name}: unknown category {b.get('category')!r}")
+        banks[name] = BankPolicy(name=name, category=b["category"], other_authors_only=bool(b.get("other_authors_only")))
+
+    queues = []
+    for q in raw.get("queues") or []:
+        where = f"{origin}:{q.get('__line__', '?')}"
+        q = _strip_lines(q)
+        try:
+            queues.append(
+                QueueRule(
+                    name=q["name"],
+                    types=tuple(q.get("types") or ()),
+                    categories=tuple(q.get("categories") or ()),
+                    priority=int(q.get("priority", 5)),
+                    sla_minutes=int(q.get("sla_minutes", 120)),
+                )
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PolicyError(f"{where}: queue: {exc}") from exc
+
+    contexts = {}
+    raw_contexts = raw.get("contexts") or {}
+    if not isinstance(raw_contexts, dict) or not (set(raw_contexts) - {"__line__"}):
+        raise PolicyError(f"{origin}: the policy needs at least one context")
+    for name, c in raw_contexts.items():
+        if name == "__line__":
+            continue
+        where = f"{origin}:{c.get('__line__', '?')}: context {name}"
+        unknown = set(c) - {"type", "checks", "categories", "__line__"}
+        if unknown:
+            raise PolicyError(f"{where}: unknown keys {sorted(unknown)}")
+        try:
+            item_type = ItemType(c.get("type"))
+        except ValueError:
+            raise PolicyError(f"{where}: type must be text or photo") from None
+        checks = tuple(c.get("checks") or ())
+        allowed = TEXT_CHECKS if item_type is ItemType.TEXT else PHOTO_CHECKS
+        bad = [x for x in checks if x not in allowed]
+        if bad:
+            raise PolicyError(f"{where}: unknown checks {bad} for {item_type.value} (known: {sorted(allowed)})")
+        contexts[name] = ContextPolicy(
+            name=name,
+            type=item_type,
+            checks=checks,
+            categories=_categories(c.get("categories") or {}, where),
+        )
+
+    specs = []
+    for r in raw.get("rules") or []:
+        where = f"{origin}:{r.get('__line__', '?')}"
+        specs.append(parse_rule_spec(_strip_lines(r), where))
+    compile_rules(specs)  # validates and runs every rule's examples
+
+    return Policy(
+        version=version,
+        categories=categories,
+        contexts=contexts,
+        hash_matching=hash_matching,
+        banks=banks,
+        queues=tuple(queues),
+        rules=tuple(specs),
+        review=_strip_lines(raw.get("review") or {}),
+        source=text,
+    )
+
+
+def load_policy(path: Path) -> Policy:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"cannot read policy {path}: {exc}") from exc
+    return parse_policy(text, str(path))

@@ -1,0 +1,64 @@
+"""The Rule ABC: one compiled text rule, cheap to run on a batch of normalized texts.
+
+A rule is built (and validated, and compiled) once, when the policy loads; `match`
+is the hot path and must never parse configuration, compile a regex or raise on
+hostile content. A rule kind is one class here or in a sibling module, registered in
+`moderation.rules.loader.RULE_KINDS`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+from moderation.signals import TextInput
+from moderation.types import Reason
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """What the YAML said about a rule, kept for errors and for the examples check."""
+
+    id: str
+    kind: str
+    category: str
+    action: str | None  # "reject" | "review" | None (the category's thresholds decide)
+    description: str = ""
+    languages: tuple[str, ...] = ()
+    contexts: tuple[str, ...] = ()
+    shadow: bool = False
+    score: float = 1.0
+    params: dict[str, Any] = field(default_factory=dict)
+    examples_match: tuple[str, ...] = ()
+    examples_no_match: tuple[str, ...] = ()
+    where: str = "?"  # file:line of the rule in the policy
+
+
+class Rule(ABC):
+    def __init__(self, spec: RuleSpec) -> None:
+        self.spec = spec
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    def applies_to(self, context: str, language: str | None) -> bool:
+        if self.spec.contexts and context not in self.spec.contexts:
+            return False
+        if self.spec.languages and language and language not in self.spec.languages:
+            return False
+        return True
+
+    @abstractmethod
+    def match(self, text: TextInput) -> list[Reason]:
+        """Reasons for every hit in this text, spans on the original text."""
+
+    def detail(self) -> dict[str, Any]:
+        """What every reason of this rule carries besides its span: action and shadow flag."""
+        out: dict[str, Any] = {}
+        if self.spec.action:
+            out["action"] = self.spec.action
+        if self.spec.shadow:
+            out["shadow"] = True
+        return out

@@ -1,0 +1,54 @@
+"""The one small interface every signal sits behind.
+
+A signal is a function of an item that returns reasons and scores. Text signals see
+the item together with its normalized text (normalization runs once per item, not once
+per signal) and work on whole batches, because the classifier is only fast in batches.
+Photo signals see the decoded, downscaled photo (decoding runs once per item).
+
+A new signal is one class plus one line in `moderation.pipeline.build_signals`; the
+policy names which signals run in which context.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Sequence
+
+from moderation.types import Item, Signals
+
+if TYPE_CHECKING:
+    from moderation.photos.decode import Photo
+    from moderation.text.normalize import Normalized
+
+
+@dataclass(frozen=True, slots=True)
+class TextInput:
+    item: Item
+    normalized: "Normalized"
+
+
+class TextSignal(ABC):
+    """Looks at a batch of texts; returns one `Signals` per text, in order."""
+
+    name: str
+
+    @abstractmethod
+    def analyze_batch(self, texts: Sequence[TextInput]) -> list[Signals]:
+        """Must return exactly len(texts) results, never raise on hostile content."""
+
+    def reconfigure(self, config: dict[str, Any]) -> None:  # noqa: B027 - optional hook
+        """Take new tunables (thresholds, lists) without reloading heavy state."""
+
+
+class PhotoSignal(ABC):
+    """Looks at one decoded photo."""
+
+    name: str
+
+    @abstractmethod
+    def analyze(self, item: Item, photo: "Photo") -> Signals:
+        """Never raises on a photo that decoded; returns empty Signals when nothing fires."""
+
+    def analyze_batch(self, items: Sequence[Item], photos: Sequence["Photo"]) -> list[Signals]:
+        return [self.analyze(i, p) for i, p in zip(items, photos)]

@@ -1,0 +1,436 @@
+"""`Store`: every read and write the service makes, one method per operation.
+
+Methods are synchronous (SQLAlchemy Core); the API calls them from a thread pool.
+Writes that belong together (an item, its blob, its decision, its review task) are
+one transaction, committed before the API answers: an item is durable before its
+answer is returned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterator, Sequence
+
+from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.engine import Connection
+
+from moderation.errors import Conflict, NotFound, Unavailable
+from moderation.store.tables import api_keys, audit_log, bank_entries, blobs, decisions, items, review_tasks
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def hash_key(key: str) -> str:
+    """API keys are 32 random bytes: a plain SHA-256 is enough (no dictionary to attack)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: int
+    name: str
+    webhook_url: str | None
+    webhook_secret: str | None
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """An analysed item ready to be stored with its first decision."""
+
+    id: str
+    type: str
+    context: str
+    author_id: str
+    content_sha256: str
+    text: str | None
+    image: bytes | None
+    media_type: str | None
+    locale: str | None
+    language: str | None
+    metadata: dict[str, Any] | None
+    api_key_id: int | None
+    callback_url: str | None
+    decision: str
+    reasons: list[dict[str, Any]]
+    scores: dict[str, float]
+    features: dict[str, Any] | None
+    policy_version: str
+    queue: str | None
+    priority: int
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    pk: int
+    id: str
+    type: str
+    content_sha256: str
+    first_decision: str
+    final_decision: str | None
+    status: str
+    reasons: list[dict[str, Any]]
+    scores: dict[str, float]
+    policy_version: str
+
+
+@dataclass(frozen=True)
+class NewBankEntry:
+    bank: str
+    sha256: str | None
+    phash: str | None
+    pdq: str | None
+    pdq_quality: int | None
+    variants: dict[str, list[str]] | None
+    note: str | None
+    author_id: str | None
+    item_id: str | None
+    created_by: str
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _tx(self) -> Any:
+        return _Translating(self.engine)
+
+    def ping(self) -> None:
+        with self._tx() as conn:
+            conn.execute(select(1))
+
+    # -- API keys ---------------------------------------------------------------------------
+
+    def create_api_key(self, name: str, webhook_url: str | None = None) -> tuple[str, str | None]:
+        """Returns (key, webhook secret). Only the key's hash is stored; the key is shown once."""
+        key = "mk_" + secrets.token_urlsafe(32)
+        secret = "whsec_" + secrets.token_urlsafe(32) if webhook_url else None
+        with self._tx() as conn:
+            conn.execute(
+                insert(api_keys).values(
+                    name=name,
+                    key_hash=hash_key(key),
+                    prefix=key[:8],
+                    webhook_url=webhook_url,
+                    webhook_secret=secret,
+                    created_at=utcnow(),
+                )
+            )
+        return key, secret
+
+    def authenticate(self, key: str) -> ApiKey | None:
+        with self._tx() as conn:
+            row = conn.execute(
+                select(api_keys).where(api_keys.c.key_hash == hash_key(key), api_keys.c.revoked_at.is_(None))
+            ).first()
+        if row is None:
+            return None
+        return ApiKey(id=row.id, name=row.name, webhook_url=row.webhook_url, webhook_secret=row.webhook_secret)
+
+    # -- items ------------------------------------------------------------------------------
+
+    def find_items(self, ids: Sequence[str]) -> dict[str, StoredItem]:
+        if not ids:
+            return {}
+        out: dict[str, StoredItem] = {}
+        with self._tx() as conn:
+            for chunk in _chunks(list(ids), 500):
+                for row in conn.execute(select(items).where(items.c.id.in_(chunk))):
+                    out[row.id] = _stored(row)
+        return out
+
+    def save_items(self, new: Sequence[NewItem]) -> dict[str, StoredItem]:
+        """Insert items with their first decision (and review task) in one transaction.
+
+        Returns what is stored for every id: for an id that a concurrent request stored
+        first, the earlier row (the caller compares content hashes for idempotency).
+        """
+        if not new:
+            return {}
+        now = utcnow()
+        try:
+            with self._tx() as conn:
+                self._insert_items(conn, new, now)
+        except Conflict:
+            # A concurrent request stored some of these ids first: insert the others one by one.
+            for item in new:
+                try:
+                    with self._tx() as conn:
+                        self._insert_items(conn, [item], now)
+                except Conflict:
+                    pass
+        return self.find_items([i.id for i in new])
+
+    def _insert_items(self, conn: Connection, new: Sequence[NewItem], now: datetime) -> None:
+        blob_rows = {}
+        for i in new:
+            if i.image is not None:
+                sha = hashlib.sha256(i.image).hexdigest()
+                blob_rows[sha] = {"sha256": sha, "media_type": i.media_type or "application/octet-stream", "data": i.image}
+        if blob_rows:
+            present = set(conn.execute(select(blobs.c.sha256).where(blobs.c.sha256.in_(list(blob_rows)))).scalars())
+            missing = [r for s, r in blob_rows.items() if s not in present]
+            if missing:
+                conn.execute(insert(blobs), missing)
+        rows = []
+        for i in new:
+            rows.append(
+                {
+                    "id": i.id,
+                    "type": i.type,
+                    "context": i.context,
+                    "author_id": i.author_id,
+                    "content_sha256": i.content_sha256,
+                    "text": i.text,
+                    "blob_sha256": hashlib.sha256(i.image).hexdigest() if i.image is not None else None,
+                    "locale": i.locale,
+                    "language": i.language,
+                    "metadata": i.metadata,
+                    "api_key_id": i.api_key_id,
+                    "callback_url": i.callback_url,
+                    "status": "pending_review" if i.decision == "review" else "decided",
+                    "first_decision": i.decision,
+                    "final_decision": None if i.decision == "review" else i.decision,
+                    "reasons": i.reasons,
+                    "scores": i.scores,
+                    "features": i.features,
+                    "policy_version": i.policy_version,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        conn.execute(insert(items), rows)
+        pks = dict(conn.execute(select(items.c.id, items.c.pk).where(items.c.id.in_([i.id for i in new]))).all())
+        conn.execute(
+            insert(decisions),
+            [
+                {
+                    "item_pk": pks[i.id],
+                    "kind": "auto",
+                    "decision": i.decision,
+                    "reasons": i.reasons,
+                    "policy_version": i.policy_version,
+                    "actor": "policy",
+                    "undone": False,
+                    "created_at": now,
+                }
+                for i in new
+            ],
+        )
+        tasks = [
+            {
+                "item_pk": pks[i.id],
+                "queue": i.queue or f"{i.type}s",
+                "priority": i.priority,
+                "status": "open",
+                "created_at": now,
+            }
+            for i in new
+            if i.decision == "review"
+        ]
+        if tasks:
+            conn.execute(insert(review_tasks), tasks)
+
+    def get_item(self, item_id: str) -> dict[str, Any]:
+        with self._tx() as conn:
+            row = conn.execute(select(items).where(items.c.id == item_id)).first()
+            if row is None:
+                raise NotFound(f"no item with id {item_id!r}")
+            history = conn.execute(
+                select(decisions).where(decisions.c.item_pk == row.pk).order_by(decisions.c.id)
+            ).all()
+            tasks = conn.execute(select(review_tasks).where(review_tasks.c.item_pk == row.pk)).all()
+        human = [h for h in history if h.kind == "human" and not h.undone]
+        return {
+            "id": row.id,
+            "type": row.type,
+            "context": row.context,
+            "author_id": row.author_id,
+            "status": row.status,
+            "first_decision": row.first_decision,
+            "human_decision": row.human_decision,
+            "final_decision": row.final_decision,
+            "reasons": row.reasons,
+            "scores": row.scores,
+            "policy_version": row.policy_version,
+            "language": row.language,
+            "locale": row.locale,
+            "metadata": row.metadata,
+            "created_at": row.created_at,
+            "updated_at": row.updated_at,
+            "human_decided_at": human[-1].created_at if human else None,
+            "history": [
+                {
+                    "decision_id": h.id,
+                    "kind": h.kind,
+                    "decision": h.decision,
+                    "actor": h.actor,
+                    "note": h.note,
+                    "policy_version": h.policy_version,
+                    "undone": bool(h.undone),
+                    "at": h.created_at,
+                }
+                for h in history
+            ],
+            "review": [{"task_id": t.id, "queue": t.queue, "status": t.status} for t in tasks],
+        }
+
+    def count_items(self) -> int:
+        with self._tx() as conn:
+            return int(conn.execute(select(func.count()).select_from(items)).scalar_one())
+
+    def queue_depths(self) -> dict[str, int]:
+        with self._tx() as conn:
+            rows = conn.execute(
+                select(review_tasks.c.queue, func.count())
+                .where(review_tasks.c.status == "open")
+                .group_by(review_tasks.c.queue)
+            ).all()
+        return {q: int(n) for q, n in rows}
+
+    def get_blob(self, sha256: str) -> tuple[bytes, str]:
+        with self._tx() as conn:
+            row = conn.execute(select(blobs).where(blobs.c.sha256 == sha256)).first()
+        if row is None:
+            raise NotFound("no such blob")
+        return bytes(row.data), row.media_type
+
+    # -- banks ------------------------------------------------------------------------------
+
+    def add_bank_entries(self, entries: Sequence[NewBankEntry]) -> list[int]:
+        now = utcnow()
+        ids = []
+        with self._tx() as conn:
+            for e in entries:
+                res = conn.execute(
+                    insert(bank_entries).values(
+                        bank=e.bank,
+                        sha256=e.sha256,
+                        phash=e.phash,
+                        pdq=e.pdq,
+                        pdq_quality=e.pdq_quality,
+                        variants=e.variants,
+                        note=e.note,
+                        author_id=e.author_id,
+                        item_id=e.item_id,
+                        created_at=now,
+                        created_by=e.created_by,
+                    )
+                )
+                ids.append(int(res.inserted_primary_key[0]))
+        return ids
+
+    def list_bank(self, bank: str, limit: int = 100, offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+        with self._tx() as conn:
+            total = conn.execute(
+                select(func.count()).select_from(bank_entries).where(bank_entries.c.bank == bank)
+            ).scalar_one()
+            rows = conn.execute(
+                select(bank_entries)
+                .where(bank_entries.c.bank == bank)
+                .order_by(bank_entries.c.id)
+                .limit(limit)
+                .offset(offset)
+            ).all()
+        return int(total), [_bank_row(r) for r in rows]
+
+    def delete_bank_entry(self, bank: str, entry_id: int) -> None:
+        with self._tx() as conn:
+            res = conn.execute(
+                delete(bank_entries).where(bank_entries.c.bank == bank, bank_entries.c.id == entry_id)
+            )
+            if res.rowcount == 0:
+                raise NotFound(f"no entry {entry_id} in bank {bank!r}")
+
+    def iter_bank_entries(self, batch: int = 10_000) -> Iterator[list[dict[str, Any]]]:
+        """Every entry of every bank, in id order, for rebuilding the index at start."""
+        last = 0
+        while True:
+            with self._tx() as conn:
+                rows = conn.execute(
+                    select(bank_entries).where(bank_entries.c.id > last).order_by(bank_entries.c.id).limit(batch)
+                ).all()
+            if not rows:
+                return
+            last = rows[-1].id
+            yield [_bank_row(r) for r in rows]
+
+    # -- audit ------------------------------------------------------------------------------
+
+    def audit(self, actor: str, action: str, target: str | None = None, detail: dict[str, Any] | None = None) -> None:
+        with self._tx() as conn:
+            conn.execute(insert(audit_log).values(at=utcnow(), actor=actor, action=action, target=target, detail=detail))
+
+    def set_item_language(self, item_id: str, language: str) -> None:
+        with self._tx() as conn:
+            conn.execute(update(items).where(items.c.id == item_id).values(language=language))
+
+
+class _Translating:
+    """A transaction whose database errors come out as our exceptions."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._cm = engine.begin()
+
+    def __enter__(self) -> Connection:
+        try:
+            return self._cm.__enter__()
+        except OperationalError as exc:
+            raise Unavailable(f"database unavailable: {exc.orig}") from exc
+
+    def __exit__(self, exc_type, exc, tb) -> bool:  # type: ignore[no-untyped-def]
+        try:
+            self._cm.__exit__(exc_type, exc, tb)
+        except IntegrityError as e:
+            raise Conflict(f"conflicting write: {e.orig}") from e
+        except OperationalError as e:
+            raise Unavailable(f"database unavailable: {e.orig}") from e
+        if isinstance(exc, IntegrityError):
+            raise Conflict(f"conflicting write: {exc.orig}") from exc
+        if isinstance(exc, OperationalError):
+            raise Unavailable(f"database unavailable: {exc.orig}") from exc
+        return False
+
+
+def _chunks(seq: list[Any], n: int) -> Iterator[list[Any]]:
+    for i in range(0, len(seq), n):
+        yield seq[i : i + n]
+
+
+def _stored(row: Any) -> StoredItem:
+    return StoredItem(
+        pk=row.pk,
+        id=row.id,
+        type=row.type,
+        content_sha256=row.content_sha256,
+        first_decision=row.first_decision,
+        final_decision=row.final_decision,
+        status=row.status,
+        reasons=row.reasons,
+        scores=row.scores,
+        policy_version=row.policy_version,
+    )
+
+
+def _bank_row(r: Any) -> dict[str, Any]:
+    return {
+        "entry_id": r.id,
+        "bank": r.bank,
+        "sha256": r.sha256,
+        "phash": r.phash,
+        "pdq": r.pdq,
+        "pdq_quality": r.pdq_quality,
+        "variants": r.variants,
+        "note": r.note,
+        "author_id": r.author_id,
+        "item_id": r.item_id,
+        "created_at": r.created_at,
+        "created_by": r.created_by,
+    }

@@ -1,0 +1,143 @@
+"""The database tables (SQLAlchemy 2 Core). Migrations in `migrations/` are the truth for
+existing databases; these definitions must match them (a test compares the two).
+
+Content lives in the database too (`blobs`), so a service on PostgreSQL needs no
+shared disk: every node can show a photo to a moderator.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+PK = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER PRIMARY KEY only
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("name", String(128), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("webhook_url", Text),
+    Column("webhook_secret", String(128)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+blobs = Table(
+    "blobs",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("media_type", String(64), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("pk", PK, primary_key=True, autoincrement=True),
+    Column("id", String(128), nullable=False, unique=True),
+    Column("type", String(8), nullable=False),
+    Column("context", String(64), nullable=False),
+    Column("author_id", String(128), nullable=False, index=True),
+    Column("content_sha256", String(64), nullable=False),
+    Column("text", Text),
+    Column("blob_sha256", String(64), ForeignKey("blobs.sha256")),
+    Column("locale", String(16)),
+    Column("language", String(8)),
+    Column("metadata", JSON),
+    Column("api_key_id", BigInteger),
+    Column("callback_url", Text),
+    Column("status", String(16), nullable=False),  # decided | pending_review
+    Column("first_decision", String(8), nullable=False),
+    Column("human_decision", String(8)),
+    Column("final_decision", String(8)),
+    Column("reasons", JSON, nullable=False),
+    Column("scores", JSON, nullable=False),
+    Column("features", JSON),
+    Column("policy_version", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("item_pk", BigInteger, ForeignKey("items.pk"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # auto | human | undo | qa
+    Column("decision", String(8), nullable=False),
+    Column("reasons", JSON),
+    Column("policy_version", String(64)),
+    Column("actor", String(128)),
+    Column("note", Text),
+    Column("task_id", BigInteger),
+    Column("undone", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+review_tasks = Table(
+    "review_tasks",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("item_pk", BigInteger, ForeignKey("items.pk"), nullable=False, index=True),
+    Column("queue", String(64), nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # open | done
+    Column("lease_owner", String(128)),
+    Column("lease_expires_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("decided_at", DateTime(timezone=True)),
+    Index("ix_review_tasks_claim", "status", "queue", "priority", "created_at"),
+)
+
+bank_entries = Table(
+    "bank_entries",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("bank", String(64), nullable=False, index=True),
+    Column("sha256", String(64)),
+    Column("phash", String(16)),
+    Column("pdq", String(64)),
+    Column("pdq_quality", Integer),
+    Column("variants", JSON),
+    Column("note", Text),
+    Column("author_id", String(128)),
+    Column("item_id", String(128)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(128)),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("actor", String(128), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(256)),
+    Column("detail", JSON),
+)

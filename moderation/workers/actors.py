@@ -1,0 +1,116 @@
+"""Ray actors: thin shells over the plain analyzers of `moderation.pipeline`.
+
+Heavy loading (rules, models) happens once in `__init__`; `reconfigure` swaps in a new
+policy without a restart; `analyze` takes a whole batch per remote call, because one
+Ray call costs about a millisecond and a short text takes far less to analyse.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import ray
+
+from moderation.photos.banks import BankEntry, BankIndex, BankMatch
+from moderation.photos.decode import DecodeLimits
+from moderation.photos.hashing import PhotoHashes
+from moderation.policy import HashMatching, Policy
+from moderation.types import Item, Signals
+
+
+def build_text_signals(policy: Policy) -> dict[str, Any]:
+    """The model-backed text signals the policy asks for, loaded once per worker."""
+    wanted = {c for ctx in policy.contexts.values() for c in ctx.checks}
+    out: dict[str, Any] = {}
+    if "classifier" in wanted:
+        from moderation.text.classifier import ToxicityClassifier
+
+        out["classifier"] = ToxicityClassifier()
+    if "language" in wanted:
+        from moderation.text.language import LanguageSignal
+
+        out["language"] = LanguageSignal()
+    return out
+
+
+def build_photo_signals(policy: Policy) -> dict[str, Any]:
+    wanted = {c for ctx in policy.contexts.values() for c in ctx.checks}
+    out: dict[str, Any] = {}
+    if "nudity" in wanted or "profile" in wanted:
+        from moderation.photos.nudity import NudityDetector, ProfilePhotoCheck
+
+        detector = NudityDetector()
+        if "nudity" in wanted:
+            out["nudity"] = detector
+        if "profile" in wanted:
+            out["profile"] = ProfilePhotoCheck(detector)
+    return out
+
+
+@ray.remote(max_restarts=0)
+class TextWorker:
+    def __init__(self, policy: Policy) -> None:
+        from moderation.pipeline import TextAnalyzer
+
+        self.analyzer = TextAnalyzer(policy, text_signals=build_text_signals(policy))
+
+    def analyze(self, items: Sequence[Item]) -> list[Signals]:
+        return self.analyzer.analyze(items)
+
+    def reconfigure(self, policy: Policy) -> str:
+        self.analyzer.reconfigure(policy)
+        return policy.version
+
+    def ping(self) -> bool:
+        return True
+
+
+@ray.remote(max_restarts=0)
+class PhotoWorker:
+    def __init__(self, policy: Policy, limits: DecodeLimits, index: Any) -> None:
+        from moderation.pipeline import PhotoAnalyzer
+
+        self.index = index
+        self.policy = policy
+        self.analyzer = PhotoAnalyzer(policy, limits, matcher=self._match, photo_signals=build_photo_signals(policy))
+
+    def _match(self, hashes: Sequence[PhotoHashes]) -> list[list[BankMatch]]:
+        # One call to the shared index actor per batch, not per photo.
+        return ray.get(self.index.match.remote(list(hashes), self.policy.hash_matching))
+
+    def analyze(self, items: Sequence[Item]) -> list[Signals]:
+        return self.analyzer.analyze(items)
+
+    def reconfigure(self, policy: Policy) -> str:
+        self.policy = policy
+        self.analyzer.reconfigure(policy)
+        return policy.version
+
+    def ping(self) -> bool:
+        return True
+
+
+@ray.remote(max_restarts=-1, max_task_retries=-1)
+class IndexActor:
+    """The bank index shared by all photo workers. Restarted by Ray if it dies; the
+    service then reloads it from the database (`WorkerSet.ensure_index`)."""
+
+    def __init__(self) -> None:
+        self.index = BankIndex()
+
+    def add(self, entries: Sequence[BankEntry]) -> int:
+        self.index.add(entries)
+        return len(self.index)
+
+    def remove(self, entry_ids: Sequence[int]) -> int:
+        self.index.remove(entry_ids)
+        return len(self.index)
+
+    def match(self, hashes: Sequence[PhotoHashes], thresholds: HashMatching) -> list[list[BankMatch]]:
+        return [self.index.match(h, thresholds) for h in hashes]
+
+    def size(self) -> int:
+        return len(self.index)
+
+    def sizes(self) -> dict[str, int]:
+        return self.index.sizes()

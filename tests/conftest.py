@@ -1,0 +1,199 @@
+"""Shared fixtures: one local Ray per session, a throwaway PostgreSQL server, live services.
+
+Everything is real: a real SQLite file, a real PostgreSQL server (started from the
+installed binaries when MODERATION_TEST_POSTGRES_URL is not set), a real local Ray, the
+service on a real port spoken to over HTTP.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+
+REPO = Path(__file__).resolve().parent.parent
+EVAL_DIR = Path(os.environ.get("MODERATION_EVAL_DIR", REPO.parent / "shared" / "eval"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# -- Ray --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def ray_session() -> Iterator[None]:
+    """One local Ray for the whole session (it takes 5 to 10 s to start)."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(
+            num_cpus=2,
+            include_dashboard=False,
+            namespace="moderation-tests",
+            configure_logging=False,
+            log_to_driver=False,
+            object_store_memory=512 * 1024 * 1024,
+        )
+    yield
+    ray.shutdown()
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster from the installed initdb/pg_ctl binaries."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="moderation-pg-"))
+        self.data = self.root / "data"
+        self.port = free_port()
+        self.as_root = os.geteuid() == 0
+        if self.as_root:
+            shutil.chown(self.root, "postgres", "postgres")
+        self._run(["initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale"])
+        opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        self._run(["pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.root / "log"), "-w", "start"])
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, cmd: list[str]) -> None:
+        if self.as_root:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        subprocess.run(cmd, check=True, capture_output=True, cwd=self.root)
+
+    def stop(self) -> None:
+        try:
+            self._run(["pg_ctl", "-D", str(self.data), "-m", "immediate", "stop"])
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    configured = os.environ.get("MODERATION_TEST_POSTGRES_URL")
+    if configured:
+        yield configured
+        return
+    if not shutil.which("initdb") or not shutil.which("pg_ctl"):
+        pytest.fail("PostgreSQL binaries (initdb, pg_ctl) are not installed: run `make deps`")
+    server = PostgresServer()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def fresh_postgres_database(server_url: str) -> str:
+    """A new empty database on the server, so each test starts clean."""
+    import psycopg
+
+    name = "t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Every store test runs on both backends."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'moderation.db'}"
+    return fresh_postgres_database(request.getfixturevalue("postgres_url"))
+
+
+# -- a live service -----------------------------------------------------------------------
+
+
+class LiveService:
+    """The real app under uvicorn on a free port, in a thread of this process (sharing
+    the session's Ray)."""
+
+    def __init__(self, settings: Any) -> None:
+        import uvicorn
+
+        from moderation.api.app import create_app
+
+        self.port = free_port()
+        self.settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{self.port}"})
+        self.app = create_app(self.settings, watch_policy=True)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 120
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("service did not start")
+            time.sleep(0.05)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    @property
+    def service(self) -> Any:
+        return self.app.state.service
+
+    def api_key(self, name: str = "test", webhook_url: str | None = None) -> str:
+        key, _ = self.service.store.create_api_key(name, webhook_url=webhook_url)
+        return key
+
+    def client(self, key: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=60)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=60)
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Any:
+    from moderation.config import Settings
+
+    values: dict[str, Any] = {
+        "data_dir": tmp_path / "var",
+        "text_workers": 1,
+        "photo_workers": 1,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(scope="module")
+def live(ray_session: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
+    """One service per test module (starting actors costs seconds); tests use unique ids."""
+    svc = LiveService(make_settings(tmp_path_factory.mktemp("live")))
+    try:
+        yield svc
+    finally:
+        svc.stop()
+
+
+@pytest.fixture(scope="module")
+def api(live: LiveService) -> Iterator[httpx.Client]:
+    """An HTTP client with a valid API key."""
+    with live.client(live.api_key()) as c:
+        yield c
+
+
+@pytest.fixture
+def eval_dir() -> Path:
+    if not EVAL_DIR.is_dir():
+        pytest.skip(f"evaluation data not found at {EVAL_DIR}")
+    return EVAL_DIR
