@@ -101,12 +101,16 @@ class Policy:
             raise PolicyError(f"unknown context {name!r}; the policy defines {sorted(self.contexts)}") from None
 
     def action_for(self, context: str, reason: Reason) -> str:
+        """Shadow rules never act; then the context's own setting for the category, then
+        the rule's declared action, then the policy-wide setting for the category."""
         if reason.detail and reason.detail.get("shadow"):
             return "ignore"
+        ctx = self.contexts.get(context)
+        if ctx is not None and reason.category in ctx.categories:
+            return ctx.categories[reason.category].action_for(reason.score)
         if reason.detail and reason.detail.get("action"):
             return str(reason.detail["action"])
-        ctx = self.contexts.get(context)
-        rule = (ctx.categories.get(reason.category) if ctx else None) or self.categories.get(reason.category)
+        rule = self.categories.get(reason.category)
         if rule is None:
             return "review"  # a category the policy forgot is a human's call, never an approval
         return rule.action_for(reason.score)

@@ -1,0 +1,101 @@
+"""The policy file: validation with file:line errors, and how reasons become decisions."""
+
+from __future__ import annotations
+
+import pytest
+
+from moderation.config import DEFAULT_POLICY
+from moderation.errors import PolicyError
+from moderation.policy import load_policy, parse_policy
+from moderation.types import Decision, Item, ItemType, Reason, Signals, Source
+
+BASE = DEFAULT_POLICY.read_text()
+
+
+def item(context: str = "message", type_: ItemType = ItemType.TEXT) -> Item:
+    return Item(id="i", type=type_, context=context, author_id="a", text="x")
+
+
+def reason(category: str, score: float = 1.0, **detail: object) -> Reason:
+    return Reason(source=Source.MODEL, category=category, detector="d", score=score, detail=detail or None)
+
+
+def test_default_policy_loads_with_a_versioned_name() -> None:
+    policy = load_policy(DEFAULT_POLICY)
+    assert policy.version.startswith("2026.11.23+")
+    assert {"message", "trip_description", "rating", "profile_photo", "car_photo"} <= set(policy.contexts)
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda t: t.replace("contact_info: review", "contact_info: perhaps", 1), "perhaps"),  # unknown action
+        (lambda t: t.replace("  spam: review\n", "  spammy: review\n", 1), "unknown category 'spammy'"),
+        (lambda t: t.replace("checks: [hashes]", "checks: [hashes, telepathy]", 1), "telepathy"),
+        (lambda t: t.replace('version: "2026.11.23"', "version:", 1), "needs a version"),
+        (lambda t: t + "\nsurprise: 1\n", "unknown top-level keys ['surprise']"),
+        (lambda t: t.replace("profanity: {review: 0.5, reject: 0.97}", "profanity: {review: 0.9, reject: 0.5}"), "above reject"),
+        (lambda t: t.replace("kind: keywords", "kind: telepathy"), "unknown kind 'telepathy'"),
+        (lambda t: t.replace('"you absolute moron"', '"you absolute sweetheart"'), "should match but does not"),
+        (lambda t: t.replace('no_match: ["bonjour, départ à 8h"', 'no_match: ["espèce de connard"'), "should not match"),
+        (lambda t: t.replace("regions: [FR,", "regions: [XX,"), "unknown regions"),
+        (lambda t: "version: [unclosed", "not valid YAML"),
+    ],
+)
+def test_invalid_policy_is_refused_with_a_clear_message(edit, message: str) -> None:
+    with pytest.raises(PolicyError) as exc:
+        parse_policy(edit(BASE), "policy.yaml")
+    assert message in exc.value.detail
+    assert exc.value.detail.startswith("policy.yaml")
+
+
+def test_rule_error_names_the_line_of_the_rule() -> None:
+    text = BASE.replace('"you absolute moron"', '"you absolute sweetheart"')
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if "id: profanity.keywords.fr-en" in ln)
+    with pytest.raises(PolicyError) as exc:
+        parse_policy(text, "policy.yaml")
+    assert exc.value.detail.startswith(f"policy.yaml:{line}:")
+
+
+def test_most_severe_action_wins() -> None:
+    policy = parse_policy(BASE)
+    sig = Signals(reasons=[reason("contact_info"), reason("profanity", 0.99)])
+    assert policy.decide(item(), sig).decision is Decision.REJECT
+
+
+def test_score_below_every_threshold_is_ignored() -> None:
+    policy = parse_policy(BASE)
+    assert policy.decide(item(), Signals(reasons=[reason("profanity", 0.2)])).decision is Decision.APPROVE
+    assert policy.decide(item(), Signals(reasons=[reason("profanity", 0.6)])).decision is Decision.REVIEW
+
+
+def test_context_setting_overrides_the_rule_action() -> None:
+    policy = parse_policy(BASE)
+    sig = Signals(reasons=[reason("contact_info", action="review")])
+    assert policy.decide(item("rating"), sig).decision is Decision.REJECT
+    assert policy.decide(item("message"), sig).decision is Decision.REVIEW
+
+
+def test_shadow_reason_is_kept_but_never_decides() -> None:
+    policy = parse_policy(BASE)
+    verdict = policy.decide(item(), Signals(reasons=[reason("profanity", 1.0, shadow=True)]))
+    assert verdict.decision is Decision.APPROVE and len(verdict.reasons) == 1
+
+
+def test_allowed_bank_match_approves_despite_model_scores() -> None:
+    policy = parse_policy(BASE)
+    sig = Signals(reasons=[reason("allowed_match"), reason("nudity", 0.5)])
+    assert policy.decide(item("profile_photo", ItemType.PHOTO), sig).decision is Decision.APPROVE
+
+
+def test_review_goes_to_the_first_matching_queue() -> None:
+    policy = parse_policy(BASE)
+    photo = item("profile_photo", ItemType.PHOTO)
+    assert policy.decide(photo, Signals(reasons=[reason("nudity", 0.5)])).queue == "photos-sensitive"
+    assert policy.decide(item(), Signals(reasons=[reason("contact_info")])).queue == "contact-info"
+    assert policy.decide(photo, Signals(reasons=[reason("duplicate")])).queue == "photos"
+
+
+def test_unknown_category_in_a_reason_is_a_bug() -> None:
+    with pytest.raises(ValueError):
+        Reason(source=Source.RULE, category="vibes", detector="x")

@@ -1,0 +1,191 @@
+"""The service under stress: dead workers, overload, restarts, policy reloads."""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import ray
+
+from conftest import REPO, LiveService, free_port, make_settings
+from images import make_jpeg
+
+
+def text_item(item_id: str, text: str = "bonjour", context: str = "message") -> dict:
+    return {"id": item_id, "type": "text", "context": context, "author_id": "a", "text": text}
+
+
+def photo_item(item_id: str, seed: int) -> dict:
+    data = make_jpeg(1600, 1200, seed=seed)
+    return {"id": item_id, "type": "photo", "context": "car_photo", "author_id": f"a{seed}", "image_b64": base64.b64encode(data).decode()}
+
+
+@pytest.fixture(scope="module")
+def small(ray_session: None, tmp_path_factory: pytest.TempPathFactory):
+    """A service whose in-flight ceiling is tiny, to show backpressure."""
+    svc = LiveService(make_settings(tmp_path_factory.mktemp("small"), max_in_flight=4, worker_batch_size=2))
+    yield svc
+    svc.stop()
+
+
+def test_a_killed_text_worker_is_replaced_and_nothing_is_lost(small: LiveService) -> None:
+    pool = small.service.text_pool
+    ray.kill(pool.actors[0], no_restart=True)
+    with small.client(small.api_key()) as c:
+        resp = c.post("/v1/moderate", json={"items": [text_item(f"k{i}") for i in range(4)]})
+        assert resp.status_code == 200, resp.text
+        assert [r["decision"] for r in resp.json()["results"]] == ["approve"] * 4
+        for i in range(4):
+            assert len(c.get(f"/v1/items/k{i}").json()["history"]) == 1
+    assert pool.replaced >= 1
+
+
+def test_a_photo_worker_killed_mid_batch_loses_nothing_and_answers_once(small: LiveService) -> None:
+    pool = small.service.photo_pool
+    items = [photo_item(f"mid{i}", seed=100 + i) for i in range(4)]
+    victim = pool.actors[0]
+    replaced_before = pool.replaced
+    out: dict = {}
+
+    def send() -> None:
+        with small.client(small.api_key()) as c:
+            out["resp"] = c.post("/v1/moderate", json={"items": items})
+
+    t = threading.Thread(target=send)
+    t.start()
+    time.sleep(0.3)  # the batch is being decoded by now
+    ray.kill(victim, no_restart=True)
+    t.join(timeout=120)
+    resp = out["resp"]
+    assert resp.status_code == 200, resp.text
+    results = resp.json()["results"]
+    assert [r["id"] for r in results] == [f"mid{i}" for i in range(4)]
+    assert all(r["decision"] == "approve" for r in results)
+    assert pool.replaced > replaced_before
+    with small.client(small.api_key()) as c:
+        for i in range(4):
+            assert len(c.get(f"/v1/items/mid{i}").json()["history"]) == 1
+
+
+def test_overload_answers_429_with_retry_after_and_stores_nothing(small: LiveService) -> None:
+    with small.client(small.api_key()) as c:
+        resp = c.post("/v1/moderate", json={"items": [text_item(f"over{i}") for i in range(5)]})
+        assert resp.status_code == 429
+        assert resp.headers["retry-after"] == "1"
+        assert resp.headers["content-type"].startswith("application/problem+json")
+        assert resp.json()["type"].endswith("/overloaded")
+        assert c.get("/v1/items/over0").status_code == 404
+        # Nothing leaked: the same client can go on once load is gone.
+        assert c.post("/v1/moderate", json={"items": [text_item("after-over")]}).status_code == 200
+    assert small.service.in_flight.current == 0
+
+
+def test_policy_file_change_is_reloaded_and_an_invalid_one_is_refused(ray_session: None, tmp_path: Path) -> None:
+    from moderation.config import DEFAULT_POLICY
+
+    policy = tmp_path / "policy.yaml"
+    text = DEFAULT_POLICY.read_text()
+    policy.write_text(text)
+    live = LiveService(make_settings(tmp_path, policy_path=policy))
+    try:
+        with live.client(live.api_key()) as c:
+            v1 = c.post("/v1/moderate", json={"items": [text_item("pv1")]}).json()["results"][0]["policy_version"]
+            # Stricter policy: contact info in messages is now rejected.
+            stricter = text.replace('version: "2026.11.23"', 'version: "2026.11.24"').replace(
+                "  message:\n    type: text\n    checks: [rules]",
+                "  message:\n    type: text\n    checks: [rules]\n    categories:\n      contact_info: reject",
+            )
+            assert stricter != text
+            policy.write_text(stricter)
+            deadline = time.monotonic() + 30
+            while live.service.policy.version == v1 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            res = c.post("/v1/moderate", json={"items": [text_item("pv2", "06 12 34 56 78")]}).json()["results"][0]
+            assert res["policy_version"].startswith("2026.11.24+") and res["decision"] == "reject"
+            # The decision of the first item keeps the version that made it.
+            assert c.get("/v1/items/pv1").json()["policy_version"] == v1
+
+            policy.write_text(stricter.replace("contact_info: reject", "contact_info: maybe"))
+            deadline = time.monotonic() + 30
+            while live.app.state.policy_error is None and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert "maybe" in live.app.state.policy_error
+            assert c.get("/readyz").json()["policy_error"]
+            res = c.post("/v1/moderate", json={"items": [text_item("pv3", "06 12 34 56 78")]}).json()["results"][0]
+            assert res["policy_version"].startswith("2026.11.24+") and res["decision"] == "reject"
+    finally:
+        live.stop()
+
+
+def _serve(env: dict, port: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "moderation.cli", "serve", "--port", str(port)],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "service exited"
+        try:
+            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError("service not ready")
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_killed_service_loses_no_answered_item(tmp_path: Path) -> None:
+    """`moderation serve` in its own process (with its own local Ray), killed with SIGKILL
+    right after answering, then started again on the same database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_ADDRESS")}
+    env.update({"MODERATION_DATA_DIR": str(tmp_path / "var"), "MODERATION_TEXT_WORKERS": "1", "MODERATION_PHOTO_WORKERS": "1", "MODERATION_RAY_NUM_CPUS": "1"})
+    out = subprocess.run(
+        [sys.executable, "-m", "moderation.cli", "keys", "create", "pipeline"], env=env, cwd=REPO, capture_output=True, text=True, check=True
+    )
+    key = out.stdout.strip().splitlines()[-1]
+    assert key.startswith("mk_")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {key}"}
+    proc = _serve(env, port)
+    try:
+        _wait_ready(url, proc)
+        items = [text_item(f"d{i}", "appelle 06 12 34 56 78" if i % 2 else "merci") for i in range(20)]
+        resp = httpx.post(url + "/v1/moderate", json={"items": items}, headers=headers, timeout=60)
+        assert resp.status_code == 200
+        answered = {r["id"]: r["decision"] for r in resp.json()["results"]}
+    finally:
+        _kill(proc)
+    proc = _serve(env, port)
+    try:
+        _wait_ready(url, proc)
+        for item_id, decision in answered.items():
+            state = httpx.get(f"{url}/v1/items/{item_id}", headers=headers, timeout=30).json()
+            assert state["first_decision"] == decision
+        # Idempotency survives the restart too: nothing is queued twice.
+        again = httpx.post(url + "/v1/moderate", json={"items": items[:2]}, headers=headers, timeout=60).json()
+        assert [r["decision"] for r in again["results"]] == [answered["d0"], answered["d1"]]
+        assert len(httpx.get(f"{url}/v1/items/d1", headers=headers).json()["review"]) == 1
+    finally:
+        _kill(proc)

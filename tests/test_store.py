@@ -1,0 +1,144 @@
+"""The store's contract, on a real SQLite file and a real PostgreSQL server alike."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import inspect
+
+from moderation.errors import NotFound
+from moderation.store import make_engine, migrate
+from moderation.store.repository import NewBankEntry, NewItem, Store
+from moderation.store.tables import metadata
+
+
+@pytest.fixture
+def store(database_url: str) -> Store:
+    engine = make_engine(database_url)
+    migrate(engine)
+    yield Store(engine)
+    engine.dispose()
+
+
+def new_item(item_id: str, decision: str = "approve", content: str = "c1", image: bytes | None = None) -> NewItem:
+    return NewItem(
+        id=item_id,
+        type="photo" if image else "text",
+        context="message",
+        author_id="author",
+        content_sha256=content,
+        text=None if image else "hello",
+        image=image,
+        media_type="image/jpeg" if image else None,
+        locale="fr",
+        language=None,
+        metadata={"k": [1, 2]},
+        api_key_id=None,
+        callback_url=None,
+        decision=decision,
+        reasons=[{"source": "rule", "category": "contact_info", "detector": "x", "score": 1.0, "span": [0, 3]}],
+        scores={"contact_info": 1.0},
+        features=None,
+        policy_version="v1",
+        queue="texts" if decision == "review" else None,
+        priority=3,
+    )
+
+
+def test_migrations_create_every_table_of_the_metadata(store: Store) -> None:
+    tables = set(inspect(store.engine).get_table_names())
+    assert set(metadata.tables) <= tables
+
+
+def test_migrate_twice_is_a_no_op(store: Store) -> None:
+    migrate(store.engine)
+    assert store.count_items() == 0
+
+
+def test_save_items_stores_item_decision_and_review_task_together(store: Store) -> None:
+    stored = store.save_items([new_item("a", "approve"), new_item("b", "review")])
+    assert stored["a"].final_decision == "approve" and stored["a"].status == "decided"
+    assert stored["b"].final_decision is None and stored["b"].status == "pending_review"
+    state = store.get_item("b")
+    assert state["history"][0]["kind"] == "auto" and state["history"][0]["decision"] == "review"
+    assert state["review"][0]["queue"] == "texts"
+    assert state["metadata"] == {"k": [1, 2]}
+    assert state["reasons"][0]["span"] == [0, 3]
+    assert store.queue_depths() == {"texts": 1}
+
+
+def test_save_items_keeps_the_first_row_for_an_id(store: Store) -> None:
+    store.save_items([new_item("dup", content="first")])
+    again = store.save_items([new_item("dup", content="second"), new_item("fresh")])
+    assert again["dup"].content_sha256 == "first"
+    assert again["fresh"].first_decision == "approve"
+    assert len(store.get_item("dup")["history"]) == 1
+
+
+def test_concurrent_saves_of_one_id_store_it_once(store: Store) -> None:
+    errors: list[BaseException] = []
+
+    def save(k: int) -> None:
+        try:
+            store.save_items([new_item("race", content=f"c{k}")])
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=save, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert store.count_items() == 1
+    assert len(store.get_item("race")["history"]) == 1
+
+
+def test_photo_bytes_are_stored_once_per_content(store: Store) -> None:
+    store.save_items([new_item("p1", image=b"\xff\xd8\xffabc"), new_item("p2", image=b"\xff\xd8\xffabc")])
+    import hashlib
+
+    data, media = store.get_blob(hashlib.sha256(b"\xff\xd8\xffabc").hexdigest())
+    assert data == b"\xff\xd8\xffabc" and media == "image/jpeg"
+
+
+def test_get_unknown_item_raises_not_found(store: Store) -> None:
+    with pytest.raises(NotFound):
+        store.get_item("missing")
+
+
+def test_api_keys_are_stored_as_hashes_and_authenticate(store: Store) -> None:
+    key, secret = store.create_api_key("pipeline", webhook_url="http://127.0.0.1:9/hook")
+    assert secret and secret.startswith("whsec_")
+    found = store.authenticate(key)
+    assert found is not None and found.name == "pipeline" and found.webhook_secret == secret
+    assert store.authenticate(key + "x") is None
+    with store.engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT key_hash FROM api_keys").all()
+    assert key not in {r[0] for r in rows}
+
+
+def test_bank_entries_add_list_iterate_and_delete(store: Store) -> None:
+    entries = [
+        NewBankEntry("banned", f"{i:064x}", f"{i:016x}", f"{i:064x}", 90, {"phash": [], "pdq": []}, "n", "a", None, "t")
+        for i in range(5)
+    ]
+    ids = store.add_bank_entries(entries)
+    assert len(set(ids)) == 5
+    total, page = store.list_bank("banned", limit=2, offset=1)
+    assert total == 5 and [e["entry_id"] for e in page] == ids[1:3]
+    assert [e["entry_id"] for batch in store.iter_bank_entries(batch=2) for e in batch] == ids
+    store.delete_bank_entry("banned", ids[0])
+    assert store.list_bank("banned")[0] == 4
+    with pytest.raises(NotFound):
+        store.delete_bank_entry("banned", ids[0])
+    with pytest.raises(NotFound):
+        store.delete_bank_entry("allowed", ids[1])
+
+
+def test_audit_log_appends(store: Store) -> None:
+    store.audit("cli", "api_key.create", "pipeline", {"x": 1})
+    with store.engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT actor, action, target FROM audit_log").all()
+    assert [tuple(r) for r in rows] == [("cli", "api_key.create", "pipeline")]
