@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import base64
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -15,7 +11,8 @@ import httpx
 import pytest
 import ray
 
-from conftest import REPO, LiveService, free_port, make_settings
+from conftest import LiveService, free_port, make_settings
+from servers import ServedProcess
 from images import make_jpeg
 
 
@@ -125,61 +122,27 @@ def test_policy_file_change_is_reloaded_and_an_invalid_one_is_refused(ray_sessio
         live.stop()
 
 
-def _serve(env: dict, port: int) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "moderation.cli", "serve", "--port", str(port)],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-
-
-def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "service exited"
-        try:
-            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError("service not ready")
-
-
-def _kill(proc: subprocess.Popen) -> None:
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-
-
 @pytest.mark.slow
 def test_killed_service_loses_no_answered_item(tmp_path: Path) -> None:
     """`moderation serve` in its own process (with its own local Ray), killed with SIGKILL
     right after answering, then started again on the same database."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_ADDRESS")}
-    env.update({"MODERATION_DATA_DIR": str(tmp_path / "var"), "MODERATION_TEXT_WORKERS": "1", "MODERATION_PHOTO_WORKERS": "1", "MODERATION_RAY_NUM_CPUS": "1"})
-    out = subprocess.run(
-        [sys.executable, "-m", "moderation.cli", "keys", "create", "pipeline"], env=env, cwd=REPO, capture_output=True, text=True, check=True
+    served = ServedProcess(
+        tmp_path / "var", free_port(), MODERATION_TEXT_WORKERS="1", MODERATION_PHOTO_WORKERS="1", MODERATION_RAY_NUM_CPUS="1"
     )
-    key = out.stdout.strip().splitlines()[-1]
+    key = served.create_key()
     assert key.startswith("mk_")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {key}"}
-    proc = _serve(env, port)
+    url = served.url
+    served.start()
     try:
-        _wait_ready(url, proc)
         items = [text_item(f"d{i}", "appelle 06 12 34 56 78" if i % 2 else "merci") for i in range(20)]
         resp = httpx.post(url + "/v1/moderate", json={"items": items}, headers=headers, timeout=60)
         assert resp.status_code == 200
         answered = {r["id"]: r["decision"] for r in resp.json()["results"]}
     finally:
-        _kill(proc)
-    proc = _serve(env, port)
+        served.kill()
+    served.start()
     try:
-        _wait_ready(url, proc)
         for item_id, decision in answered.items():
             state = httpx.get(f"{url}/v1/items/{item_id}", headers=headers, timeout=30).json()
             assert state["first_decision"] == decision
@@ -188,4 +151,4 @@ def test_killed_service_loses_no_answered_item(tmp_path: Path) -> None:
         assert [r["decision"] for r in again["results"]] == [answered["d0"], answered["d1"]]
         assert len(httpx.get(f"{url}/v1/items/d1", headers=headers).json()["review"]) == 1
     finally:
-        _kill(proc)
+        served.kill()

@@ -93,7 +93,10 @@ class WorkerPool:
     async def analyze(self, items: Sequence[Item]) -> list[Signals]:
         if not items:
             return []
-        chunks = [items[i : i + self.batch_size] for i in range(0, len(items), self.batch_size)]
+        # Spread a request over every actor (so 100 texts on 2 workers are 2 x 50, not
+        # 64 + 36), never more than batch_size items per remote call.
+        size = min(self.batch_size, -(-len(items) // len(self.actors)))
+        chunks = [items[i : i + size] for i in range(0, len(items), size)]
         results = await asyncio.gather(*(self._run_chunk(c) for c in chunks))
         return [s for r in results for s in r]
 
