@@ -59,7 +59,7 @@ def test_moderate_batch_of_texts_and_photos_returns_decisions_with_reasons_in_or
     by_id = {r["id"]: r for r in results}
     assert by_id["t-phone"]["decision"] != "approve"
     [phone] = [r for r in by_id["t-phone"]["reasons"] if r["category"] == "contact_info"]
-    assert phone["source"] == "rule" and phone["detector"] == "contact.phone"
+    assert phone["source"] == "rule" and phone["detector"] == "contact.details" and phone["detail"]["kind"] == "phone"
     text = items[0]["text"]
     assert text[phone["span"][0] : phone["span"][1]] == "06 12 34 56 78"
     assert by_id["t-ok"]["decision"] == "approve" and by_id["t-ok"]["reasons"] == []

@@ -38,7 +38,7 @@ def test_default_policy_loads_with_a_versioned_name() -> None:
         (lambda t: t.replace("kind: keywords", "kind: telepathy"), "unknown kind 'telepathy'"),
         (lambda t: t.replace('"you absolute moron"', '"you absolute sweetheart"'), "should match but does not"),
         (lambda t: t.replace('no_match: ["bonjour, départ à 8h"', 'no_match: ["espèce de connard"'), "should not match"),
-        (lambda t: t.replace("regions: [FR,", "regions: [XX,"), "unknown regions"),
+        (lambda t: t.replace("regions: [FR,", "regions: [XX,"), "unknown phone regions"),
         (lambda t: "version: [unclosed", "not valid YAML"),
     ],
 )

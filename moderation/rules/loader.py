@@ -10,8 +10,8 @@ from typing import Any, Callable, Sequence
 
 from moderation.errors import PolicyError
 from moderation.rules.base import Rule, RuleSpec
+from moderation.rules.contact import ContactRule
 from moderation.rules.keywords import KeywordRule
-from moderation.rules.phone import PhoneRule
 from moderation.signals import TextInput
 from moderation.text.normalize import normalize
 from moderation.types import CATEGORIES, Item, ItemType, Reason
@@ -19,7 +19,7 @@ from moderation.types import CATEGORIES, Item, ItemType, Reason
 # The registry: a rule kind is one class plus one line here.
 RULE_KINDS: dict[str, Callable[[RuleSpec], Rule]] = {
     "keywords": KeywordRule,
-    "phone": PhoneRule,
+    "contact": ContactRule,
 }
 
 _SPEC_KEYS = {"id", "kind", "category", "action", "description", "languages", "contexts", "shadow", "score", "examples"}
@@ -69,8 +69,10 @@ def compile_rule(spec: RuleSpec) -> Rule:
     """Build the rule and run its examples; a failing example refuses the rule."""
     try:
         rule = RULE_KINDS[spec.kind](spec)
-    except PolicyError:
-        raise
+    except PolicyError as exc:
+        if exc.detail.startswith(spec.where):
+            raise
+        raise PolicyError(f"{spec.where}: rule {spec.id}: {exc.detail}") from exc
     except Exception as exc:  # a rule class's own validation error, translated at this boundary
         raise PolicyError(f"{spec.where}: rule {spec.id}: {exc}") from exc
     for text in spec.examples_match:

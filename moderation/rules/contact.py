@@ -1,0 +1,58 @@
+"""Contact details and links, found by `moderation.text.contact` however disguised.
+
+Two rules usually share one detector run: `contact.details` (phones, e-mails, handles,
+category contact_info) and `links` (URLs and bare domains outside `allowed_domains`,
+category spam_link). The last text's matches are cached so the second rule is free.
+"""
+
+from __future__ import annotations
+
+from moderation.errors import PolicyError
+from moderation.rules.base import Rule, RuleSpec
+from moderation.signals import TextInput
+from moderation.text.contact import DEFAULT_REGIONS, ContactDetector, ContactMatch
+from moderation.types import Reason, Source
+
+KINDS = ("phone", "email", "handle", "url")
+
+
+class ContactRule(Rule):
+    def __init__(self, spec: RuleSpec) -> None:
+        super().__init__(spec)
+        kinds = tuple(spec.params.get("kinds", ("phone", "email", "handle")))
+        bad = [k for k in kinds if k not in KINDS]
+        if bad or not kinds:
+            raise PolicyError(f"{spec.where}: rule {spec.id}: kinds must be among {KINDS}, not {bad or '[]'}")
+        self.kinds = frozenset(kinds)
+        self.detector = ContactDetector(spec.params.get("regions", DEFAULT_REGIONS))
+        self.allowed = tuple(str(d).lower().lstrip(".") for d in spec.params.get("allowed_domains", ()))
+        self._last: tuple[str, list[ContactMatch]] | None = None
+
+    def _find(self, text: str) -> list[ContactMatch]:
+        if self._last is None or self._last[0] != text:
+            self._last = (text, self.detector.find(text))
+        return self._last[1]
+
+    def _allowed(self, host: str) -> bool:
+        host = host.lower().split("/", 1)[0]
+        return any(host == d or host.endswith("." + d) for d in self.allowed)
+
+    def match(self, text: TextInput) -> list[Reason]:
+        original = text.normalized.original
+        detail = self.detail()
+        out = []
+        for m in self._find(original):
+            if m.kind not in self.kinds or (m.kind == "url" and self._allowed(m.value)):
+                continue
+            out.append(
+                Reason(
+                    source=Source.RULE,
+                    category=self.spec.category,
+                    detector=self.spec.id,
+                    score=self.spec.score,
+                    span=m.span,
+                    matched=m.value,
+                    detail={"kind": m.kind, "via": m.detector, **detail},
+                )
+            )
+        return out
