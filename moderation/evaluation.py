@@ -1,0 +1,119 @@
+"""`moderation eval text|photos`: quality of the whole pipeline on labeled data.
+
+Both run the same analyzers the Ray workers run (`moderation.pipeline`) with the
+configured policy, in this process, so what is measured is what is deployed. The data
+is read from its path at run time (default `../shared/eval`) and never copied.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Iterator
+
+from moderation.config import Settings
+from moderation.policy import Policy, load_policy
+from moderation.types import Decision, Item, ItemType
+
+# Dataset label -> the reason category that should catch it.
+LABEL_CATEGORY = {"contact_info": "contact_info", "profanity_insult": "profanity", "spam_link": "spam_link"}
+TEXT_FILES = ("messages.dev.jsonl.gz", "contact_leakage.dev.jsonl", "carpool.dev.jsonl")
+
+
+def _rows(path: Path) -> Iterator[dict[str, Any]]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)
+
+
+def _labels(row: dict[str, Any]) -> set[str]:
+    labels = set(row.get("labels") or [])
+    if not labels and row.get("label") and row["label"] != "ok":
+        labels = {row["label"]}
+    return labels
+
+
+def _text_files(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    return [path / name for name in TEXT_FILES if (path / name).is_file()]
+
+
+def _flagged_categories(policy: Policy, item: Item, signals: Any) -> set[str]:
+    return {r.category for r in signals.reasons if policy.action_for(item.context, r) in ("review", "reject")}
+
+
+def run_text_eval(path: Path, policy: Policy, batch: int = 256) -> dict[str, Any]:
+    """Precision and recall per category and per (source, language), plus false alarms on `ok`."""
+    from moderation.pipeline import TextAnalyzer
+    from moderation.workers.actors import build_text_signals
+
+    analyzer = TextAnalyzer(policy, text_signals=build_text_signals(policy))
+    # counts[group][category] = [tp, fp, fn]; ok[group] = [flagged, total, flagged_contact]
+    counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
+    ok: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for file in _text_files(path):
+        rows = [r for r in _rows(file) if r.get("label") != "ambiguous" and not r.get("ambiguous")]
+        for start in range(0, len(rows), batch):
+            chunk = rows[start : start + batch]
+            items = [
+                Item(id=str(r.get("id", k)), type=ItemType.TEXT, context="message", author_id="eval", text=r["text"] or " ")
+                for k, r in enumerate(chunk)
+            ]
+            for row, item, sig in zip(chunk, items, analyzer.analyze(items)):
+                flagged = _flagged_categories(policy, item, sig)
+                labels = _labels(row)
+                lang = row.get("lang") or "?"
+                groups = ("all", f"{file.name.split('.')[0]}/{lang}")
+                for group in groups:
+                    for label, category in LABEL_CATEGORY.items():
+                        want, got = label in labels, category in flagged
+                        c = counts[group][category]
+                        c[0] += want and got
+                        c[1] += got and not want
+                        c[2] += want and not got
+                    if not labels:
+                        o = ok[group]
+                        o[0] += bool(flagged) or policy.decide(item, sig).decision is not Decision.APPROVE
+                        o[1] += 1
+                        o[2] += "contact_info" in flagged
+    return {"counts": {g: dict(c) for g, c in counts.items()}, "ok": dict(ok), "policy_version": policy.version}
+
+
+def _prf(tp: int, fp: int, fn: int) -> tuple[float | None, float | None, float | None]:
+    p = tp / (tp + fp) if tp + fp else None
+    r = tp / (tp + fn) if tp + fn else None
+    f = 2 * p * r / (p + r) if p and r else (0.0 if p is not None and r is not None else None)
+    return p, r, f
+
+
+def format_text_report(report: dict[str, Any]) -> str:
+    def fmt(x: float | None) -> str:
+        return "   -  " if x is None else f"{x:6.3f}"
+
+    lines = [f"policy {report['policy_version']}", "", f"{'group':28s} {'category':12s} {'prec':>6s} {'recall':>6s} {'F1':>6s}  tp/fp/fn"]
+    for group in sorted(report["counts"], key=lambda g: (g != "all", g)):
+        for category, (tp, fp, fn) in sorted(report["counts"][group].items()):
+            if tp + fp + fn == 0:
+                continue
+            p, r, f = _prf(tp, fp, fn)
+            lines.append(f"{group:28s} {category:12s} {fmt(p)} {fmt(r)} {fmt(f)}  {tp}/{fp}/{fn}")
+    lines += ["", f"{'group':28s} {'ok texts':>8s} {'flagged':>8s} {'for contact':>11s}"]
+    for group in sorted(report["ok"], key=lambda g: (g != "all", g)):
+        flagged, total, contact = report["ok"][group]
+        lines.append(f"{group:28s} {total:8d} {flagged / total:8.3%} {contact / total:11.3%}")
+    return "\n".join(lines)
+
+
+def eval_text(path: Path, settings: Settings) -> str:
+    return format_text_report(run_text_eval(path, load_policy(settings.policy_path)))
+
+
+def eval_photos(directory: Path, settings: Settings) -> str:
+    from moderation.photos.pipeline_eval import run_photo_eval, format_photo_report
+
+    return format_photo_report(run_photo_eval(directory, load_policy(settings.policy_path), settings))
