@@ -57,23 +57,29 @@ class TextAnalyzer:
         t0 = time.perf_counter()
         inputs = [TextInput(item=i, normalized=normalize(i.text or "")) for i in items]
         out = [Signals() for _ in items]
+        # Language first: rules may be limited to languages.
+        self._run_signal("language", inputs, out)
         for inp, sig in zip(inputs, out):
-            ctx = self.policy.contexts.get(inp.item.context)
-            if ctx is not None and "rules" in ctx.checks:
-                sig.reasons.extend(run_rules(self.rules, inp, inp.item.locale))
-        # Model signals run batched, once per signal, on the items whose context asks for them.
-        for name, signal in self.text_signals.items():
-            idx = [k for k, inp in enumerate(inputs) if name in self._checks(inp.item.context)]
-            if not idx:
-                continue
-            results = signal.analyze_batch([inputs[k] for k in idx])
-            for k, res in zip(idx, results):
-                out[k].merge(res)
+            if "rules" in self._checks(inp.item.context):
+                sig.reasons.extend(run_rules(self.rules, inp, sig.features.get("language")))
+        for name in self.text_signals:
+            if name != "language":
+                self._run_signal(name, inputs, out)
         for sig in out:
             for r in sig.reasons:
                 sig.scores[r.category] = max(sig.scores.get(r.category, 0.0), r.score)
             sig.features["timings"] = {"text": (time.perf_counter() - t0) / max(len(items), 1)}
         return out
+
+    def _run_signal(self, name: str, inputs: list[TextInput], out: list[Signals]) -> None:
+        """A model signal runs batched, once, on the items whose context asks for it."""
+        signal = self.text_signals.get(name)
+        if signal is None:
+            return
+        idx = [k for k, inp in enumerate(inputs) if name in self._checks(inp.item.context)]
+        if idx:
+            for k, res in zip(idx, signal.analyze_batch([inputs[k] for k in idx])):
+                out[k].merge(res)
 
     def _checks(self, context: str) -> tuple[str, ...]:
         ctx = self.policy.contexts.get(context)

@@ -51,7 +51,7 @@ def test_invalid_policy_is_refused_with_a_clear_message(edit, message: str) -> N
 
 def test_rule_error_names_the_line_of_the_rule() -> None:
     text = BASE.replace('"you absolute moron"', '"you absolute sweetheart"')
-    line = next(i for i, ln in enumerate(text.splitlines(), 1) if "id: profanity.keywords.fr-en" in ln)
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if "id: profanity.words.en" in ln)
     with pytest.raises(PolicyError) as exc:
         parse_policy(text, "policy.yaml")
     assert exc.value.detail.startswith(f"policy.yaml:{line}:")

@@ -11,7 +11,7 @@ Two views, because leetspeak and phone numbers disagree about digits:
 * `normalize(text)`: for word matching (profanity lists, banned phrases). NFKC, case
   folding, accents stripped, invisible characters removed, homoglyphs to Latin, leetspeak
   (0 1 3 4 @ $ -> o i e a a s), letters split by spaces or punctuation joined
-  ("c.o.n.n.a.r.d"), then every run of a repeated letter collapsed to ONE letter
+  ("c.o.n.n.a.r.d"), then every run of three or more of a letter collapsed to TWO letters
   ("connnnard" and "connard" both become "conard"). Word lists must therefore be passed
   through `normalize` too before they are matched against this view.
 * `normalize_for_contacts(text)`: the same character folding, but digits stay digits,
@@ -166,8 +166,9 @@ _LEET_TABLE = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "@": "a", "
 # separators are at most three non-word characters, never a newline.
 _SPLIT_LETTERS = re.compile(r"(?<![^\W_])[^\W_](?:[^\w\n]{1,3}[^\W_](?![^\W_])){2,}")
 _LETTER = re.compile(r"[^\W_]")
-# A letter repeated: "nnnn" -> "n" (digits are left to the contact view's judgement)
-_REPEATS = re.compile(r"([^\W\d_])\1+")
+# A letter repeated three times or more: "nnnn" -> "nn". Not to one letter: that would
+# make "butt" read "but" and "ass" read "as" (digits are left to the contact view).
+_REPEATS = re.compile(r"([^\W\d_])\1{2,}")
 # For contacts: runs of single non-space characters separated by single spaces
 _SPACED_CHARS = re.compile(r"(?<!\S)\S(?: \S(?!\S)){2,}")
 
@@ -258,7 +259,8 @@ def _collapse_repeats(norm: Normalized) -> Normalized:
         for m in _REPEATS.finditer(text):
             for i in range(pos, m.start()):
                 yield (i, i, i)
-            yield (m.start(), m.start(), m.end() - 1)
+            yield (m.start(), m.start(), m.start())
+            yield (m.start() + 1, m.start() + 1, m.end() - 1)
             pos = m.end()
         for i in range(pos, len(text)):
             yield (i, i, i)
