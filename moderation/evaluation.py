@@ -113,7 +113,51 @@ def eval_text(path: Path, settings: Settings) -> str:
     return format_text_report(run_text_eval(path, load_policy(settings.policy_path)))
 
 
-def eval_photos(directory: Path, settings: Settings) -> str:
-    from moderation.photos.pipeline_eval import run_photo_eval, format_photo_report
+def run_photo_eval(directory: Path, policy: Policy) -> list[dict[str, Any]]:
+    """Ban every original in a scratch bank, then run every file through the photo
+    analyzer and the policy; a file counts as matched to the originals whose bank
+    entries matched it, and only when the policy rejects it."""
+    import csv
 
-    return format_photo_report(run_photo_eval(directory, load_policy(settings.policy_path), settings))
+    from moderation.photos.banks import BankEntry, BankIndex
+    from moderation.photos.evaluate import EVAL_LIMITS, evaluate_photos
+    from moderation.photos.hashing import compute_hashes
+    from moderation.photos.decode import decode
+    from moderation.pipeline import PhotoAnalyzer
+
+    rows = list(csv.DictReader((directory / "manifest.csv").open(newline="")))
+    originals = sorted({r["original_id"]: r["file"] for r in rows if r["transform"] == "original"}.items())
+    bank = BankIndex(pdq_min_quality=policy.hash_matching.pdq_min_quality)
+    entries = []
+    for entry_id, (_, file) in enumerate(originals):
+        data = (directory / file).read_bytes()
+        h = compute_hashes(data, decode(data, EVAL_LIMITS))
+        entries.append(
+            BankEntry(entry_id, "banned", None, h.sha256, h.phash, h.pdq, h.phash_variants, h.pdq_variants, file, h.pdq_quality)
+        )
+    bank.add(entries)
+    seen: list[list[Any]] = []
+
+    def matcher(hashes: Any) -> list[Any]:
+        found = [bank.match(h, policy.hash_matching) for h in hashes]
+        seen.extend(found)
+        return found
+
+    analyzer = PhotoAnalyzer(policy, EVAL_LIMITS, matcher=matcher)
+
+    def match(data: bytes) -> set[str]:
+        seen.clear()
+        item = Item(id="eval", type=ItemType.PHOTO, context="car_photo", author_id="eval", image=data)
+        [sig] = analyzer.analyze([item])
+        if policy.decide(item, sig).decision is not Decision.REJECT:
+            return set()
+        return {originals[m.entry_id][0] for ms in seen for m in ms if m.bank == "banned"}
+
+    return evaluate_photos(directory, match=match)
+
+
+def eval_photos(directory: Path, settings: Settings) -> str:
+    from moderation.photos.evaluate import format_table
+
+    policy = load_policy(settings.policy_path)
+    return f"policy {policy.version}\n\n" + format_table(run_photo_eval(directory, policy))

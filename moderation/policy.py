@@ -76,10 +76,26 @@ class BankPolicy:
 
 @dataclass(frozen=True)
 class HashMatching:
+    """A match is pHash within phash_max_distance, or PDQ within pdq_max_distance, or
+    both within the joint distances (two independent hashes agreeing)."""
+
     phash_max_distance: int = 8
     pdq_max_distance: int = 31
-    pdq_min_quality: int = 0
+    joint_phash_max_distance: int = 11
+    joint_pdq_max_distance: int = 70
+    pdq_min_quality: int = 50
     seen_bank: str = "seen"
+
+    def match_thresholds(self):  # type: ignore[no-untyped-def]
+        from moderation.photos.index import MatchThresholds
+
+        return MatchThresholds(
+            phash_max=self.phash_max_distance,
+            pdq_max=self.pdq_max_distance,
+            joint_phash_max=self.joint_phash_max_distance,
+            joint_pdq_max=self.joint_pdq_max_distance,
+            pdq_min_quality=self.pdq_min_quality,
+        )
 
 
 @dataclass(frozen=True)
@@ -227,7 +243,8 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
     hm_raw = _strip_lines(raw.get("hash_matching") or {})
     try:
         hash_matching = HashMatching(**hm_raw)
-    except TypeError as exc:
+        hash_matching.match_thresholds()
+    except (TypeError, ValueError) as exc:
         raise PolicyError(f"{origin}: hash_matching: {exc}") from exc
 
     banks = {}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from moderation.photos.hashing import PhotoHashes
-from moderation.photos.index import HashIndex
+from moderation.photos.index import HashIndex, index_photo, match_photo
 from moderation.policy import HashMatching
 from moderation.types import Reason, Source
 
@@ -30,6 +30,17 @@ class BankEntry:
     phash_variants: tuple[bytes, ...] = ()
     pdq_variants: tuple[bytes, ...] = ()
     item_id: str | None = None
+    pdq_quality: int = 100
+
+    def as_hashes(self) -> PhotoHashes:
+        return PhotoHashes(
+            sha256=self.sha256 or "",
+            phash=self.phash or b"",
+            pdq=self.pdq or b"",
+            pdq_quality=self.pdq_quality if self.pdq else 0,
+            phash_variants=self.phash_variants,
+            pdq_variants=self.pdq_variants,
+        )
 
 
 @dataclass(frozen=True)
@@ -51,9 +62,10 @@ class _Bank:
 
 
 class BankIndex:
-    def __init__(self) -> None:
+    def __init__(self, pdq_min_quality: int = 50) -> None:
         self._banks: dict[str, _Bank] = {}
         self._entries: dict[int, BankEntry] = {}
+        self.pdq_min_quality = pdq_min_quality
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -73,27 +85,12 @@ class BankIndex:
             by_bank.setdefault(e.bank, []).append(e)
         for bank_name, group in by_bank.items():
             bank = self._banks.setdefault(bank_name, _Bank())
-            p_ids: list[int] = []
-            p_hashes: list[bytes] = []
-            q_ids: list[int] = []
-            q_hashes: list[bytes] = []
             for e in group:
                 if e.sha256:
                     bank.sha256.setdefault(e.sha256, set()).add(e.entry_id)
-                # Index the stored photo under its variants too, so a mirrored or rotated
-                # re-upload matches with a plain query.
-                for h in (e.phash, *e.phash_variants):
-                    if h:
-                        p_ids.append(e.entry_id)
-                        p_hashes.append(h)
-                for h in (e.pdq, *e.pdq_variants):
-                    if h:
-                        q_ids.append(e.entry_id)
-                        q_hashes.append(h)
-            if p_ids:
-                bank.phash.add(p_ids, p_hashes)
-            if q_ids:
-                bank.pdq.add(q_ids, q_hashes)
+                # Indexed under every variant (flips, rotations, trimmed, cropped), so a
+                # re-upload dodging the filter matches with a plain query.
+                index_photo(e.entry_id, e.as_hashes(), bank.phash, bank.pdq, pdq_min_quality=self.pdq_min_quality)
 
     def remove(self, entry_ids: Sequence[int]) -> None:
         for eid in entry_ids:
@@ -118,18 +115,16 @@ class BankIndex:
                 return
             old = best.get(eid)
             if old is None or (distance, hash_type != "sha256") < (old.distance, old.hash_type != "sha256"):
-                stored = {"sha256": entry.sha256, "phash": entry.phash, "pdq": entry.pdq}[hash_type]
+                stored = {"sha256": entry.sha256, "phash": entry.phash, "pdq": entry.pdq, "phash+pdq": entry.pdq}[hash_type]
                 hex_ = stored if isinstance(stored, str) else (stored.hex() if stored else "")
                 best[eid] = BankMatch(bank, eid, hash_type, distance, entry.author_id, entry.item_id, hex_)
 
+        rule = thresholds.match_thresholds()
         for name, bank in self._banks.items():
             for eid in bank.sha256.get(hashes.sha256, ()):
                 offer(name, eid, "sha256", 0)
-            for eid, d in bank.phash.query(hashes.phash, thresholds.phash_max_distance):
-                offer(name, eid, "phash", d)
-            if hashes.pdq_quality >= thresholds.pdq_min_quality:
-                for eid, d in bank.pdq.query(hashes.pdq, thresholds.pdq_max_distance):
-                    offer(name, eid, "pdq", d)
+            for m in match_photo(hashes, bank.phash, bank.pdq, rule):
+                offer(name, m.entry_id, m.hash_type, m.distance)
         return sorted(best.values(), key=lambda m: (m.distance, m.entry_id))
 
 
@@ -150,7 +145,7 @@ def match_reasons(
         if getattr(policy, "other_authors_only", False) and m.author_id == author_id:
             continue
         done.add(m.bank)
-        max_d = 256 if m.hash_type == "pdq" else 64
+        max_d = 64 if m.hash_type == "phash" else 256
         out.append(
             Reason(
                 source=Source.HASH,

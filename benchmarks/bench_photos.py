@@ -1,0 +1,105 @@
+"""Photo path without the nudity model: validate, decode, SHA-256, pHash, PDQ, index lookup.
+
+Run: `.venv/bin/python -m pytest benchmarks/bench_photos.py --benchmark-only`
+Quick (CI): `MODERATION_BENCH_QUICK=1 ...` (smaller bank, fewer photos).
+Ours: `decode` (DCT-scaled JPEG draft) + `compute_hashes` (plain + dihedral + content-box +
+crop variants) + `match_photo` against indexes of the bank. Naive: full Pillow decode,
+`imagehash.phash` and `pdqhash.compute` on the full image, numpy linear scan of the bank.
+Seeded synthetic JPEGs: smooth colour noise plus grain, so file sizes are photo-like.
+One process, one thread: the figures are per core.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+
+import imagehash
+import numpy as np
+import pdqhash
+import pytest
+from PIL import Image
+
+from moderation.photos.decode import decode
+from moderation.photos.hashing import compute_hashes
+from moderation.photos.index import HashIndex, MatchThresholds, match_photo
+
+SEED = 7
+QUICK = os.environ.get("MODERATION_BENCH_QUICK") == "1"
+BANK = 20_000 if QUICK else 1_000_000
+N_PHOTOS = 4 if QUICK else 12
+print(f"bench_photos seed={SEED} bank={BANK} photos={N_PHOTOS} quick={QUICK}")
+
+
+def _mean(benchmark) -> float:
+    """Mean seconds per round; NaN under --benchmark-disable (the code still runs once)."""
+    return benchmark.stats.stats.mean if benchmark.stats else float("nan")
+
+
+def _jpeg(width: int, height: int, seed: int) -> bytes:
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, (height // 48, width // 48, 3), dtype=np.uint8)
+    arr = np.asarray(Image.fromarray(small).resize((width, height), Image.Resampling.BICUBIC), dtype=np.int16)
+    arr = arr + rng.integers(-6, 7, arr.shape, dtype=np.int16)
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=85)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def bank():
+    rng = np.random.default_rng(SEED)
+    phashes = rng.integers(0, 256, (BANK, 8), dtype=np.uint8)
+    pdqs = rng.integers(0, 256, (BANK, 32), dtype=np.uint8)
+    phash_index, pdq_index = HashIndex(64), HashIndex(256)
+    phash_index.add(range(BANK), [r.tobytes() for r in phashes])
+    pdq_index.add(range(BANK), [r.tobytes() for r in pdqs])
+    return phash_index, pdq_index, phashes.view(np.uint64), pdqs.view(np.uint64)
+
+
+def _ours(photos, bank):
+    phash_index, pdq_index, _, _ = bank
+    thresholds = MatchThresholds()
+
+    def run():
+        for data in photos:
+            hashes = compute_hashes(data, decode(data))
+            match_photo(hashes, phash_index, pdq_index, thresholds)
+    return run
+
+
+def _naive(photos, bank):
+    _, _, phash_words, pdq_words = bank
+
+    def run():
+        for data in photos:
+            hashlib.sha256(data).hexdigest()
+            image = Image.open(io.BytesIO(data)).convert("RGB")  # full decode
+            ph = np.packbits(imagehash.phash(image).hash.ravel()).view(np.uint64)
+            pdq = np.packbits(pdqhash.compute(np.asarray(image))[0].astype(np.uint8)).view(np.uint64)
+            # Linear scans of the bank.
+            np.flatnonzero(np.bitwise_count(phash_words ^ ph).sum(axis=1) <= 8)
+            np.flatnonzero(np.bitwise_count(pdq_words ^ pdq).sum(axis=1) <= 31)
+    return run
+
+
+@pytest.mark.parametrize("megapixels", [2, 12])
+@pytest.mark.benchmark(group="photo-path")
+def test_photo_path_ours(benchmark, bank, megapixels) -> None:
+    size = (1728, 1152) if megapixels == 2 else (4000, 3000)
+    photos = [_jpeg(*size, SEED + i) for i in range(N_PHOTOS)]
+    benchmark.pedantic(_ours(photos, bank), rounds=3, warmup_rounds=1)
+    benchmark.extra_info.update(photos_per_s=N_PHOTOS / _mean(benchmark),
+                                ms_per_photo=_mean(benchmark) / N_PHOTOS * 1e3, bank=BANK,
+                                mean_jpeg_kb=sum(map(len, photos)) / len(photos) / 1e3)
+
+
+@pytest.mark.parametrize("megapixels", [2, 12])
+@pytest.mark.benchmark(group="photo-path")
+def test_photo_path_naive(benchmark, bank, megapixels) -> None:
+    size = (1728, 1152) if megapixels == 2 else (4000, 3000)
+    photos = [_jpeg(*size, SEED + i) for i in range(N_PHOTOS)]
+    benchmark.pedantic(_naive(photos, bank), rounds=2, warmup_rounds=0)
+    benchmark.extra_info.update(photos_per_s=N_PHOTOS / _mean(benchmark),
+                                ms_per_photo=_mean(benchmark) / N_PHOTOS * 1e3, bank=BANK)

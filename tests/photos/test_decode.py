@@ -1,0 +1,178 @@
+"""Decoding refuses bad uploads with one clear reason each, and never leaks Pillow errors."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from moderation.errors import ImageTooLarge, InvalidImage
+from moderation.photos.decode import DecodeLimits, Photo, decode
+
+
+def _photo_array(width: int, height: int, seed: int = 0) -> np.ndarray:
+    """Smooth random colour field: compresses like a photo, deterministic."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, (max(2, height // 32), max(2, width // 32), 3), dtype=np.uint8)
+    return np.asarray(Image.fromarray(small).resize((width, height), Image.Resampling.BICUBIC))
+
+
+def _encode(image: Image.Image, fmt: str, **params: object) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, fmt, **params)
+    return buf.getvalue()
+
+
+def _jpeg(width: int = 800, height: int = 600, **params: object) -> bytes:
+    return _encode(Image.fromarray(_photo_array(width, height)), "JPEG", quality=90, **params)
+
+
+def _fault(exc_info: pytest.ExceptionInfo) -> str:
+    return exc_info.value.extra["fault"]
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF"])
+def test_decode_accepts_the_four_formats(fmt: str) -> None:
+    photo = decode(_encode(Image.fromarray(_photo_array(300, 200)), fmt))
+    assert isinstance(photo, Photo)
+    assert (photo.width, photo.height, photo.format) == (300, 200, fmt)
+    assert photo.image.mode == "RGB"
+
+
+def test_decode_downscales_large_jpeg_to_work_size() -> None:
+    photo = decode(_jpeg(4000, 3000))
+    assert (photo.width, photo.height) == (4000, 3000)
+    assert photo.image.size == (512, 384)
+
+
+@pytest.mark.parametrize(
+    ("data", "fault"),
+    [
+        (b"", "empty"),
+        (b"BM" + b"\x00" * 100, "unsupported_format"),  # BMP, named
+        (b"hello, not an image at all", "unsupported_format"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "corrupt"),  # PNG magic, garbage chunks
+        (b"\xff\xd8\xff\xe0" + b"\x13" * 300, "truncated"),  # JPEG header cut before any frame
+    ],
+)
+def test_decode_refuses_bad_bytes_with_reason(data: bytes, fault: str) -> None:
+    with pytest.raises(InvalidImage) as exc_info:
+        decode(data)
+    assert _fault(exc_info) == fault
+
+
+def test_decode_names_refused_format() -> None:
+    bmp = _encode(Image.fromarray(_photo_array(100, 100)), "BMP")
+    tiff = _encode(Image.fromarray(_photo_array(100, 100)), "TIFF")
+    with pytest.raises(InvalidImage, match="BMP"):
+        decode(bmp)
+    with pytest.raises(InvalidImage, match="TIFF"):
+        decode(tiff)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_decode_refuses_truncated_file(fmt: str) -> None:
+    data = _encode(Image.fromarray(_photo_array(400, 300)), fmt)
+    with pytest.raises(InvalidImage) as exc_info:
+        decode(data[: len(data) // 2])
+    assert _fault(exc_info) in {"truncated", "corrupt"}
+    if fmt == "JPEG":
+        assert _fault(exc_info) == "truncated"
+
+
+def test_decode_refuses_too_small_and_absurd_aspect() -> None:
+    with pytest.raises(InvalidImage) as small:
+        decode(_jpeg(63, 200))
+    assert _fault(small) == "too_small"
+    with pytest.raises(InvalidImage) as thin:
+        decode(_jpeg(900, 100))
+    assert _fault(thin) == "aspect_ratio"
+
+
+def test_decode_refuses_too_many_bytes() -> None:
+    data = _jpeg(200, 200)
+    with pytest.raises(ImageTooLarge) as exc_info:
+        decode(data, DecodeLimits(max_bytes=len(data) - 1))
+    assert _fault(exc_info) == "too_many_bytes"
+    assert exc_info.value.status == 413
+
+
+def test_decode_refuses_pixel_bomb_from_header() -> None:
+    # A 1-bit PNG of 20000 x 20000 (400 MP) compresses to a few hundred kB.
+    bomb = _encode(Image.new("1", (20_000, 20_000)), "PNG", optimize=True)
+    with pytest.raises(ImageTooLarge) as exc_info:
+        decode(bomb)
+    assert _fault(exc_info) == "too_many_pixels"
+
+
+def test_decode_turns_pillow_bomb_warning_into_error() -> None:
+    # Above our cap but between Pillow's 1x and 2x limit: Pillow would only warn.
+    limits = DecodeLimits(max_pixels=10**9)
+    bomb = _encode(Image.new("1", (10_000, 10_000)), "PNG", optimize=True)
+    with pytest.raises(ImageTooLarge):
+        decode(bomb, limits)
+
+
+def test_decode_composites_alpha_on_white() -> None:
+    rgba = Image.new("RGBA", (100, 100), (255, 0, 0, 0))  # fully transparent red
+    photo = decode(_encode(rgba, "PNG"))
+    assert photo.image.getpixel((50, 50)) == (255, 255, 255)
+
+
+def test_decode_palette_transparency_composited_on_white() -> None:
+    pal = Image.new("P", (100, 100), 1)
+    pal.putpalette([0, 0, 0, 10, 200, 10] + [0] * 762)
+    photo = decode(_encode(pal, "GIF", transparency=1))
+    assert photo.image.getpixel((10, 10)) == (255, 255, 255)
+
+
+def test_decode_converts_cmyk_and_grayscale() -> None:
+    cmyk = Image.fromarray(_photo_array(200, 200)).convert("CMYK")
+    gray = Image.fromarray(_photo_array(200, 200)).convert("L")
+    assert decode(_encode(cmyk, "JPEG")).image.mode == "RGB"
+    assert decode(_encode(gray, "PNG")).image.mode == "RGB"
+
+
+def test_decode_scales_16_bit_instead_of_clipping() -> None:
+    ramp = np.tile(np.linspace(0, 65535, 256).astype(np.uint16), (128, 1))
+    photo = decode(_encode(Image.fromarray(ramp), "PNG"))
+    row = np.asarray(photo.image)[64, :, 0]
+    assert row[0] < 5 and row[-1] > 250 and 100 < row[128] < 160
+
+
+def test_decode_takes_first_gif_frame() -> None:
+    frames = [Image.new("RGB", (100, 100), c) for c in ((250, 0, 0), (0, 0, 250))]
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:])
+    r, g, b = decode(buf.getvalue()).image.getpixel((50, 50))
+    assert r > 200 and b < 50
+
+
+def test_decode_applies_exif_orientation() -> None:
+    # A landscape 300x200 stored with orientation 6 (rotate 90 CW to show): shown 200x300.
+    image = Image.fromarray(_photo_array(300, 200))
+    image.paste((255, 0, 0), (0, 0, 30, 30))  # red mark at stored top-left
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    photo = decode(_encode(image, "JPEG", quality=95, exif=exif.tobytes()))
+    assert (photo.width, photo.height) == (200, 300)
+    assert photo.image.size == (200, 300)
+    # Rotating 90 CW moves the stored top-left to the top-right.
+    r, g, b = photo.image.getpixel((190, 10))
+    assert r > 200 and g < 60
+
+
+def test_decode_jpeg_uses_dct_draft() -> None:
+    # The draft decode of a 12 MP JPEG must be several times faster than a full decode.
+    import time
+
+    data = _jpeg(4000, 3000)
+    start = time.perf_counter()
+    decode(data)
+    ours = time.perf_counter() - start
+    start = time.perf_counter()
+    Image.open(io.BytesIO(data)).load()
+    full = time.perf_counter() - start
+    assert ours < full
