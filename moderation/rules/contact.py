@@ -10,10 +10,11 @@ from __future__ import annotations
 from moderation.errors import PolicyError
 from moderation.rules.base import Rule, RuleSpec
 from moderation.signals import TextInput
-from moderation.text.contact import DEFAULT_REGIONS, ContactDetector, ContactMatch
+from moderation.text.contact import DEFAULT_REGIONS, ContactDetector, ContactMatch, shared_detector
 from moderation.types import Reason, Source
 
 KINDS = ("phone", "email", "handle", "url")
+_LAST: dict[tuple[str, ...], tuple[str, list[ContactMatch]]] = {}
 
 
 class ContactRule(Rule):
@@ -24,14 +25,18 @@ class ContactRule(Rule):
         if bad or not kinds:
             raise PolicyError(f"{spec.where}: rule {spec.id}: kinds must be among {KINDS}, not {bad or '[]'}")
         self.kinds = frozenset(kinds)
-        self.detector = ContactDetector(spec.params.get("regions", DEFAULT_REGIONS))
+        self.regions = tuple(str(r).upper() for r in spec.params.get("regions", DEFAULT_REGIONS))
+        ContactDetector(self.regions)  # validates the regions now, not on the hot path
         self.allowed = tuple(str(d).lower().lstrip(".") for d in spec.params.get("allowed_domains", ()))
-        self._last: tuple[str, list[ContactMatch]] | None = None
 
     def _find(self, text: str) -> list[ContactMatch]:
-        if self._last is None or self._last[0] != text:
-            self._last = (text, self.detector.find(text))
-        return self._last[1]
+        # Rules of one policy run one after the other on the same text: the second one
+        # with the same regions reuses the first one's matches.
+        last = _LAST.get(self.regions)
+        if last is None or last[0] is not text:
+            last = (text, shared_detector(self.regions).find(text))
+            _LAST[self.regions] = last
+        return last[1]
 
     def _allowed(self, host: str) -> bool:
         host = host.lower().split("/", 1)[0]

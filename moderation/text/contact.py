@@ -590,13 +590,13 @@ def _parse_valid(number: str, region: str | None) -> str | None:
 
 
 @lru_cache(maxsize=32)
-def _detector(regions: tuple[str, ...]) -> ContactDetector:
+def shared_detector(regions: tuple[str, ...]) -> ContactDetector:
     return ContactDetector(regions)
 
 
 def find_contacts(text: str, regions: Sequence[str] = DEFAULT_REGIONS) -> list[ContactMatch]:
     """Phone numbers, e-mails, messaging handles and links in `text`, spans into `text`."""
-    return _detector(tuple(regions)).find(text)
+    return shared_detector(tuple(regions)).find(text)
 
 
 # --- the signal --------------------------------------------------------------------------
