@@ -2,6 +2,7 @@
 
     moderation serve [--host H] [--port P]
     moderation keys create NAME [--webhook-url URL]
+    moderation users create NAME [--role moderator|admin]   (password on stdin)
     moderation eval photos [DIR]     | moderation eval text [FILE]
     moderation train text LABELED.jsonl
 """
@@ -58,6 +59,23 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users_create(args: argparse.Namespace) -> int:
+    """The password comes from stdin (first line), never from the command line or history."""
+    from moderation.auth import Accounts
+    from moderation.errors import ModerationError
+
+    store = _store(Settings())
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        user = Accounts(store.engine).create_user(args.name, password, args.role)
+    except ModerationError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 2
+    store.audit("cli", "user.create", user.username, {"role": user.role})
+    print(f"user {user.username!r} created with role {user.role}")
+    return 0
+
+
 def cmd_eval_photos(args: argparse.Namespace) -> int:
     from moderation.evaluation import eval_photos
 
@@ -106,6 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
     kc.add_argument("name")
     kc.add_argument("--webhook-url", default=None, help="where final decisions are posted; prints the signing secret")
     kc.set_defaults(func=cmd_keys_create)
+
+    u = sub.add_parser("users", help="moderator accounts of the review UI")
+    usub = u.add_subparsers(dest="users_command", required=True)
+    uc = usub.add_parser("create", help="create a user; reads the password from stdin")
+    uc.add_argument("name")
+    uc.add_argument("--role", choices=["moderator", "admin"], default="moderator")
+    uc.set_defaults(func=cmd_users_create)
 
     e = sub.add_parser("eval", help="measure quality on labeled data")
     esub = e.add_subparsers(dest="eval_command", required=True)

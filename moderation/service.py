@@ -8,6 +8,7 @@ The HTTP layer (`moderation.api`) is a thin shell over this class.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
@@ -84,6 +85,7 @@ def bank_entry_from_row(row: dict[str, Any]) -> BankEntry:
         phash_variants=tuple(bytes.fromhex(h) for h in variants.get("phash", ())),
         pdq_variants=tuple(bytes.fromhex(h) for h in variants.get("pdq", ())),
         item_id=row.get("item_id"),
+        pdq_quality=row.get("pdq_quality") or 0,
     )
 
 
@@ -115,6 +117,13 @@ class Service:
         self.photo_pool: WorkerPool | None = None
         self.index: Any = None
         self._started_ray = False
+        # -- review queue (issue 5): the queue, moderator accounts, their background loop
+        from moderation.auth import Accounts
+        from moderation.review import ReviewQueue
+
+        self.review = ReviewQueue(self.engine, lambda: self.policy)
+        self.accounts = Accounts(self.engine, self.review.settings.session_policy)
+        self._review_loop: asyncio.Task[None] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -146,6 +155,10 @@ class Service:
         await asyncio.gather(self.text_pool.ready(), self.photo_pool.ready())
         self.metrics.pool_size.labels("text").set(self.text_pool.size)
         self.metrics.pool_size.labels("photo").set(self.photo_pool.size)
+        # review queue (issue 5): webhooks, bank changes after the undo window, QA sampling
+        from moderation.review import run_background
+
+        self._review_loop = asyncio.create_task(run_background(self))
 
     async def _load_index(self) -> None:
         n = 0
@@ -155,6 +168,10 @@ class Service:
         log.info("bank index loaded: %d entries", n)
 
     async def stop(self) -> None:
+        if self._review_loop is not None:  # review queue (issue 5)
+            self._review_loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._review_loop
         for pool in (self.text_pool, self.photo_pool):
             if pool is not None:
                 pool.shutdown()

@@ -97,8 +97,8 @@ def test_policy_file_change_is_reloaded_and_an_invalid_one_is_refused(ray_sessio
             v1 = c.post("/v1/moderate", json={"items": [text_item("pv1")]}).json()["results"][0]["policy_version"]
             # Stricter policy: contact info in messages is now rejected.
             stricter = text.replace('version: "2026.11.23"', 'version: "2026.11.24"').replace(
-                "  message:\n    type: text\n    checks: [rules]",
-                "  message:\n    type: text\n    checks: [rules]\n    categories:\n      contact_info: reject",
+                "  message:\n    type: text\n",
+                "  message:\n    type: text\n    categories:\n      contact_info: reject\n",
             )
             assert stricter != text
             policy.write_text(stricter)

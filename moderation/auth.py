@@ -1,0 +1,217 @@
+"""Moderator accounts and their browser sessions.
+
+Passwords are hashed with Argon2id (argon2-cffi's defaults). A session is a random
+token in an HttpOnly cookie; the database keeps only its SHA-256, the idle and absolute
+expiry, and a CSRF token that every state-changing call must echo in `X-CSRF-Token`
+(the cookie alone never authorizes a write).
+
+Roles: `moderator` works the queue; `admin` also reloads the policy, manages users and
+reads the audit log. API keys of the upload pipeline are a different kind of credential
+and never open these routes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Engine, delete, insert, select, update
+
+from moderation.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from moderation.store.repository import _Translating
+from moderation.store.review_tables import sessions, users
+
+ROLES = ("moderator", "admin")
+_USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
+MIN_PASSWORD = 8
+
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so a login takes as long either way.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _aware(t: datetime) -> datetime:
+    """SQLite returns naive datetimes for timezone-aware columns: they are UTC."""
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    role: str
+
+    @property
+    def actor(self) -> str:
+        """How this user is named in decisions and the audit log."""
+        return f"user:{self.username}"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass(frozen=True)
+class Session:
+    user: User
+    csrf_token: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    idle: timedelta = timedelta(minutes=60)
+    absolute: timedelta = timedelta(hours=12)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Accounts:
+    """Users and sessions over the store's engine."""
+
+    def __init__(self, engine: Engine, policy: SessionPolicy | None = None) -> None:
+        self.engine = engine
+        self.policy = policy or SessionPolicy()
+
+    def _tx(self) -> _Translating:
+        return _Translating(self.engine)
+
+    # -- users ----------------------------------------------------------------------------
+
+    def create_user(self, username: str, password: str, role: str) -> User:
+        if not _USERNAME.match(username):
+            raise InvalidInput("username: 2 to 64 letters, digits, '_', '.' or '-'")
+        if role not in ROLES:
+            raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+        if len(password) < MIN_PASSWORD:
+            raise InvalidInput(f"password: at least {MIN_PASSWORD} characters")
+        try:
+            with self._tx() as conn:
+                res = conn.execute(
+                    insert(users).values(
+                        username=username, password_hash=_hasher.hash(password), role=role, created_at=utcnow()
+                    )
+                )
+        except Conflict:
+            raise Conflict(f"user {username!r} already exists") from None
+        return User(id=int(res.inserted_primary_key[0]), username=username, role=role)
+
+    def list_users(self) -> list[dict[str, object]]:
+        with self._tx() as conn:
+            rows = conn.execute(select(users).order_by(users.c.username)).all()
+        return [
+            {"username": r.username, "role": r.role, "created_at": r.created_at, "disabled": r.disabled_at is not None}
+            for r in rows
+        ]
+
+    def set_disabled(self, username: str, disabled: bool) -> None:
+        """Disabling also ends every session of the user at once."""
+        with self._tx() as conn:
+            row = conn.execute(select(users.c.id).where(users.c.username == username)).first()
+            if row is None:
+                raise NotFound(f"no user {username!r}")
+            conn.execute(update(users).where(users.c.id == row.id).values(disabled_at=utcnow() if disabled else None))
+            if disabled:
+                conn.execute(delete(sessions).where(sessions.c.user_id == row.id))
+
+    def set_password(self, username: str, password: str) -> None:
+        if len(password) < MIN_PASSWORD:
+            raise InvalidInput(f"password: at least {MIN_PASSWORD} characters")
+        with self._tx() as conn:
+            res = conn.execute(
+                update(users).where(users.c.username == username).values(password_hash=_hasher.hash(password))
+            )
+            if res.rowcount == 0:
+                raise NotFound(f"no user {username!r}")
+
+    # -- sessions -------------------------------------------------------------------------
+
+    def login(self, username: str, password: str) -> tuple[str, Session]:
+        """Returns (cookie token, session). Raises Unauthorized with one message for every
+        failure, so the answer does not tell which usernames exist."""
+        with self._tx() as conn:
+            row = conn.execute(select(users).where(users.c.username == username)).first()
+        stored = row.password_hash if row is not None else _DUMMY_HASH
+        try:
+            _hasher.verify(stored, password)
+            ok = row is not None and row.disabled_at is None
+        except (VerificationError, InvalidHashError):
+            ok = False
+        if not ok:
+            raise Unauthorized("wrong username or password")
+        assert row is not None
+        if _hasher.check_needs_rehash(row.password_hash):
+            with self._tx() as conn:
+                conn.execute(update(users).where(users.c.id == row.id).values(password_hash=_hasher.hash(password)))
+        token = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(32)
+        now = utcnow()
+        expires = now + self.policy.idle
+        with self._tx() as conn:
+            conn.execute(
+                insert(sessions).values(
+                    token_hash=hash_token(token),
+                    user_id=row.id,
+                    csrf_token=csrf,
+                    created_at=now,
+                    last_seen_at=now,
+                    expires_at=expires,
+                )
+            )
+        return token, Session(User(row.id, row.username, row.role), csrf, expires)
+
+    def session(self, token: str) -> Session:
+        """The live session of a cookie token, its idle expiry pushed forward; Unauthorized
+        when unknown, expired, or its user is disabled."""
+        now = utcnow()
+        th = hash_token(token)
+        with self._tx() as conn:
+            row = conn.execute(
+                select(sessions, users.c.username, users.c.role, users.c.disabled_at)
+                .join(users, users.c.id == sessions.c.user_id)
+                .where(sessions.c.token_hash == th)
+            ).first()
+            if row is None:
+                raise Unauthorized("not logged in")
+            if _aware(row.expires_at) <= now or row.disabled_at is not None:
+                conn.execute(delete(sessions).where(sessions.c.token_hash == th))
+                raise Unauthorized("session expired; log in again")
+            expires = min(now + self.policy.idle, _aware(row.created_at) + self.policy.absolute)
+            # Touch at most once a minute: a busy moderator does not write on every request.
+            if (now - _aware(row.last_seen_at)).total_seconds() > 60:
+                conn.execute(
+                    update(sessions).where(sessions.c.token_hash == th).values(last_seen_at=now, expires_at=expires)
+                )
+            else:
+                expires = _aware(row.expires_at)
+        return Session(User(row.user_id, row.username, row.role), row.csrf_token, expires)
+
+    def logout(self, token: str) -> None:
+        with self._tx() as conn:
+            conn.execute(delete(sessions).where(sessions.c.token_hash == hash_token(token)))
+
+    def purge_expired(self) -> int:
+        with self._tx() as conn:
+            return int(conn.execute(delete(sessions).where(sessions.c.expires_at <= utcnow())).rowcount)
+
+
+def check_csrf(session: Session, header: str | None) -> None:
+    if not header or not hmac.compare_digest(header.encode(), session.csrf_token.encode()):
+        raise Forbidden("missing or wrong X-CSRF-Token")
+
+
+def require_admin(user: User) -> None:
+    if not user.is_admin:
+        raise Forbidden("this needs the admin role")

@@ -1,0 +1,69 @@
+"""Builders shared by the review tests: items stored through the real Store, users through
+the real Accounts, policies parsed from the shipped policy with a review section added."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moderation.config import DEFAULT_POLICY
+from moderation.policy import Policy, parse_policy
+from moderation.store.repository import NewItem
+
+
+def policy_text(review: str = "", qa: str = "") -> str:
+    text = DEFAULT_POLICY.read_text(encoding="utf-8")
+    if review:
+        text += "\nreview:\n" + review
+    if qa:
+        text += "\nqa:\n" + qa
+    return text
+
+
+def policy(review: str = "", qa: str = "") -> Policy:
+    return parse_policy(policy_text(review, qa), "<test policy>")
+
+
+def review_item(
+    item_id: str,
+    *,
+    text: str | None = "call me 06 12 34 56 78",
+    image: bytes | None = None,
+    author: str = "author-1",
+    queue: str = "contact-info",
+    priority: int = 2,
+    decision: str = "review",
+    reasons: list[dict[str, Any]] | None = None,
+    phash: str | None = None,
+    callback_url: str | None = None,
+    api_key_id: int | None = None,
+    language: str | None = "fr",
+) -> NewItem:
+    if reasons is None:
+        if image is None:
+            start = (text or "").find("06")
+            reasons = [{"source": "rule", "category": "contact_info", "detector": "contact.phone", "score": 1.0, "span": [max(0, start), max(0, start) + 14]}]
+        else:
+            reasons = [{"source": "model", "category": "nudity", "detector": "nudity@1", "score": 0.5, "detail": {"boxes": [[0.1, 0.1, 0.5, 0.6]]}}]
+    features = {"phash": phash, "pdq": "0" * 64, "pdq_quality": 100} if phash else None
+    return NewItem(
+        id=item_id,
+        type="photo" if image is not None else "text",
+        context="car_photo" if image is not None else "message",
+        author_id=author,
+        content_sha256=item_id,
+        text=None if image is not None else text,
+        image=image,
+        media_type="image/jpeg" if image is not None else None,
+        locale="fr-FR",
+        language=language,
+        metadata=None,
+        api_key_id=api_key_id,
+        callback_url=callback_url,
+        decision=decision,
+        reasons=reasons,
+        scores={r["category"]: r["score"] for r in reasons},
+        features=features,
+        policy_version="test",
+        queue=queue if decision == "review" else None,
+        priority=priority,
+    )

@@ -1,0 +1,201 @@
+"""Webhooks of final decisions: durable outbox, HMAC signature, retries with backoff while
+the receiver is down, and the end-to-end path from a moderator's decision."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+
+from conftest import LiveService, free_port, make_settings
+from moderation import webhooks
+from moderation.store import make_engine, migrate
+from moderation.store.repository import Store
+from review_helpers import policy_text, review_item
+
+
+class Receiver:
+    """A real HTTP server that records what it receives; it can be started late and
+    answer errors for a while."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}/hook"
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.fail_next = 0
+        self._server: ThreadingHTTPServer | None = None
+
+    def start(self) -> None:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if receiver.fail_next > 0:
+                    receiver.fail_next -= 1
+                    self.send_response(503)
+                else:
+                    receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                    self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver(free_port())
+    yield r
+    r.stop()
+
+
+def test_signature_verifies_and_detects_tampering() -> None:
+    body = b'{"item_id":"x","final_decision":"reject"}'
+    sig = webhooks.sign("whsec_k", body)
+    assert sig.startswith("sha256=") and len(sig) == 7 + 64
+    assert webhooks.verify("whsec_k", body, sig)
+    assert not webhooks.verify("whsec_k", body.replace(b"reject", b"approve"), sig)
+    assert not webhooks.verify("other", body, sig)
+    assert not webhooks.verify("whsec_k", body, None)
+
+
+def test_backoff_doubles_up_to_the_cap() -> None:
+    import random
+
+    b = webhooks.Backoff(base_seconds=1, max_seconds=30)
+    delays = [b.delay(n, random.Random(0)) for n in range(1, 8)]
+    for n, d in enumerate(delays, start=1):
+        raw = min(30, 2 ** (n - 1))
+        assert 0.8 * raw <= d <= 1.2 * raw
+
+
+def test_outbox_retries_while_receiver_is_down_then_delivers_once(database_url: str, receiver: Receiver) -> None:
+    engine = make_engine(database_url)
+    migrate(engine)
+    store = Store(engine)
+    key, secret = store.create_api_key("hooks", webhook_url=receiver.url)
+    key_id = store.authenticate(key).id
+    store.save_items([review_item("wh-1")])
+    with store._tx() as conn:
+        event_id = webhooks.enqueue(
+            conn, item_pk=1, decision_id=None, url=receiver.url, api_key_id=key_id,
+            payload={"type": "item.decided", "item_id": "wh-1", "final_decision": "reject"},
+            not_before=webhooks.utcnow(),
+        )
+    outbox = webhooks.Outbox(engine)
+    backoff = webhooks.Backoff(base_seconds=0.2, max_seconds=1.0, timeout_seconds=2)
+
+    async def pump(seconds: float) -> int:
+        delivered = 0
+        async with httpx.AsyncClient() as client:
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                delivered += await webhooks.deliver_due(outbox, client, backoff)
+                await asyncio.sleep(0.05)
+        return delivered
+
+    assert asyncio.run(pump(1.0)) == 0  # nobody listens: connection refused, retried with backoff
+    [row] = outbox.events()
+    assert row["delivered_at"] is None and 2 <= row["attempts"] <= 4 and "Connect" in row["last_error"]
+    receiver.fail_next = 1  # it comes up, answers one 503, then accepts
+    receiver.start()
+    assert asyncio.run(pump(3.0)) == 1
+    [(headers, body)] = receiver.received
+    assert headers["x-moderation-event-id"] == event_id == json.loads(body)["event_id"]
+    assert webhooks.verify(secret, body, headers["x-moderation-signature"])
+    [row] = outbox.events()
+    assert row["delivered_at"] is not None and outbox.counts() == {"pending": 0, "delivered": 1, "cancelled": 0}
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def hooked(ray_session: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveService, Receiver]]:
+    tmp = tmp_path_factory.mktemp("hooks")
+    path = tmp / "policy.yaml"
+    path.write_text(policy_text(review="  undo_seconds: 1\n  webhook_retry_base_seconds: 0.2\n"), encoding="utf-8")
+    svc = LiveService(make_settings(tmp, policy_path=path))
+    svc.service.accounts.create_user("mod", "password1", "moderator")
+    r = Receiver(free_port())
+    r.start()
+    try:
+        yield svc, r
+    finally:
+        r.stop()
+        svc.stop()
+
+
+@contextlib.contextmanager
+def moderator(live: LiveService) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live.url, timeout=30) as c:
+        c.headers["X-CSRF-Token"] = c.post("/v1/auth/login", json={"username": "mod", "password": "password1"}).json()["csrf_token"]
+        yield c
+
+
+def wait_for(predicate, timeout: float = 10.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def test_moderator_decision_is_delivered_signed_after_the_undo_window(hooked) -> None:
+    from images import make_jpeg
+
+    live, receiver = hooked
+    key, secret = live.service.store.create_api_key("pipeline", webhook_url=receiver.url)
+    key_id = live.service.store.authenticate(key).id
+    img = make_jpeg(seed=501)
+    live.service.store.save_items([review_item("e2e-photo", image=img, api_key_id=key_id, queue="photos-sensitive", priority=1)])
+    with moderator(live) as c:
+        [task] = [t for t in c.post("/v1/review/claim", json={"limit": 10}).json()["tasks"] if t["item"]["id"] == "e2e-photo"]
+        t0 = time.monotonic()
+        d = c.post(f"/v1/review/tasks/{task['task_id']}/decision", json={"decision": "reject", "note": "explicit"}).json()
+    wait_for(lambda: any(json.loads(b)["item_id"] == "e2e-photo" for _, b in receiver.received))
+    assert time.monotonic() - t0 >= 0.9  # held back for the undo window
+    [(headers, body)] = [(h, b) for h, b in receiver.received if json.loads(b)["item_id"] == "e2e-photo"]
+    assert webhooks.verify(secret, body, headers["x-moderation-signature"])
+    event = json.loads(body)
+    assert event["final_decision"] == "reject" and event["decided_by"] == "user:mod"
+    assert event["reasons"][0] == {"source": "human", "actor": "user:mod", "note": "explicit"}
+    assert event["decided_at"] and event["created_at"] and event["event_id"] == headers["x-moderation-event-id"]
+    # the rejected photo joined the banned bank: a copy from anyone is now rejected
+    wait_for(lambda: any(e["item_id"] == "e2e-photo" for e in live.service.store.list_bank("banned", 1000)[1]))
+    with live.client(key) as api:
+        res = api.post("/v1/moderate", json={"items": [{"id": "e2e-copy", "type": "photo", "context": "car_photo", "author_id": "z", "image_b64": __import__("base64").b64encode(img).decode()}]}).json()
+    assert res["results"][0]["decision"] == "reject"
+    assert d["undo_until"]
+
+
+def test_undo_within_the_window_sends_nothing_and_bans_nothing(hooked) -> None:
+    from images import make_jpeg
+
+    live, receiver = hooked
+    key, _ = live.service.store.create_api_key("pipeline2", webhook_url=receiver.url)
+    key_id = live.service.store.authenticate(key).id
+    live.service.store.save_items([review_item("e2e-undo", image=make_jpeg(seed=502), api_key_id=key_id, queue="photos-sensitive", priority=1)])
+    with moderator(live) as c:
+        [task] = [t for t in c.post("/v1/review/claim", json={"limit": 10}).json()["tasks"] if t["item"]["id"] == "e2e-undo"]
+        d = c.post(f"/v1/review/tasks/{task['task_id']}/decision", json={"decision": "reject"}).json()
+        undo = c.post(f"/v1/review/decisions/{d['decision_id']}/undo")
+        assert undo.status_code == 200 and undo.json()["task"]["task_id"] == task["task_id"]
+    time.sleep(2.0)
+    assert not any(json.loads(b)["item_id"] == "e2e-undo" for _, b in receiver.received)
+    assert not any(e["item_id"] == "e2e-undo" for e in live.service.store.list_bank("banned", 1000)[1])
