@@ -106,11 +106,11 @@ def test_removed_bank_entry_no_longer_matches(api: httpx.Client) -> None:
 
 def test_same_photo_from_another_author_is_a_duplicate(api: httpx.Client) -> None:
     img = make_jpeg(seed=41)
-    first = api.post("/v1/moderate", json={"items": [photo_item("own-1", img, "profile_photo", "alice")]}).json()
+    first = api.post("/v1/moderate", json={"items": [photo_item("own-1", img, "car_photo", "alice")]}).json()
     assert first["results"][0]["decision"] == "approve"
-    again = api.post("/v1/moderate", json={"items": [photo_item("own-2", img, "profile_photo", "alice")]}).json()
+    again = api.post("/v1/moderate", json={"items": [photo_item("own-2", img, "car_photo", "alice")]}).json()
     assert again["results"][0]["decision"] == "approve"
-    stolen = api.post("/v1/moderate", json={"items": [photo_item("theft-1", reencode(img, 80), "profile_photo", "mallory")]})
+    stolen = api.post("/v1/moderate", json={"items": [photo_item("theft-1", reencode(img, 80), "car_photo", "mallory")]})
     res = stolen.json()["results"][0]
     assert res["decision"] != "approve"
     assert any(r["category"] == "duplicate" and r["detail"]["item_id"] == "own-1" for r in res["reasons"])
@@ -320,3 +320,16 @@ def test_openapi_documents_the_v1_routes(api: httpx.Client) -> None:
         assert path in spec["paths"], path
     assert "ItemIn" in spec["components"]["schemas"]
     assert api.get("/docs").status_code == 200
+
+
+def test_profile_photo_without_a_face_goes_to_review_with_model_reasons(api: httpx.Client) -> None:
+    from images import encode
+    import numpy as np
+
+    flat = encode(np.full((400, 400, 3), 128, dtype=np.uint8), "PNG")
+    res = api.post("/v1/moderate", json={"items": [photo_item("pf-flat", flat, "profile_photo")]}).json()["results"][0]
+    cats = {r["category"]: r for r in res["reasons"]}
+    assert res["decision"] == "review"
+    assert {"no_face", "low_quality"} <= set(cats)
+    assert cats["no_face"]["source"] == "model" and cats["no_face"]["detector"].startswith("nudenet-320n@")
+    assert "nudity" in res["scores"]

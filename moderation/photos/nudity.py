@@ -176,6 +176,7 @@ class NudityDetector(PhotoSignal):
     name = "nudity"
 
     def __init__(self, threads: int = 1, model: str = "nudenet-320n", min_score: float = 0.25) -> None:
+        self._last: tuple[Image.Image, list[Detection]] | None = None
         if not 0.0 <= min_score <= 1.0:
             raise ValueError("min_score must be in [0, 1]")
         self.session, self.manifest = load_session(model, threads=threads)
@@ -203,7 +204,18 @@ class NudityDetector(PhotoSignal):
             self.min_score = value
 
     def detect(self, image: Image.Image) -> list[Detection]:
-        """Every detection above the model's score threshold, best first, boxes normalized."""
+        """Every detection above the model's score threshold, best first, boxes normalized.
+
+        The last image's detections are kept, so the nudity and profile checks of one
+        photo share a single model run."""
+        last = self._last
+        if last is not None and last[0] is image:
+            return last[1]
+        detections = self._detect(image)
+        self._last = (image, detections)
+        return detections
+
+    def _detect(self, image: Image.Image) -> list[Detection]:
         blob, geometry = letterbox(image, self.size)
         try:
             raw = self.session.run(None, {self.input_name: blob})[0]
