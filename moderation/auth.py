@@ -24,7 +24,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, delete, insert, select, update
 
 from moderation.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
-from moderation.store.repository import _Translating
+from moderation.store.repository import Transaction
 from moderation.store.review_tables import sessions, users
 
 ROLES = ("moderator", "admin")
@@ -85,8 +85,8 @@ class Accounts:
         self.engine = engine
         self.policy = policy or SessionPolicy()
 
-    def _tx(self) -> _Translating:
-        return _Translating(self.engine)
+    def _tx(self) -> Transaction:
+        return Transaction(self.engine)
 
     # -- users ----------------------------------------------------------------------------
 

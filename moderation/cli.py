@@ -52,9 +52,9 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     store = _store(Settings())
     key, secret = store.create_api_key(args.name, webhook_url=args.webhook_url)
     store.audit("cli", "api_key.create", args.name, {"webhook_url": args.webhook_url})
-    print(f"API key {args.name!r} created. Send it as 'Authorization: Bearer <key>'. It is shown only once.")
-    if secret:
-        print(secret)
+    print(f"API key {args.name!r} created. Send it as 'Authorization: Bearer <key>'. Both are shown only once.")
+    print("Webhook signing secret (X-Moderation-Signature: sha256=HMAC-SHA256(secret, body)), then the key:")
+    print(secret)
     print(key)
     return 0
 

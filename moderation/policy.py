@@ -108,6 +108,7 @@ class Policy:
     queues: tuple[QueueRule, ...]
     rules: tuple[RuleSpec, ...]
     review: dict[str, Any]
+    qa: dict[str, Any]
     source: str
 
     def context(self, name: str) -> ContextPolicy:
@@ -303,7 +304,7 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
         specs.append(parse_rule_spec(_strip_lines(r), where))
     compile_rules(specs)  # validates and runs every rule's examples
 
-    return Policy(
+    policy = Policy(
         version=version,
         categories=categories,
         contexts=contexts,
@@ -312,8 +313,16 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
         queues=tuple(queues),
         rules=tuple(specs),
         review=_strip_lines(raw.get("review") or {}),
+        qa=_strip_lines(raw.get("qa") or {}),
         source=text,
     )
+    from moderation.review import review_settings  # the review section's own validation
+
+    try:
+        review_settings(policy)
+    except PolicyError as exc:
+        raise PolicyError(f"{origin}: {exc.detail}") from exc
+    return policy
 
 
 def load_policy(path: Path) -> Policy:

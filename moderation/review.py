@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator, Sequence
 
-import yaml
 from sqlalchemy import Engine, and_, case, func, insert, literal, or_, select, update
 from sqlalchemy.engine import Connection
 
@@ -40,7 +39,7 @@ from moderation import webhooks
 from moderation.auth import SessionPolicy, User
 from moderation.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyError
 from moderation.policy import Policy
-from moderation.store.repository import _Translating
+from moderation.store.repository import Transaction
 from moderation.store.review_tables import bank_changes, review_cursors, webhook_outbox
 from moderation.store.tables import api_keys, audit_log, decisions, items, review_tasks
 
@@ -129,7 +128,7 @@ def review_settings(policy: Policy) -> ReviewSettings:
     unknown = set(raw) - _REVIEW_KEYS
     if unknown:
         raise PolicyError(f"review: unknown keys {sorted(unknown)} (known: {sorted(_REVIEW_KEYS)})")
-    qa_raw = (yaml.safe_load(policy.source) or {}).get("qa") or {}
+    qa_raw = policy.qa
     if not isinstance(qa_raw, dict) or set(qa_raw) - _QA_KEYS:
         raise PolicyError(f"qa: a mapping with keys {sorted(_QA_KEYS)}")
     bans = raw.pop("ban_rejected_photos", {}) or {}
@@ -209,8 +208,8 @@ class ReviewQueue:
         self._policy = policy
         self._settings_cache: tuple[str, ReviewSettings] | None = None
 
-    def _tx(self) -> _Translating:
-        return _Translating(self.engine)
+    def _tx(self) -> Transaction:
+        return Transaction(self.engine)
 
     @property
     def policy(self) -> Policy:

@@ -28,7 +28,7 @@ import httpx
 from sqlalchemy import Engine, and_, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from moderation.store.repository import _Translating
+from moderation.store.repository import Transaction
 from moderation.store.review_tables import webhook_outbox
 from moderation.store.tables import api_keys
 
@@ -159,7 +159,7 @@ class Outbox:
             .order_by(w.c.next_attempt_at)
             .limit(limit)
         )
-        with _Translating(self.engine) as conn:
+        with Transaction(self.engine) as conn:
             target: Any = webhook_outbox.c.id.in_(sub)
             if self.engine.dialect.name == "postgresql":
                 # lock first, skipping rows another sender holds (see review.ReviewQueue.claim)
@@ -174,7 +174,7 @@ class Outbox:
             )
         if not ids:
             return []
-        with _Translating(self.engine) as conn:
+        with Transaction(self.engine) as conn:
             rows = conn.execute(
                 select(webhook_outbox, api_keys.c.webhook_secret)
                 .select_from(webhook_outbox.outerjoin(api_keys, api_keys.c.id == webhook_outbox.c.api_key_id))
@@ -184,7 +184,7 @@ class Outbox:
         return [Due(r.id, r.event_id, r.url, r.body, r.attempts, r.webhook_secret) for r in rows]
 
     def mark_delivered(self, event_id: int) -> None:
-        with _Translating(self.engine) as conn:
+        with Transaction(self.engine) as conn:
             conn.execute(
                 update(webhook_outbox)
                 .where(webhook_outbox.c.id == event_id)
@@ -199,18 +199,18 @@ class Outbox:
             log.error("webhook %s to %s given up after %d attempts: %s", due.event_id, due.url, attempts, error)
         else:
             values["next_attempt_at"] = utcnow() + timedelta(seconds=backoff.delay(attempts))
-        with _Translating(self.engine) as conn:
+        with Transaction(self.engine) as conn:
             conn.execute(update(webhook_outbox).where(webhook_outbox.c.id == due.id).values(**values))
 
     def events(self, item_pk: int | None = None) -> list[dict[str, Any]]:
         q = select(webhook_outbox).order_by(webhook_outbox.c.id)
         if item_pk is not None:
             q = q.where(webhook_outbox.c.item_pk == item_pk)
-        with _Translating(self.engine) as conn:
+        with Transaction(self.engine) as conn:
             return [dict(r._mapping) for r in conn.execute(q).all()]
 
     def counts(self) -> dict[str, int]:
-        with _Translating(self.engine) as conn:
+        with Transaction(self.engine) as conn:
             rows = conn.execute(
                 select(webhook_outbox.c.delivered_at.is_not(None), webhook_outbox.c.cancelled_at.is_not(None))
             ).all()

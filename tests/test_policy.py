@@ -31,7 +31,7 @@ def test_default_policy_loads_with_a_versioned_name() -> None:
     [
         (lambda t: t.replace("contact_info: review", "contact_info: perhaps", 1), "perhaps"),  # unknown action
         (lambda t: t.replace("  spam: review\n", "  spammy: review\n", 1), "unknown category 'spammy'"),
-        (lambda t: t.replace("checks: [hashes]", "checks: [hashes, telepathy]", 1), "telepathy"),
+        (lambda t: t.replace("checks: [hashes, nudity]", "checks: [hashes, telepathy]", 1), "telepathy"),
         (lambda t: t.replace('version: "2026.11.23"', "version:", 1), "needs a version"),
         (lambda t: t + "\nsurprise: 1\n", "unknown top-level keys ['surprise']"),
         (lambda t: t.replace("profanity: {review: 0.5, reject: 0.97}", "profanity: {review: 0.9, reject: 0.5}"), "above reject"),
@@ -99,3 +99,12 @@ def test_review_goes_to_the_first_matching_queue() -> None:
 def test_unknown_category_in_a_reason_is_a_bug() -> None:
     with pytest.raises(ValueError):
         Reason(source=Source.RULE, category="vibes", detector="x")
+
+
+def test_invalid_review_section_is_refused() -> None:
+    with pytest.raises(PolicyError) as exc:
+        parse_policy(BASE.replace("lease_seconds: 300", "lease_seconds: -5"), "policy.yaml")
+    assert "lease_seconds" in exc.value.detail
+    with pytest.raises(PolicyError) as exc:
+        parse_policy(BASE.replace("sample_auto: 0.0", "sample_auto: 3"), "policy.yaml")
+    assert "qa" in exc.value.detail

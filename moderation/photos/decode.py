@@ -34,6 +34,9 @@ _PILLOW_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")  # the JPEG opener returns MPO 
 _FORMAT_NAMES = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WEBP", "GIF": "GIF"}
 
 # EXIF orientations that swap width and height (transpose, rotate 90/270, transverse).
+# A JPEG decoded at a DCT scale is kept without a resize when its long side is at least
+# this share of the work size (2 MP: 1/4 scale, 432 px; 12 MP: 1/8 scale, 500 px).
+WORK_BAND = 0.75
 _SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
 # EXIF orientation -> the transpose that shows the photo upright (as ImageOps.exif_transpose).
 _T = Image.Transpose
@@ -166,11 +169,17 @@ def _decode(data: bytes, sniffed: str, limits: DecodeLimits) -> Photo:
     width, height = (stored_h, stored_w) if orientation in _SWAPPING_ORIENTATIONS else (stored_w, stored_h)
     _check_shape(width, height, limits)
 
-    # JPEG: let libjpeg scale in the DCT to the smallest size still >= the work size.
     scale = min(1.0, limits.work_size / max(stored_w, stored_h))
     target = (max(1, round(stored_w * scale)), max(1, round(stored_h * scale)))
     if fmt == "JPEG" and scale < 1.0:
-        image.draft("RGB", target)
+        # JPEG: let libjpeg scale in the DCT (1/2, 1/4, 1/8). A DCT-scaled image whose long
+        # side is already within WORK_BAND of the work size is used as it is: a resize of
+        # 864 -> 512 px cost as much as the decode itself, and the hashes (PDQ included,
+        # against the upstream vectors) hold down to 3/4 of 512.
+        small = _draft_size(stored_w, stored_h, limits.work_size)
+        image.draft("RGB", small)
+        if max(small) <= limits.work_size:
+            target = small
     image.load()
     # Ignore the rest of an animation: the first frame is what is shown first.
     rgb = _to_rgb(image)
@@ -181,6 +190,16 @@ def _decode(data: bytes, sniffed: str, limits: DecodeLimits) -> Photo:
     if orientation in _TRANSPOSE:
         rgb = rgb.transpose(_TRANSPOSE[orientation])
     return Photo(image=rgb, width=width, height=height, format=fmt)
+
+
+def _draft_size(width: int, height: int, work_size: int) -> tuple[int, int]:
+    """The smallest DCT-scaled size whose long side is at least WORK_BAND of the work size."""
+    floor = WORK_BAND * work_size
+    for denominator in (8, 4, 2):
+        w, h = -(-width // denominator), -(-height // denominator)  # libjpeg rounds up
+        if max(w, h) >= floor:
+            return w, h
+    return width, height
 
 
 def _check_shape(width: int, height: int, limits: DecodeLimits) -> None:

@@ -100,7 +100,7 @@ class Store:
     # -- plumbing ---------------------------------------------------------------------------
 
     def _tx(self) -> Any:
-        return _Translating(self.engine)
+        return Transaction(self.engine)
 
     def ping(self) -> None:
         with self._tx() as conn:
@@ -108,10 +108,11 @@ class Store:
 
     # -- API keys ---------------------------------------------------------------------------
 
-    def create_api_key(self, name: str, webhook_url: str | None = None) -> tuple[str, str | None]:
+    def create_api_key(self, name: str, webhook_url: str | None = None) -> tuple[str, str]:
         """Returns (key, webhook secret). Only the key's hash is stored; the key is shown once."""
         key = "mk_" + secrets.token_urlsafe(32)
-        secret = "whsec_" + secrets.token_urlsafe(32) if webhook_url else None
+        # Every key gets a signing secret: webhooks to an item's own callback_url are signed too.
+        secret = "whsec_" + secrets.token_urlsafe(32)
         with self._tx() as conn:
             conn.execute(
                 insert(api_keys).values(
@@ -373,7 +374,7 @@ class Store:
             conn.execute(update(items).where(items.c.id == item_id).values(language=language))
 
 
-class _Translating:
+class Transaction:
     """A transaction whose database errors come out as our exceptions."""
 
     def __init__(self, engine: Engine) -> None:
