@@ -13,7 +13,7 @@ import itertools
 import httpx
 import pytest
 
-from conftest import QUICK, SEED, record
+from benchkit import QUICK, SEED, record
 from data import texts
 from images import make_jpeg
 

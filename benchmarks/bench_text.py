@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from conftest import QUICK, SEED, record
+from benchkit import QUICK, SEED, record
 from data import texts
 from moderation.config import DEFAULT_POLICY
 from moderation.pipeline import TextAnalyzer

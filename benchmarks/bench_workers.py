@@ -8,7 +8,7 @@ import asyncio
 import pytest
 import ray
 
-from conftest import SEED, record
+from benchkit import SEED, record
 from data import texts
 from moderation.config import DEFAULT_POLICY
 from moderation.policy import load_policy

@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -26,14 +22,10 @@ os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 
+from servers import LiveService, free_port, make_settings  # noqa: E402,F401 - shared with test modules
+
 REPO = Path(__file__).resolve().parent.parent
 EVAL_DIR = Path(os.environ.get("MODERATION_EVAL_DIR", REPO.parent / "shared" / "eval"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # -- Ray --------------------------------------------------------------------------------
@@ -121,58 +113,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 # -- a live service -----------------------------------------------------------------------
-
-
-class LiveService:
-    """The real app under uvicorn on a free port, in a thread of this process (sharing
-    the session's Ray)."""
-
-    def __init__(self, settings: Any) -> None:
-        import uvicorn
-
-        from moderation.api.app import create_app
-
-        self.port = free_port()
-        self.settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{self.port}"})
-        self.app = create_app(self.settings, watch_policy=True)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 120
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("service did not start")
-            time.sleep(0.05)
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    @property
-    def service(self) -> Any:
-        return self.app.state.service
-
-    def api_key(self, name: str = "test", webhook_url: str | None = None) -> str:
-        key, _ = self.service.store.create_api_key(name, webhook_url=webhook_url)
-        return key
-
-    def client(self, key: str | None = None) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=60)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=60)
-
-
-def make_settings(tmp_path: Path, **overrides: Any) -> Any:
-    from moderation.config import Settings
-
-    values: dict[str, Any] = {
-        "data_dir": tmp_path / "var",
-        "text_workers": 1,
-        "photo_workers": 1,
-    }
-    values.update(overrides)
-    return Settings(**values)
 
 
 @pytest.fixture(scope="module")

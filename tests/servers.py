@@ -1,17 +1,82 @@
-"""`moderation serve` in its own process: for restart tests and end-to-end benchmarks."""
+"""Running the service for tests: in this process (`LiveService`, sharing the session's
+Ray) or as the real CLI in its own process (`ServedProcess`: restarts, benchmarks).
+
+Test modules import these from here, never from `conftest` (tests/ and benchmarks/ each
+have a conftest module, and only one of them can be imported under that name)."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveService:
+    """The real app under uvicorn on a free port, in a thread of this process (sharing
+    the session's Ray)."""
+
+    def __init__(self, settings: Any) -> None:
+        import uvicorn
+
+        from moderation.api.app import create_app
+
+        self.port = free_port()
+        self.settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{self.port}"})
+        self.app = create_app(self.settings, watch_policy=True)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 120
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("service did not start")
+            time.sleep(0.05)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    @property
+    def service(self) -> Any:
+        return self.app.state.service
+
+    def api_key(self, name: str = "test", webhook_url: str | None = None) -> str:
+        key, _ = self.service.store.create_api_key(name, webhook_url=webhook_url)
+        return key
+
+    def client(self, key: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=60)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=60)
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Any:
+    from moderation.config import Settings
+
+    values: dict[str, Any] = {
+        "data_dir": tmp_path / "var",
+        "text_workers": 1,
+        "photo_workers": 1,
+    }
+    values.update(overrides)
+    return Settings(**values)
 
 
 class ServedProcess:

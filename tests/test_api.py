@@ -191,7 +191,7 @@ def test_too_many_items_is_413(api: httpx.Client) -> None:
 
 
 def test_body_over_the_limit_is_413_before_parsing(ray_session, tmp_path) -> None:
-    from conftest import LiveService, make_settings
+    from servers import LiveService, make_settings
 
     live = LiveService(make_settings(tmp_path, max_body_bytes=10_000))
     try:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from conftest import LiveService, make_settings
+from servers import LiveService, make_settings
 from review_helpers import policy_text, review_item
 
 PASSWORD = "s3cret-pass"

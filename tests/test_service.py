@@ -11,8 +11,7 @@ import httpx
 import pytest
 import ray
 
-from conftest import LiveService, free_port, make_settings
-from servers import ServedProcess
+from servers import LiveService, ServedProcess, free_port, make_settings
 from images import make_jpeg
 
 

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from conftest import LiveService, free_port, make_settings
+from servers import LiveService, free_port, make_settings
 from moderation import webhooks
 from moderation.store import make_engine, migrate
 from moderation.store.repository import Store

@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 from moderation.errors import InvalidImage, PolicyError
-from moderation.models import Manifest, ModelError, load_session
+from moderation.models import ModelError, load_session
 from moderation.signals import PhotoSignal
 from moderation.types import Item, Reason, Signals, Source
 

@@ -1,0 +1,55 @@
+"""What every benchmark shares: quick mode, the seed, and the ratio report.
+
+Benchmark modules import from here, never from `conftest` (tests/ and benchmarks/ each
+have a conftest module, and only one of them can be imported under that name).
+Every target is reported as a ratio against the naive way measured in the same run:
+each benchmark records its mean under a (group, variant) key and the terminal summary
+prints ours / naive per group (and writes .benchmarks/ratios.json). Nothing here
+asserts a time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+QUICK = os.environ.get("MODERATION_BENCH_QUICK") == "1"
+SEED = 20261123
+_MEANS: dict[tuple[str, str], float] = {}
+_UNITS: dict[tuple[str, str], int] = {}
+
+
+def record(benchmark, group: str, variant: str, units: int) -> None:
+    """Remember a finished benchmark's mean for the ratio table (units: items per call)."""
+    stats = benchmark.stats.stats if benchmark.stats else None
+    if stats is not None:
+        _MEANS[(group, variant)] = stats.mean
+        _UNITS[(group, variant)] = units
+
+
+def write_ratio_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    groups = sorted({g for g, _ in _MEANS})
+    if not groups:
+        return
+    rows = {}
+    terminalreporter.write_sep("-", f"ratios against the naive way (seed {SEED}, quick={QUICK})")
+    for g in groups:
+        ours, naive = _MEANS.get((g, "ours")), _MEANS.get((g, "naive"))
+        # Throughput of each side; the ratio compares throughputs (sides may time different counts).
+        ours_rate = _UNITS[(g, "ours")] / ours if ours else None
+        naive_rate = _UNITS[(g, "naive")] / naive if naive else None
+        line = f"{g:32s}"
+        if ours_rate:
+            line += f" ours {ours_rate:10.1f} items/s"
+        if naive_rate:
+            line += f" naive {naive_rate:10.1f} items/s"
+        if ours_rate and naive_rate:
+            line += f"  ratio {ours_rate / naive_rate:6.1f}x"
+            rows[g] = {"ours_per_s": ours_rate, "naive_per_s": naive_rate, "ratio": ours_rate / naive_rate}
+        terminalreporter.write_line(line)
+    out = Path(".benchmarks")
+    out.mkdir(exist_ok=True)
+    (out / "ratios.json").write_text(json.dumps({"quick": QUICK, "seed": SEED, "groups": rows}, indent=2))
+
+
