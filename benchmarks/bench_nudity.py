@@ -132,3 +132,101 @@ def test_session_threads(benchmark, threads: int, jpegs: list[bytes]) -> None:  
     blob, _ = letterbox(decode(jpegs[0]).image)
     benchmark.pedantic(lambda: det.session.run(None, {"images": blob}), rounds=10 if QUICK else 40, warmup_rounds=2)
 
+
+
+# ---- the full photo path on 2 processes against nudenet's detect(), once per image ------
+#
+# Ours: 2 worker processes (the machine's 2 cores), each holding one `PhotoAnalyzer` as a
+# photo worker does (decode, SHA-256, pHash, PDQ, bank match against a seeded bank, then
+# the nudity model, 1 intra-op thread), fed chunks of the batch. Naive: one
+# `nudenet.NudeDetector()` with its default session (onnxruntime's own threads, so it
+# uses both cores too), `detect(path)` once per image, serially.
+
+POOL_IMAGES = 8 if QUICK else 48
+# A small bank: between ~5k and 65k hashes the index's unmerged tail is scanned
+# exhaustively (~1.3 ms a query, ~23 ms a photo at 50k); bench_photos measures 1M.
+POOL_BANK = 1_000
+POOL_CHUNK = 4
+
+_ANALYZER = None
+
+
+def _pool_init(bank_size: int, seed: int) -> None:
+    """Per worker process: the policy, a seeded random bank and the nudity model, once."""
+    global _ANALYZER
+    from moderation.config import DEFAULT_POLICY
+    from moderation.photos.banks import BankEntry, BankIndex
+    from moderation.photos.decode import DecodeLimits
+    from moderation.pipeline import PhotoAnalyzer
+    from moderation.policy import load_policy
+
+    policy = load_policy(DEFAULT_POLICY)
+    rng = np.random.default_rng(seed)
+    bank = BankIndex()
+    bank.add(
+        BankEntry(i, "banned", None, None, rng.bytes(8), rng.bytes(32)) for i in range(bank_size)
+    )
+
+    def matcher(hashes):  # type: ignore[no-untyped-def]
+        return [bank.match(h, policy.hash_matching) for h in hashes]
+
+    _ANALYZER = PhotoAnalyzer(policy, DecodeLimits(), matcher, {"nudity": NudityDetector(threads=1)})
+
+
+def _pool_analyze(chunk: list[bytes]) -> int:
+    from moderation.types import Item, ItemType
+
+    items = [Item(f"p{i}", ItemType.PHOTO, "car_photo", "a", image=d) for i, d in enumerate(chunk)]
+    signals = _ANALYZER.analyze(items)  # type: ignore[union-attr]
+    assert all("nudity" in s.scores for s in signals)  # the model ran on every photo
+    return len(signals)
+
+
+@pytest.fixture(scope="module")
+def pool_jpegs() -> list[bytes]:
+    base = synthetic_jpegs(min(POOL_IMAGES, 8), SEED + 1)
+    return [base[i % len(base)] for i in range(POOL_IMAGES)]  # distinct bytes per 8
+
+
+@pytest.fixture(scope="module")
+def pool():  # type: ignore[no-untyped-def]
+    """2 spawned workers, started (model loaded, bank built) before anything is timed."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    executor = ProcessPoolExecutor(
+        2, mp_context=multiprocessing.get_context("spawn"), initializer=_pool_init,
+        initargs=(POOL_BANK, SEED),
+    )
+    try:
+        yield executor
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.mark.benchmark(group="photo-path-nudity-2cores")
+def test_full_path_two_processes_ours(benchmark, pool, pool_jpegs: list[bytes]) -> None:  # type: ignore[no-untyped-def]
+    from benchkit import record
+
+    chunks = [pool_jpegs[i : i + POOL_CHUNK] for i in range(0, len(pool_jpegs), POOL_CHUNK)]
+    # Warm both workers (spawn, imports, bank, first session run) outside the timing.
+    assert sum(pool.map(_pool_analyze, [chunks[0], chunks[0]])) == 2 * len(chunks[0])
+    benchmark.pedantic(lambda: sum(pool.map(_pool_analyze, chunks)), rounds=ROUNDS, warmup_rounds=1)
+    per_image(benchmark, len(pool_jpegs))
+    record(benchmark, "photo-path-nudity-2cores", "ours", len(pool_jpegs))
+
+
+@pytest.mark.benchmark(group="photo-path-nudity-2cores")
+def test_full_path_nudenet_detect_serial(benchmark, pool_jpegs: list[bytes], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from benchkit import record
+
+    ref = reference()
+    paths = []
+    for i, data in enumerate(pool_jpegs):
+        (tmp_path / f"{i}.jpg").write_bytes(data)
+        paths.append(str(tmp_path / f"{i}.jpg"))
+    nude = ref.NudeDetector()
+    nude.detect(paths[0])
+    benchmark.pedantic(lambda: [nude.detect(p) for p in paths], rounds=ROUNDS, warmup_rounds=1)
+    per_image(benchmark, len(paths))
+    record(benchmark, "photo-path-nudity-2cores", "naive", len(paths))

@@ -2,7 +2,7 @@
 
 Run: `.venv/bin/python -m pytest benchmarks/bench_photos.py --benchmark-only`
 Quick (CI): `MODERATION_BENCH_QUICK=1 ...` (smaller bank, fewer photos).
-Ours: `decode` (DCT-scaled JPEG draft) + `compute_hashes` (plain + dihedral + content-box +
+Ours: `decode` (DCT-scaled JPEG draft, kept unresized when within 0.84-1x of 512 px) + `compute_hashes` (plain + dihedral + content-box +
 crop variants) + `match_photo` against indexes of the bank. Naive: full Pillow decode,
 `imagehash.phash` and `pdqhash.compute` on the full image, numpy linear scan of the bank.
 Seeded synthetic JPEGs: smooth colour noise plus grain, so file sizes are photo-like.
@@ -21,6 +21,7 @@ import pdqhash
 import pytest
 from PIL import Image
 
+from benchkit import record
 from moderation.photos.decode import decode
 from moderation.photos.hashing import compute_hashes
 from moderation.photos.index import HashIndex, MatchThresholds, match_photo
@@ -90,6 +91,7 @@ def test_photo_path_ours(benchmark, bank, megapixels) -> None:
     size = (1728, 1152) if megapixels == 2 else (4000, 3000)
     photos = [_jpeg(*size, SEED + i) for i in range(N_PHOTOS)]
     benchmark.pedantic(_ours(photos, bank), rounds=3, warmup_rounds=1)
+    record(benchmark, f"photo-path-{megapixels}mp", "ours", N_PHOTOS)
     benchmark.extra_info.update(photos_per_s=N_PHOTOS / _mean(benchmark),
                                 ms_per_photo=_mean(benchmark) / N_PHOTOS * 1e3, bank=BANK,
                                 mean_jpeg_kb=sum(map(len, photos)) / len(photos) / 1e3)
@@ -101,5 +103,6 @@ def test_photo_path_naive(benchmark, bank, megapixels) -> None:
     size = (1728, 1152) if megapixels == 2 else (4000, 3000)
     photos = [_jpeg(*size, SEED + i) for i in range(N_PHOTOS)]
     benchmark.pedantic(_naive(photos, bank), rounds=2, warmup_rounds=0)
+    record(benchmark, f"photo-path-{megapixels}mp", "naive", N_PHOTOS)
     benchmark.extra_info.update(photos_per_s=N_PHOTOS / _mean(benchmark),
                                 ms_per_photo=_mean(benchmark) / N_PHOTOS * 1e3, bank=BANK)

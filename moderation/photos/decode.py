@@ -36,7 +36,7 @@ _FORMAT_NAMES = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WEBP", "G
 # EXIF orientations that swap width and height (transpose, rotate 90/270, transverse).
 # A JPEG decoded at a DCT scale is kept without a resize when its long side is at least
 # this share of the work size (2 MP: 1/4 scale, 432 px; 12 MP: 1/8 scale, 500 px).
-WORK_BAND = 0.75
+WORK_BAND = 0.84
 _SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
 # EXIF orientation -> the transpose that shows the photo upright (as ImageOps.exif_transpose).
 _T = Image.Transpose

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pdqhash
-import scipy.fftpack
 from PIL import Image
 
 from moderation.photos.decode import Photo
@@ -34,6 +33,13 @@ CROP_FRACTIONS: tuple[float, ...] = (0.05, 0.10)
 # Variants beyond the dihedral ones are hashed at this size: PDQ cost grows with pixels and
 # these hashes are only compared with hashes made the same way.
 VARIANT_SIZE = 256
+# The 8 lowest rows of the unnormalised 32-point DCT-II matrix (scipy.fftpack's default:
+# y_k = 2 * sum_n x_n cos(pi k (2n + 1) / 64)).
+_DCT8 = 2.0 * np.cos(np.pi * np.arange(8)[:, None] * (2 * np.arange(32)[None, :] + 1) / 64)
+# (-1)^k on the row frequency, the column frequency, and both.
+_SIGN_ROWS = np.where(np.arange(8)[:, None] % 2, -1.0, 1.0) * np.ones((1, 8))
+_SIGN_COLS = _SIGN_ROWS.T.copy()
+_SIGN_BOTH = _SIGN_ROWS * _SIGN_COLS
 # Share of changing neighbour steps above which a row or column counts as photo, not UI.
 BUSY_FRACTION = 0.3
 
@@ -67,17 +73,19 @@ def hamming(a: bytes, b: bytes) -> int:
 
 def compute_hashes(data: bytes, photo: Photo) -> PhotoHashes:
     """Hash one decoded photo (`data` is the raw upload, for SHA-256)."""
-    rgb = np.asarray(photo.image.convert("RGB"))
+    image = photo.image if photo.image.mode == "RGB" else photo.image.convert("RGB")
+    rgb = np.asarray(image)
     # PDQ of the work image, and its 7 dihedral siblings for free (sign flips of the DCT).
     pdq_dihedral, quality = pdqhash.compute_dihedral(rgb)
     pdqs = [_pack(v) for v in pdq_dihedral]
-    # pHash of the work image, and its dihedral siblings from the 32x32 gray thumbnail.
-    gray = photo.image.convert("L")
-    phashes = [phash_bits(t) for t in _dihedral(_phash_thumbnail(gray))]
+    # pHash of the work image, and its dihedral siblings from the same DCT (sign flips
+    # and a transpose), as pdqhash does: one thumbnail, one DCT, eight hashes.
+    gray = image.convert("L")
+    phashes = _dihedral_phashes(_phash_thumbnail(gray))
 
     extra_pdq: list[bytes] = []
     extra_phash: list[bytes] = []
-    box = content_box(photo.image)
+    box = _content_box(np.asarray(gray))
     if box is not None:
         region = photo.image.crop(box)
         extra_pdq.append(_pack(pdqhash.compute(_small(region))[0]))
@@ -100,12 +108,38 @@ def compute_hashes(data: bytes, photo: Photo) -> PhotoHashes:
 
 def phash_bits(gray32: np.ndarray) -> bytes:
     """imagehash's pHash of a 32x32 gray thumbnail, as 8 bytes (row-major, MSB first)."""
-    # 2-D DCT-II (unnormalised, as scipy.fftpack defaults), rows then columns.
-    dct = scipy.fftpack.dct(scipy.fftpack.dct(gray32, axis=0), axis=1)
-    # Keep the lowest 8x8 frequencies, including DC, as imagehash does.
-    low = dct[:8, :8]
+    low = _low_dct(gray32)
     # One bit per coefficient: above the block's median.
     return np.packbits(low > np.median(low)).tobytes()
+
+
+def _low_dct(gray32: np.ndarray) -> np.ndarray:
+    # 2-D DCT-II, unnormalised as scipy.fftpack's default, of which imagehash keeps the
+    # lowest 8x8 frequencies (DC included): two small matrix products, not two FFTs.
+    return _DCT8 @ gray32 @ _DCT8.T
+
+
+def _dihedral_phashes(gray32: np.ndarray) -> list[bytes]:
+    """pHashes of the 8 dihedral transforms of a thumbnail, from the thumbnail's one DCT.
+
+    Mirroring the rows (columns) of the input multiplies DCT-II row (column) frequency k
+    by (-1)^k; transposing the input transposes the DCT. Same order as `_dihedral`.
+    """
+    low = _low_dct(gray32)
+    lowt = low.T
+    blocks = np.stack([
+        low,
+        _SIGN_ROWS * lowt,  # rot90: transpose, then rows reversed
+        _SIGN_BOTH * low,  # rot180
+        _SIGN_COLS * lowt,  # rot270: transpose, then columns reversed
+        _SIGN_COLS * low,  # columns reversed (mirror)
+        _SIGN_ROWS * low,  # rows reversed (flip)
+        lowt,  # transpose
+        _SIGN_BOTH * lowt,  # rot180, then transpose
+    ]).reshape(8, 64)
+    # One bit per coefficient: above its own block's median.
+    bits = blocks > np.median(blocks, axis=1, keepdims=True)
+    return [row.tobytes() for row in np.packbits(bits, axis=1)]
 
 
 def content_box(image: Image.Image) -> tuple[int, int, int, int] | None:
@@ -117,18 +151,22 @@ def content_box(image: Image.Image) -> tuple[int, int, int, int] | None:
     rows, then the longest run of busy columns within it. None when that is (nearly)
     the whole image or too small to be a photo.
     """
-    gray = np.asarray(image.convert("L"), dtype=np.int16)
+    return _content_box(np.asarray(image.convert("L")))
+
+
+def _content_box(gray: np.ndarray) -> tuple[int, int, int, int] | None:
     height, width = gray.shape
     if height < 32 or width < 32:
         return None
     # A row is busy when enough of its horizontal neighbour steps change the value
     # (0.3, any change: measured best on padded and screenshotted photos).
-    rows_busy = (np.diff(gray, axis=1) != 0).mean(axis=1) > BUSY_FRACTION
+    # (Compared as uint8, not subtracted: "changes" is all that is asked.)
+    rows_busy = (gray[:, 1:] != gray[:, :-1]).mean(axis=1) > BUSY_FRACTION
     top, bottom = _longest_run(rows_busy)
     if bottom - top < height // 4:
         return None
     band = gray[top:bottom]
-    cols_busy = (np.diff(band, axis=0) != 0).mean(axis=0) > BUSY_FRACTION
+    cols_busy = (band[1:] != band[:-1]).mean(axis=0) > BUSY_FRACTION
     left, right = _longest_run(cols_busy)
     if right - left < width // 4:
         return None

@@ -44,7 +44,18 @@ def test_decode_accepts_the_four_formats(fmt: str) -> None:
 def test_decode_downscales_large_jpeg_to_work_size() -> None:
     photo = decode(_jpeg(4000, 3000))
     assert (photo.width, photo.height) == (4000, 3000)
+    # libjpeg's 1/8 scale (500 px) is within the work band: kept as decoded, no resize.
+    assert photo.image.size == (500, 375)
+
+
+def test_decode_resizes_when_no_dct_scale_fits_the_work_band() -> None:
+    # 1/2 of 1200 is 600 (> 512) and 1/4 is 300 (< 3/4 of 512): decoded at 1/2, resized.
+    photo = decode(_jpeg(1200, 900))
     assert photo.image.size == (512, 384)
+    # 1/4 of 1728 is 432 (>= 384): used as decoded.
+    assert decode(_jpeg(1728, 1152)).image.size == (432, 288)
+    # Never above the work size, even when 1/8 is too big (8000 px: 1000 px at 1/8).
+    assert max(decode(_jpeg(6000, 1000)).image.size) == 512
 
 
 @pytest.mark.parametrize(
