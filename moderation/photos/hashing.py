@@ -54,6 +54,11 @@ class PhotoHashes:
     pdq_quality: int
     phash_variants: tuple[bytes, ...]
     pdq_variants: tuple[bytes, ...]
+    # The variants that are not flips or rotations (border-trimmed, centre crops), also in
+    # *_variants. Banks index every variant; a query needs only these besides the primary
+    # hash, since a flipped upload already meets its original's flipped variants.
+    phash_extra: tuple[bytes, ...] = ()
+    pdq_extra: tuple[bytes, ...] = ()
 
     @property
     def all_phashes(self) -> tuple[bytes, ...]:
@@ -62,6 +67,14 @@ class PhotoHashes:
     @property
     def all_pdqs(self) -> tuple[bytes, ...]:
         return (self.pdq, *self.pdq_variants)
+
+    @property
+    def query_phashes(self) -> tuple[bytes, ...]:
+        return (self.phash, *self.phash_extra)
+
+    @property
+    def query_pdqs(self) -> tuple[bytes, ...]:
+        return (self.pdq, *self.pdq_extra)
 
 
 def hamming(a: bytes, b: bytes) -> int:
@@ -103,6 +116,8 @@ def compute_hashes(data: bytes, photo: Photo) -> PhotoHashes:
         pdq_quality=int(quality),
         phash_variants=_unique(phashes[1:] + extra_phash, exclude=phashes[0]),
         pdq_variants=_unique(pdqs[1:] + extra_pdq, exclude=pdqs[0]),
+        phash_extra=_unique(extra_phash, exclude=phashes[0]),
+        pdq_extra=_unique(extra_pdq, exclude=pdqs[0]),
     )
 
 

@@ -32,6 +32,9 @@ from moderation.photos.hashing import PhotoHashes
 _CHUNK_BITS = 22
 
 
+MIN_TAIL = 2048
+
+
 class HashIndex:
     """Exact radius search over `bits`-bit hashes, with incremental add and remove."""
 
@@ -77,7 +80,10 @@ class HashIndex:
         self._ids[self._n : self._n + k] = np.asarray(ids, dtype=np.int64)
         self._alive[self._n : self._n + k] = True
         self._n += k
-        if self._n - self._main > self._tail_rows:
+        # The tail is scanned in full by every query: keep it small beside the tables
+        # (a sixteenth of them, at least MIN_TAIL rows, at most tail_rows). Merging costs
+        # one pass over the tables, so this amortizes to a constant per added hash.
+        if self._n - self._main > min(self._tail_rows, max(MIN_TAIL, self._main // 16)):
             self._merge_tail()
 
     def remove(self, ids: Sequence[int]) -> None:
@@ -356,19 +362,21 @@ def match_photo(hashes: PhotoHashes, phash_index: HashIndex, pdq_index: HashInde
                 thresholds: MatchThresholds) -> list[Match]:
     """Bank entries this photo matches, best first (pure: reads the indexes only).
 
-    Every query hash (plain and variants) is looked up against every banked hash; an
-    entry's distance is its smallest over all those pairs.
+    The photo's primary hash and its non-dihedral variants (trimmed, cropped) are looked
+    up against every banked hash, variants included; an entry's distance is its smallest
+    over all those pairs. Banks hold the dihedral variants, so querying with them too
+    would find nothing more and cost four times the lookups.
     """
     phash_best = _min_per_id(phash_index.query_many(
-        hashes.all_phashes, max(thresholds.phash_max, thresholds.joint_phash_max)))
+        hashes.query_phashes, max(thresholds.phash_max, thresholds.joint_phash_max)))
     pdq_best: dict[int, int] = {}
     if hashes.pdq_quality >= thresholds.pdq_min_quality:
-        pdq_best = _min_per_id(pdq_index.query_many(hashes.all_pdqs, thresholds.pdq_max))
+        pdq_best = _min_per_id(pdq_index.query_many(hashes.query_pdqs, thresholds.pdq_max))
         # Joint votes: PDQ distances of the pHash candidates, looked up by id rather than
         # searched at the wide joint radius (a radius-70 PDQ search is a near-linear scan).
         joint = [e for e, d in phash_best.items()
                  if thresholds.phash_max < d <= thresholds.joint_phash_max and e not in pdq_best]
-        for entry, d in pdq_index.distances(joint, hashes.all_pdqs).items():
+        for entry, d in pdq_index.distances(joint, hashes.query_pdqs).items():
             pdq_best.setdefault(entry, d)
     matches: dict[int, Match] = {}
     for entry, d in pdq_best.items():
