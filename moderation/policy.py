@@ -17,7 +17,7 @@ import yaml
 from moderation.errors import PolicyError
 from moderation.rules.base import RuleSpec
 from moderation.rules.loader import compile_rules, parse_rule_spec
-from moderation.types import CATEGORIES, Decision, Item, ItemType, Reason, Signals, Verdict
+from moderation.types import CATEGORIES, Decision, Item, ItemType, Reason, Signals, Source, Verdict
 
 TEXT_CHECKS = {"rules", "classifier", "language", "spam"}
 PHOTO_CHECKS = {"hashes", "nudity", "profile"}
@@ -133,10 +133,12 @@ class Policy:
         return rule.action_for(reason.score)
 
     def decide(self, item: Item, signals: Signals) -> Verdict:
-        """Every reason's action; the most severe wins, except that an `allowed` bank match approves."""
+        """Every reason's action; the most severe wins, except that an `allowed` bank match
+        approves (unless the photo is also banned, or invalid)."""
         actions = [(self.action_for(item.context, r), r) for r in signals.reasons]
-        decisive = [r for a, r in actions if a != "ignore"]
-        if any(a == "approve" for a, _ in actions) and not any(r.category == "invalid" for r in decisive):
+        # An `allowed` match (a known-good photo) outweighs the models, never a banned match.
+        overruled = any(r.category == "invalid" or (a == "reject" and r.source is Source.HASH) for a, r in actions)
+        if any(a == "approve" for a, _ in actions) and not overruled:
             decision = Decision.APPROVE
         elif any(a == "reject" for a, _ in actions):
             decision = Decision.REJECT

@@ -333,3 +333,42 @@ def test_profile_photo_without_a_face_goes_to_review_with_model_reasons(api: htt
     assert {"no_face", "low_quality"} <= set(cats)
     assert cats["no_face"]["source"] == "model" and cats["no_face"]["detector"].startswith("nudenet-320n@")
     assert "nudity" in res["scores"]
+
+
+def test_bank_exports_and_imports_csv_so_hashes_from_other_systems_match(api: httpx.Client) -> None:
+    img = make_jpeg(900, 700, seed=77)
+    entry = api.post("/v1/banks/banned/photos", files={"image": ("x.jpg", img, "image/jpeg")}, data={"note": "=cmd|x"}).json()
+    csv_text = api.get("/v1/banks/banned/export.csv").text
+    lines = csv_text.splitlines()
+    assert lines[0] == "hash_type,hash_hex,note,quality,entry_id"
+    mine = [ln for ln in lines if ln.endswith(f",{entry['entry_id']}")]
+    assert {ln.split(",")[0] for ln in mine} == {"sha256", "phash", "pdq"}
+    assert all(",'=cmd|x," in ln for ln in mine)  # a formula in a note is defused
+    pdq_row = next(ln for ln in mine if ln.startswith("pdq,"))
+    # Another system's list: only the PDQ hash of that photo, imported into `allowed`.
+    other = "hash_type,hash_hex,note\n" + f"pdq,{pdq_row.split(',')[1]},from partner\n"
+    resp = api.post("/v1/banks/allowed/import", files={"file": ("list.csv", other.encode(), "text/csv")})
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["imported"] == 1
+    res = api.post("/v1/moderate", json={"items": [photo_item("csv-1", reencode(img, 75), "car_photo", "z")]}).json()
+    cats = {r["category"] for r in res["results"][0]["reasons"]}
+    assert "allowed_match" in cats and "banned_match" in cats
+    assert res["results"][0]["decision"] == "reject"  # banned outweighs allowed
+
+
+@pytest.mark.parametrize(
+    "body, fragment",
+    [
+        ("hash_type,hash_hex\npdq,abc\n", "line 2"),  # too short
+        ("hash_type,hash_hex\nmd5," + "a" * 32 + "\n", "hash_type must be"),
+        ("hash,value\npdq,00\n", "header"),
+        ("hash_type,hash_hex\n", "no rows"),
+        ("hash_type,hash_hex,quality\nphash,0123456789abcdef,x\n", "quality"),
+    ],
+)
+def test_bad_bank_csv_is_refused_whole_naming_the_line(api: httpx.Client, body: str, fragment: str) -> None:
+    before = api.get("/v1/banks/allowed").json()["total"]
+    resp = api.post("/v1/banks/allowed/import", files={"file": ("l.csv", body.encode(), "text/csv")})
+    problem = assert_problem(resp, 422)
+    assert fragment in problem["detail"]
+    assert api.get("/v1/banks/allowed").json()["total"] == before

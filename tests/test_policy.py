@@ -108,3 +108,11 @@ def test_invalid_review_section_is_refused() -> None:
     with pytest.raises(PolicyError) as exc:
         parse_policy(BASE.replace("sample_auto: 0.0", "sample_auto: 3"), "policy.yaml")
     assert "qa" in exc.value.detail
+
+
+def test_banned_match_outweighs_an_allowed_match() -> None:
+    policy = parse_policy(BASE)
+    hit = Reason(source=Source.HASH, category="banned_match", detector="bank:banned/pdq", distance=3)
+    ok = Reason(source=Source.HASH, category="allowed_match", detector="bank:allowed/pdq", distance=3)
+    verdict = policy.decide(item("profile_photo", ItemType.PHOTO), Signals(reasons=[ok, hit]))
+    assert verdict.decision is Decision.REJECT

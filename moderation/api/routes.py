@@ -321,3 +321,75 @@ async def delete_bank_entry(bank: str, entry_id: int, service: ServiceDep, key: 
     _check_bank(bank, service)
     await service.remove_bank_entry(bank, entry_id, actor=f"api-key:{key.name}")
     return Response(status_code=204)
+
+
+@router.get("/v1/banks/{bank}/export.csv", tags=["banks"], response_class=Response)
+async def export_bank(bank: str, service: ServiceDep, key: ApiKeyDep) -> Response:
+    """The bank as exchange CSV: hash_type, hash_hex, note, quality, entry_id."""
+    from starlette.concurrency import run_in_threadpool
+
+    from moderation.photos.banks import bank_csv
+
+    _check_bank(bank, service)
+
+    def all_entries() -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        while True:
+            _, page = service.store.list_bank(bank, 1000, len(out))
+            out.extend(page)
+            if len(page) < 1000:
+                return out
+
+    body = bank_csv(await run_in_threadpool(all_entries))
+    headers = {"Content-Disposition": f'attachment; filename="{bank}.csv"'}
+    return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
+
+
+@router.post("/v1/banks/{bank}/import", tags=["banks"], status_code=201, responses=_PROBLEM_RESPONSES)
+async def import_bank(
+    bank: str,
+    service: ServiceDep,
+    key: ApiKeyDep,
+    file: Annotated[UploadFile, File(description="CSV: hash_type (sha256|phash|pdq), hash_hex, note, quality")],
+) -> JSONResponse:
+    """Import hashes from another system (e.g. a PDQ hex list). The whole file is
+    validated first; a bad line refuses the file (422 naming the line) and stores nothing."""
+    from starlette.concurrency import run_in_threadpool
+
+    from moderation.photos.banks import parse_bank_csv
+    from moderation.service import bank_entry_from_row
+    from moderation.store.repository import NewBankEntry
+
+    _check_bank(bank, service)
+    raw = await file.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("the CSV must be UTF-8") from None
+    rows = parse_bank_csv(text)
+    actor = f"api-key:{key.name}"
+    entries = [
+        NewBankEntry(
+            bank=bank,
+            sha256=r.hash_hex if r.hash_type == "sha256" else None,
+            phash=r.hash_hex if r.hash_type == "phash" else None,
+            pdq=r.hash_hex if r.hash_type == "pdq" else None,
+            pdq_quality=(r.quality if r.quality is not None else 100) if r.hash_type == "pdq" else None,
+            variants=None,
+            note=r.note,
+            author_id=None,
+            item_id=None,
+            created_by=actor,
+        )
+        for r in rows
+    ]
+    ids = await run_in_threadpool(service.store.add_bank_entries, entries)
+    await service.index.add.remote(
+        [
+            bank_entry_from_row({"entry_id": i, "bank": bank, "sha256": e.sha256, "phash": e.phash, "pdq": e.pdq,
+                                 "pdq_quality": e.pdq_quality, "variants": None})
+            for i, e in zip(ids, entries)
+        ]
+    )
+    await run_in_threadpool(service.store.audit, actor, "bank.import", bank, {"rows": len(ids)})
+    return JSONResponse({"bank": bank, "imported": len(ids), "first_entry_id": ids[0], "last_entry_id": ids[-1]}, status_code=201)

@@ -8,9 +8,13 @@ at start and updated incrementally on every add or removal.
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
+from moderation.errors import InvalidInput
 from moderation.photos.hashing import PhotoHashes
 from moderation.photos.index import HashIndex, index_photo, match_photo
 from moderation.policy import HashMatching
@@ -159,3 +163,71 @@ def match_reasons(
             )
         )
     return out
+
+
+# -- CSV exchange ---------------------------------------------------------------------------
+# One row per hash: hash_type (sha256 | phash | pdq), hash_hex, note, and optionally
+# quality (PDQ quality, 0-100). This is the shape of the PDQ hash lists other systems
+# (ThreatExchange, HMA) exchange, so their lists import as they are.
+
+CSV_COLUMNS = ("hash_type", "hash_hex", "note", "quality", "entry_id")
+_HEX_LEN = {"sha256": 64, "phash": 16, "pdq": 64}
+_HEX = re.compile(r"^[0-9a-f]+$")
+
+
+@dataclass(frozen=True)
+class ImportedHash:
+    hash_type: str
+    hash_hex: str
+    note: str | None
+    quality: int | None
+
+
+def parse_bank_csv(text: str, max_rows: int = 1_000_000) -> list[ImportedHash]:
+    """Validate a whole CSV before anything is stored; errors name the line."""
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or not {"hash_type", "hash_hex"} <= {f.strip() for f in reader.fieldnames}:
+        raise InvalidInput("the CSV needs a header with at least hash_type and hash_hex columns")
+    out: list[ImportedHash] = []
+    for row in reader:
+        line = reader.line_num
+        if len(out) >= max_rows:
+            raise InvalidInput(f"more than {max_rows} rows; split the file")
+        row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
+        kind = row.get("hash_type", "").lower()
+        value = row.get("hash_hex", "").lower()
+        if kind not in _HEX_LEN:
+            raise InvalidInput(f"line {line}: hash_type must be sha256, phash or pdq, not {kind!r}")
+        if len(value) != _HEX_LEN[kind] or not _HEX.match(value):
+            raise InvalidInput(f"line {line}: a {kind} hash is {_HEX_LEN[kind]} hex digits, got {value[:80]!r}")
+        quality: int | None = None
+        if row.get("quality"):
+            try:
+                quality = int(row["quality"])
+            except ValueError:
+                raise InvalidInput(f"line {line}: quality must be an integer 0-100") from None
+            if not 0 <= quality <= 100:
+                raise InvalidInput(f"line {line}: quality must be an integer 0-100")
+        out.append(ImportedHash(kind, value, row.get("note") or None, quality))
+    if not out:
+        raise InvalidInput("the CSV has no rows")
+    return out
+
+
+def bank_csv(entries: Iterable[dict[str, Any]]) -> str:
+    """Entries as exchange CSV: one row per stored hash (variants stay internal)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    for e in entries:
+        note = _csv_safe(e.get("note") or "")
+        for kind in ("sha256", "phash", "pdq"):
+            if e.get(kind):
+                quality = e.get("pdq_quality") if kind == "pdq" else None
+                w.writerow((kind, e[kind], note, "" if quality is None else quality, e["entry_id"]))
+    return buf.getvalue()
+
+
+def _csv_safe(value: str) -> str:
+    """Notes are free text: a leading = + - @ would be a formula in a spreadsheet."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

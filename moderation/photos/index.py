@@ -350,11 +350,12 @@ class Match:
 
 def index_photo(entry_id: int, hashes: PhotoHashes, phash_index: HashIndex, pdq_index: HashIndex,
                 pdq_min_quality: int = 50) -> None:
-    """Put a bank entry under all its hashes (variants included); low-quality PDQ is left out."""
-    phashes = hashes.all_phashes
+    """Put a bank entry under all its hashes (variants included); low-quality PDQ is left out.
+    An entry imported from another system may carry only one hash type: the empty one is skipped."""
+    phashes = [h for h in hashes.all_phashes if h]
     phash_index.add([entry_id] * len(phashes), phashes)
     if hashes.pdq_quality >= pdq_min_quality:
-        pdqs = hashes.all_pdqs
+        pdqs = [h for h in hashes.all_pdqs if h]
         pdq_index.add([entry_id] * len(pdqs), pdqs)
 
 
