@@ -92,6 +92,9 @@ def test_login_with_wrong_then_right_password(live: LiveService, page) -> None:
     wait_ready(page)
     assert "mod (moderator)" in page.text_content("#who")
     assert page.locator("#keys kbd").count() >= 10  # the keys are shown on screen
+    # The login panel is gone, not pushed above the queue (CSS display once beat `hidden`).
+    assert not page.is_visible("#login")
+    assert page.evaluate("document.getElementById('workspace').getBoundingClientRect().top") < 200
 
 
 def test_sensitive_photo_is_blurred_until_revealed_and_boxes_drawn_on_request(page) -> None:
