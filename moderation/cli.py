@@ -4,7 +4,9 @@
     moderation keys create NAME [--webhook-url URL]
     moderation users create NAME [--role moderator|admin]   (password on stdin)
     moderation eval photos [DIR]     | moderation eval text [FILE]
+    moderation export labels [--out FILE]
     moderation train text LABELED.jsonl
+    moderation users create NAME --role moderator|admin   (password on stdin)
 """
 
 from __future__ import annotations
@@ -108,6 +110,30 @@ def cmd_train_text(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_labels(args: argparse.Namespace) -> int:
+    """Human-decided texts as JSON lines (text, label, lang): the input of `train text`."""
+    import json
+
+    from moderation.policy import load_policy
+    from moderation.review import ReviewQueue
+
+    settings = Settings()
+    store = _store(settings)
+    policy = load_policy(settings.policy_path)
+    queue = ReviewQueue(store.engine, lambda: policy)
+    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
+    n = 0
+    try:
+        for row in queue.labeled_texts():
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            n += 1
+    finally:
+        if args.out:
+            out.close()
+    print(f"{n} labeled texts", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="moderation", description="Content and photo moderation service")
     sub = p.add_subparsers(dest="command", required=True)
@@ -140,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
     et = esub.add_parser("text", help="precision and recall per category")
     et.add_argument("file", nargs="?")
     et.set_defaults(func=cmd_eval_text)
+
+    x = sub.add_parser("export", help="export data")
+    xsub = x.add_subparsers(dest="export_command", required=True)
+    xl = xsub.add_parser("labels", help="moderators' decided texts as JSONL for `train text`")
+    xl.add_argument("--out", default=None, help="file to write (default: standard output)")
+    xl.set_defaults(func=cmd_export_labels)
 
     t = sub.add_parser("train", help="train models from labeled data")
     tsub = t.add_subparsers(dest="train_command", required=True)

@@ -1,0 +1,68 @@
+"""The command line, run as a real process on a real SQLite database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from review_helpers import policy, review_item
+from servers import REPO
+
+from moderation.review import ReviewQueue
+from moderation.store import make_engine, migrate
+from moderation.store.repository import Store
+
+
+def run_cli(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    env = {**os.environ, "MODERATION_DATA_DIR": str(tmp_path / "var")}
+    return subprocess.run(
+        [sys.executable, "-m", "moderation.cli", *args], env=env, cwd=REPO, input=stdin, capture_output=True, text=True
+    )
+
+
+def test_keys_create_prints_secret_then_key_on_the_last_lines(tmp_path: Path) -> None:
+    out = run_cli(tmp_path, "keys", "create", "pipeline", "--webhook-url", "http://127.0.0.1:9/hook")
+    assert out.returncode == 0, out.stderr
+    *_, secret, key = out.stdout.strip().splitlines()
+    assert secret.startswith("whsec_") and key.startswith("mk_")
+    store = Store(make_engine(f"sqlite:///{tmp_path / 'var' / 'moderation.db'}"))
+    found = store.authenticate(key)
+    assert found is not None and found.webhook_secret == secret and found.webhook_url == "http://127.0.0.1:9/hook"
+
+
+def test_users_create_reads_the_password_from_stdin(tmp_path: Path) -> None:
+    ok = run_cli(tmp_path, "users", "create", "alice", "--role", "admin", stdin="a long passphrase\n")
+    assert ok.returncode == 0, ok.stderr
+    assert "alice" in ok.stdout and "admin" in ok.stdout
+    short = run_cli(tmp_path, "users", "create", "bob", "--role", "moderator", stdin="x\n")
+    assert short.returncode == 2 and "error" in short.stderr
+    bad_role = run_cli(tmp_path, "users", "create", "carol", "--role", "king", stdin="a long passphrase\n")
+    assert bad_role.returncode != 0
+
+
+def test_export_labels_writes_moderators_decisions_as_jsonl(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'var' / 'moderation.db'}")
+    migrate(engine)
+    store = Store(engine)
+    store.save_items([review_item("cl-1", text="06 12 34 56 78"), review_item("cl-2", text="bonjour tout le monde")])
+    q = ReviewQueue(engine, lambda: policy())
+    from moderation.auth import Accounts
+
+    alice = Accounts(engine).create_user("alice", "a long passphrase", "moderator")
+    t1, t2 = q.claim(alice, limit=2)
+    q.decide(alice, t1["task_id"], "reject")
+    q.decide(alice, t2["task_id"], "approve")
+    engine.dispose()
+    out = run_cli(tmp_path, "export", "labels", "--out", str(tmp_path / "labels.jsonl"))
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in (tmp_path / "labels.jsonl").read_text().splitlines()]
+    assert sorted(r["label"] for r in rows) == ["contact_info", "ok"]
+    assert "2 labeled texts" in out.stderr
+
+
+def test_eval_without_data_says_where_it_looked(tmp_path: Path) -> None:
+    out = run_cli(tmp_path, "eval", "photos", str(tmp_path / "nowhere"))
+    assert out.returncode == 2 and "no evaluation photos" in out.stderr
