@@ -39,5 +39,12 @@ class Metrics:
             "moderation_worker_replacements", "Dead actors replaced since start.", ["pool"], registry=self.registry
         )
 
+        self.rule_hits = Counter(
+            "moderation_rule_hits_total",
+            "Rule reasons on decided items, by rule id and shadow flag (shadow rules never decide).",
+            ["rule", "shadow"],
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

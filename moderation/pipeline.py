@@ -20,12 +20,16 @@ from moderation.policy import Policy
 from moderation.rules.base import Rule
 from moderation.rules.loader import compile_rules, run_rules
 from moderation.signals import PhotoSignal, TextInput, TextSignal
+from moderation.text.campaigns import CampaignCount
 from moderation.text.normalize import normalize
 from moderation.types import Item, Reason, Signals, Source
 
 # Matches a batch of photo hashes against the banks; the index actor provides it in Ray,
 # a local BankIndex in tests.
 Matcher = Callable[[Sequence[PhotoHashes]], list[list[BankMatch]]]
+# Counts a batch of (author, normalized text) in the shared campaign window, in order; the
+# campaign actor provides it in Ray, a local CampaignWindow in tests.
+Campaigns = Callable[[Sequence[tuple[str, str]]], list[CampaignCount]]
 
 
 def invalid_signals(exc: InvalidImage | Exception, detector: str = "decode") -> Signals:
@@ -41,10 +45,18 @@ def invalid_signals(exc: InvalidImage | Exception, detector: str = "decode") -> 
 
 
 class TextAnalyzer:
-    """What a text worker holds: the compiled rules and the optional models."""
+    """What a text worker holds: the compiled rules, the optional models and a way to reach
+    the campaign window (check `spam`; without `campaigns` the check finds nothing)."""
 
-    def __init__(self, policy: Policy, *, text_signals: dict[str, TextSignal] | None = None) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        *,
+        text_signals: dict[str, TextSignal] | None = None,
+        campaigns: Campaigns | None = None,
+    ) -> None:
         self.text_signals = dict(text_signals or {})
+        self.campaigns = campaigns
         self.reconfigure(policy)
 
     def reconfigure(self, policy: Policy) -> None:
@@ -62,6 +74,7 @@ class TextAnalyzer:
         for inp, sig in zip(inputs, out):
             if "rules" in self._checks(inp.item.context):
                 sig.reasons.extend(run_rules(self.rules, inp, sig.features.get("language")))
+        self._run_campaigns(inputs, out)
         for name in self.text_signals:
             if name != "language":
                 self._run_signal(name, inputs, out)
@@ -70,6 +83,33 @@ class TextAnalyzer:
                 sig.scores[r.category] = max(sig.scores.get(r.category, 0.0), r.score)
             sig.features["timings"] = {"text": (time.perf_counter() - t0) / max(len(items), 1)}
         return out
+
+    def _run_campaigns(self, inputs: list[TextInput], out: list[Signals]) -> None:
+        """One call to the shared window per batch, for the items whose context checks spam."""
+        settings = self.policy.campaigns
+        if self.campaigns is None or settings is None:
+            return
+        idx = [k for k, inp in enumerate(inputs) if "spam" in self._checks(inp.item.context)]
+        if not idx:
+            return
+        counts = self.campaigns([(inputs[k].item.author_id, inputs[k].normalized.text) for k in idx])
+        for k, c in zip(idx, counts):
+            if c.authors < settings.min_authors:
+                continue
+            out[k].reasons.append(
+                Reason(
+                    source=Source.RULE,
+                    category="spam",
+                    detector="campaign",
+                    detail={
+                        "authors": c.authors,
+                        "window_seconds": int(settings.window_seconds)
+                        if float(settings.window_seconds).is_integer()
+                        else settings.window_seconds,
+                        "match": "exact" if c.exact_authors >= settings.min_authors else "near",
+                    },
+                )
+            )
 
     def _run_signal(self, name: str, inputs: list[TextInput], out: list[Signals]) -> None:
         """A model signal runs batched, once, on the items whose context asks for it."""

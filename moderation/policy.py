@@ -17,11 +17,12 @@ import yaml
 from moderation.errors import PolicyError
 from moderation.rules.base import RuleSpec
 from moderation.rules.loader import compile_rules, parse_rule_spec
+from moderation.text.campaigns import CampaignSettings
 from moderation.types import CATEGORIES, Decision, Item, ItemType, Reason, Signals, Source, Verdict
 
 TEXT_CHECKS = {"rules", "classifier", "language", "spam"}
 PHOTO_CHECKS = {"hashes", "nudity", "profile"}
-_TOP_KEYS = {"version", "categories", "hash_matching", "banks", "queues", "contexts", "rules", "review", "qa"}
+_TOP_KEYS = {"version", "categories", "hash_matching", "banks", "queues", "contexts", "rules", "review", "qa", "campaigns"}
 _FIXED_ACTIONS = {"approve", "review", "reject", "ignore"}
 
 
@@ -110,6 +111,7 @@ class Policy:
     review: dict[str, Any]
     qa: dict[str, Any]
     source: str
+    campaigns: CampaignSettings | None = None  # copy-paste campaigns (check `spam`); None: not configured
 
     def context(self, name: str) -> ContextPolicy:
         try:
@@ -225,6 +227,34 @@ def _categories(raw: Any, where: str) -> dict[str, CategoryAction]:
     return out
 
 
+def _campaigns(raw: Any, origin: str, contexts: dict[str, ContextPolicy]) -> CampaignSettings | None:
+    """The `campaigns` section; required as soon as a context runs the `spam` check."""
+    spam_contexts = sorted(n for n, c in contexts.items() if "spam" in c.checks)
+    if raw is None:
+        if spam_contexts:
+            raise PolicyError(f"{origin}: contexts {spam_contexts} check spam but the policy has no campaigns section")
+        return None
+    where = f"{origin}:{raw.get('__line__', '?') if isinstance(raw, dict) else '?'}: campaigns"
+    if not isinstance(raw, dict):
+        raise PolicyError(f"{where}: must be a mapping")
+    values = _strip_lines(raw)
+    known = set(CampaignSettings.__dataclass_fields__)
+    unknown = set(values) - known
+    if unknown:
+        raise PolicyError(f"{where}: unknown keys {sorted(unknown)} (known: {sorted(known)})")
+    try:
+        converted = {
+            k: float(v) if k == "window_seconds" else int(v)
+            for k, v in values.items()
+            if not isinstance(v, bool)
+        }
+        if len(converted) != len(values):
+            raise ValueError("values must be numbers")
+        return CampaignSettings(**converted)
+    except (TypeError, ValueError) as exc:
+        raise PolicyError(f"{where}: {exc}") from exc
+
+
 def parse_policy(text: str, origin: str = "<policy>") -> Policy:
     """Validate a policy document completely, compiling its rules to run their examples."""
     try:
@@ -300,6 +330,8 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
             categories=_categories(c.get("categories") or {}, where),
         )
 
+    campaigns = _campaigns(raw.get("campaigns"), origin, contexts)
+
     specs = []
     for r in raw.get("rules") or []:
         where = f"{origin}:{r.get('__line__', '?')}"
@@ -317,6 +349,7 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
         review=_strip_lines(raw.get("review") or {}),
         qa=_strip_lines(raw.get("qa") or {}),
         source=text,
+        campaigns=campaigns,
     )
     from moderation.review import review_settings  # the review section's own validation
 

@@ -27,8 +27,8 @@ from moderation.photos.hashing import PhotoHashes, compute_hashes
 from moderation.policy import Policy, load_policy, parse_policy
 from moderation.store import make_engine, migrate
 from moderation.store.repository import ApiKey, NewBankEntry, NewItem, Store, StoredItem
-from moderation.types import Decision, Item, ItemType, Signals
-from moderation.workers.actors import IndexActor, PhotoWorker, TextWorker
+from moderation.types import Decision, Item, ItemType, Signals, Source
+from moderation.workers.actors import CampaignActor, IndexActor, PhotoWorker, TextWorker
 from moderation.workers.pool import InFlight, WorkerPool
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,7 @@ class Service:
         self.text_pool: WorkerPool | None = None
         self.photo_pool: WorkerPool | None = None
         self.index: Any = None
+        self.campaigns: Any = None  # spam campaigns: the window shared by all text workers
         self._started_ray = False
         # -- review queue (issue 5): the queue, moderator accounts, their background loop
         from moderation.auth import Accounts
@@ -141,9 +142,14 @@ class Service:
             self._started_ray = True
         self.index = IndexActor.remote()
         await self._load_index()
+        self.campaigns = CampaignActor.remote()  # spam campaigns: one window for every text worker
         s = self.settings
         self.text_pool = WorkerPool(
-            "text", lambda: TextWorker.remote(self.policy), s.text_workers, s.worker_batch_size, s.worker_retries
+            "text",
+            lambda: TextWorker.remote(self.policy, self.campaigns),
+            s.text_workers,
+            s.worker_batch_size,
+            s.worker_retries,
         )
         self.photo_pool = WorkerPool(
             "photo",
@@ -175,11 +181,12 @@ class Service:
         for pool in (self.text_pool, self.photo_pool):
             if pool is not None:
                 pool.shutdown()
-        if self.index is not None:
-            try:
-                ray.kill(self.index, no_restart=True)
-            except Exception:  # noqa: BLE001
-                pass
+        for actor in (self.index, self.campaigns):  # spam campaigns: the campaign actor too
+            if actor is not None:
+                try:
+                    ray.kill(actor, no_restart=True)
+                except Exception:  # noqa: BLE001
+                    pass
         if self._started_ray:
             ray.shutdown()
         self.engine.dispose()
@@ -271,6 +278,11 @@ class Service:
                 continue
             verdict = policy.decide(_item(r), sig)
             verdict_of[k] = (verdict, sig)
+            # rule hit counting: every rule reason, shadow ones included (that is what shadow is for)
+            for reason in verdict.reasons:
+                if reason.source is Source.RULE:
+                    shadow = "true" if reason.detail and reason.detail.get("shadow") else "false"
+                    self.metrics.rule_hits.labels(reason.detector, shadow).inc()
             queue_rule = policy.queue_rule(verdict.queue) if verdict.queue else None
             features = {}
             hashes_k = sig.features.get("hashes")

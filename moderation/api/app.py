@@ -102,19 +102,28 @@ async def _send_problem(send: Send, exc: ModerationError) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-async def _watch_policy(app: FastAPI, service: Service, interval: float = 2.0) -> None:
-    """Reload the policy when its file changes; an invalid file is logged and the running policy stays."""
-    path = service.settings.policy_path
-    try:
-        last = path.stat().st_mtime_ns
-    except OSError:
-        last = 0
-    while True:
-        await asyncio.sleep(interval)
+def _watched_mtime(service: Service) -> int:
+    """The newest modification time of the policy file and the word lists its rules read."""
+    from moderation.rules.keywords import LISTS_DIR
+
+    paths = [service.settings.policy_path]
+    paths += [LISTS_DIR / str(r.params["words_file"]) for r in service.policy.rules if r.params.get("words_file")]
+    newest = 0
+    for path in paths:
         try:
-            mtime = path.stat().st_mtime_ns
+            newest = max(newest, path.stat().st_mtime_ns)
         except OSError:
             continue
+    return newest
+
+
+async def _watch_policy(app: FastAPI, service: Service, interval: float = 2.0) -> None:
+    """Reload the policy when its file or one of its word lists changes; an invalid
+    file is logged and the running policy stays."""
+    last = _watched_mtime(service)
+    while True:
+        await asyncio.sleep(interval)
+        mtime = _watched_mtime(service)
         if mtime == last:
             continue
         last = mtime

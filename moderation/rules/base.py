@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 from moderation.signals import TextInput
 from moderation.types import Reason
@@ -36,6 +36,12 @@ class RuleSpec:
 
 
 class Rule(ABC):
+    # A rule that reads the hits of earlier rules on the same text (kind `combine`) sets
+    # `needs_hits`; `run_rules` then calls `match_with` instead of `match`. `refs` names
+    # the rules it reads, which must come earlier in the policy (checked at load).
+    needs_hits: bool = False
+    refs: tuple[str, ...] = ()
+
     def __init__(self, spec: RuleSpec) -> None:
         self.spec = spec
 
@@ -53,6 +59,10 @@ class Rule(ABC):
     @abstractmethod
     def match(self, text: TextInput) -> list[Reason]:
         """Reasons for every hit in this text, spans on the original text."""
+
+    def match_with(self, text: TextInput, hits: Sequence[Reason]) -> list[Reason]:
+        """Like `match`, also seeing the reasons of the rules run before it on this text."""
+        return self.match(text)
 
     def detail(self) -> dict[str, Any]:
         """What every reason of this rule carries besides its span: action and shadow flag."""

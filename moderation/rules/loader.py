@@ -10,8 +10,11 @@ from typing import Any, Callable, Sequence
 
 from moderation.errors import PolicyError
 from moderation.rules.base import Rule, RuleSpec
+from moderation.rules.combine import CombineRule
 from moderation.rules.contact import ContactRule
+from moderation.rules.domains import DomainsRule
 from moderation.rules.keywords import KeywordRule
+from moderation.rules.regex import RegexRule
 from moderation.signals import TextInput
 from moderation.text.normalize import normalize
 from moderation.types import CATEGORIES, Item, ItemType, Reason
@@ -20,6 +23,9 @@ from moderation.types import CATEGORIES, Item, ItemType, Reason
 RULE_KINDS: dict[str, Callable[[RuleSpec], Rule]] = {
     "keywords": KeywordRule,
     "contact": ContactRule,
+    "regex": RegexRule,
+    "domains": DomainsRule,
+    "combine": CombineRule,
 }
 
 _SPEC_KEYS = {"id", "kind", "category", "action", "description", "languages", "contexts", "shadow", "score", "examples"}
@@ -65,8 +71,12 @@ def _example_input(text: str) -> TextInput:
     return TextInput(item=item, normalized=normalize(text))
 
 
-def compile_rule(spec: RuleSpec) -> Rule:
-    """Build the rule and run its examples; a failing example refuses the rule."""
+def compile_rule(spec: RuleSpec, earlier: Sequence[Rule] = ()) -> Rule:
+    """Build the rule and run its examples; a failing example refuses the rule.
+
+    `earlier` are the rules before it in the policy: a rule that reads other rules' hits
+    (kind `combine`) may only name those, and its examples run after them.
+    """
     try:
         rule = RULE_KINDS[spec.kind](spec)
     except PolicyError as exc:
@@ -75,14 +85,30 @@ def compile_rule(spec: RuleSpec) -> Rule:
         raise PolicyError(f"{spec.where}: rule {spec.id}: {exc.detail}") from exc
     except Exception as exc:  # a rule class's own validation error, translated at this boundary
         raise PolicyError(f"{spec.where}: rule {spec.id}: {exc}") from exc
+    known = {r.id for r in earlier}
+    missing = [ref for ref in rule.refs if ref not in known]
+    if missing:
+        raise PolicyError(
+            f"{spec.where}: rule {spec.id}: refers to {missing}, which must be rules defined before it"
+        )
+
+    def hits(text: str) -> list[Reason]:
+        inp = _example_input(text)
+        if not rule.needs_hits:
+            return rule.match(inp)
+        so_far: list[Reason] = []
+        for r in earlier:
+            so_far.extend(r.match_with(inp, so_far) if r.needs_hits else r.match(inp))
+        return rule.match_with(inp, so_far)
+
     for text in spec.examples_match:
-        if not rule.match(_example_input(text)):
+        if not hits(text):
             raise PolicyError(f"{spec.where}: rule {spec.id}: example {text!r} should match but does not")
     for text in spec.examples_no_match:
-        hits = rule.match(_example_input(text))
-        if hits:
+        found = hits(text)
+        if found:
             raise PolicyError(
-                f"{spec.where}: rule {spec.id}: example {text!r} should not match but matches {hits[0].matched!r}"
+                f"{spec.where}: rule {spec.id}: example {text!r} should not match but matches {found[0].matched!r}"
             )
     return rule
 
@@ -93,12 +119,15 @@ def compile_rules(specs: Sequence[RuleSpec]) -> list[Rule]:
         if spec.id in seen:
             raise PolicyError(f"{spec.where}: duplicate rule id {spec.id}")
         seen.add(spec.id)
-    return [compile_rule(s) for s in specs]
+    rules: list[Rule] = []
+    for spec in specs:
+        rules.append(compile_rule(spec, rules))
+    return rules
 
 
 def run_rules(rules: Sequence[Rule], text: TextInput, language: str | None = None) -> list[Reason]:
     out: list[Reason] = []
     for rule in rules:
         if rule.applies_to(text.item.context, language):
-            out.extend(rule.match(text))
+            out.extend(rule.match_with(text, out) if rule.needs_hits else rule.match(text))
     return out

@@ -7,6 +7,7 @@ Ray call costs about a millisecond and a short text takes far less to analyse.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Sequence
 
 import ray
@@ -15,6 +16,7 @@ from moderation.photos.banks import BankEntry, BankIndex, BankMatch
 from moderation.photos.decode import DecodeLimits
 from moderation.photos.hashing import PhotoHashes
 from moderation.policy import HashMatching, Policy
+from moderation.text.campaigns import CampaignCount, CampaignSettings, CampaignWindow
 from moderation.types import Item, Signals
 
 
@@ -49,16 +51,28 @@ def build_photo_signals(policy: Policy) -> dict[str, Any]:
 
 @ray.remote(max_restarts=0)
 class TextWorker:
-    def __init__(self, policy: Policy) -> None:
+    def __init__(self, policy: Policy, campaigns: Any = None) -> None:
         from moderation.pipeline import TextAnalyzer
 
-        self.analyzer = TextAnalyzer(policy, text_signals=build_text_signals(policy))
+        self.policy = policy
+        self.campaign_actor = campaigns
+        self.analyzer = TextAnalyzer(
+            policy,
+            text_signals=build_text_signals(policy),
+            campaigns=self._campaigns if campaigns is not None else None,
+        )
+
+    def _campaigns(self, texts: Sequence[tuple[str, str]]) -> list[CampaignCount]:
+        # One call to the shared campaign actor per batch, not per text.
+        assert self.policy.campaigns is not None  # TextAnalyzer only calls when configured
+        return ray.get(self.campaign_actor.observe.remote(list(texts), self.policy.campaigns))
 
     def analyze(self, items: Sequence[Item]) -> list[Signals]:
         return self.analyzer.analyze(items)
 
     def reconfigure(self, policy: Policy) -> str:
         self.analyzer.reconfigure(policy)
+        self.policy = policy
         return policy.version
 
     def ping(self) -> bool:
@@ -114,3 +128,22 @@ class IndexActor:
 
     def sizes(self) -> dict[str, int]:
         return self.index.sizes()
+
+
+@ray.remote(max_restarts=-1, max_task_retries=-1)
+class CampaignActor:
+    """The campaign window shared by all text workers (`moderation.text.campaigns`).
+
+    Its clock is the only clock, so workers on other machines agree on the window. Restarted
+    by Ray if it dies, empty: a campaign in progress is then counted again from zero.
+    """
+
+    def __init__(self) -> None:
+        self.window = CampaignWindow()
+
+    def observe(self, texts: Sequence[tuple[str, str]], settings: CampaignSettings) -> list[CampaignCount]:
+        self.window.configure(settings)
+        return self.window.observe(list(texts), time.time())
+
+    def size(self) -> int:
+        return len(self.window)

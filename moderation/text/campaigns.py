@@ -1,0 +1,213 @@
+"""Copy-paste campaigns: the same or nearly the same text from many authors in a short window.
+
+A scammer posts one message from many accounts ("gagnez 500 € par jour, écrivez-moi
+sur ..."), changing a word or a number now and then. Each text long enough to matter
+gets two fingerprints of its normalized words (`moderation.text.normalize`, so
+"GAGNEZ", "gagnez" and "g.a.g.n.e.z" agree):
+
+* an exact key: the words joined by single spaces (punctuation and spacing ignored);
+* a 64-bit SimHash over 3-word shingles (Charikar, "Similarity estimation techniques
+  from rounding algorithms", STOC 2002; the Manku/Jain/Das Sarma near-duplicate setup,
+  WWW 2007): every shingle's 64-bit hash votes +1/-1 per bit, the sign of the sum is the
+  bit. Editing one word changes at most 3 of the shingles, so the hash moves a few bits.
+
+`CampaignWindow` keeps the fingerprints of the last `window_seconds` and answers, for
+each new text, how many distinct authors (the new one included) wrote it exactly or
+within `simhash_max_distance` bits. Near lookups are exact, not sampled: by pigeonhole,
+two 64-bit hashes within d bits agree on at least one of d + 1 bands, so each band value
+is an index key and only texts sharing a band are compared.
+
+Nothing here imports Ray: `moderation.workers.actors.CampaignActor` holds one window
+shared by every text worker; tests use a window directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import deque
+from dataclasses import dataclass, field
+
+__all__ = ["CampaignSettings", "CampaignCount", "CampaignWindow", "exact_key", "simhash", "hamming"]
+
+_WORD = re.compile(r"\w+")
+SHINGLE = 3  # words per shingle
+_MASK = (1 << 64) - 1
+
+
+@dataclass(frozen=True)
+class CampaignSettings:
+    """The policy's `campaigns` section; checked when built (ValueError names the field)."""
+
+    window_seconds: float = 3600.0
+    min_authors: int = 3
+    simhash_max_distance: int = 3
+    min_chars: int = 20
+    max_texts: int = 200_000  # memory bound: the oldest texts go first beyond it
+
+    def __post_init__(self) -> None:
+        if not self.window_seconds > 0:
+            raise ValueError("window_seconds must be positive")
+        if self.min_authors < 2:
+            raise ValueError("min_authors must be at least 2 (one author repeating himself is no campaign)")
+        if not 0 <= self.simhash_max_distance <= 15:
+            raise ValueError("simhash_max_distance must lie in [0, 15] (of 64 bits)")
+        if self.min_chars < 1:
+            raise ValueError("min_chars must be at least 1")
+        if self.max_texts < 1:
+            raise ValueError("max_texts must be at least 1")
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignCount:
+    """What the window knows of one text: distinct authors (itself included) of the same
+    text exactly and of the same or a near text, and when the earliest of those was seen.
+    `authors == 0` means the text was too short to be counted."""
+
+    authors: int
+    exact_authors: int
+    first_seen: float | None
+
+
+def _words(normalized: str) -> list[str]:
+    return _WORD.findall(normalized)
+
+
+def exact_key(normalized: str) -> str:
+    """The words of a normalized text, single-spaced: punctuation and spacing do not count."""
+    return " ".join(_words(normalized))
+
+
+def _hash64(s: str) -> int:
+    return int.from_bytes(hashlib.blake2b(s.encode("utf-8"), digest_size=8).digest(), "big")
+
+
+def simhash(normalized: str) -> int:
+    """64-bit SimHash of the text's 3-word shingles (single words when shorter)."""
+    words = _words(normalized)
+    # Shingles: every run of SHINGLE consecutive words; a short text is its words.
+    if len(words) >= SHINGLE:
+        shingles = [" ".join(words[k : k + SHINGLE]) for k in range(len(words) - SHINGLE + 1)]
+    else:
+        shingles = words or [""]
+    # Votes: each shingle's hash adds +1 to the bits it sets and -1 to the others.
+    votes = [0] * 64
+    for sh in shingles:
+        h = _hash64(sh)
+        for bit in range(64):
+            votes[bit] += 1 if (h >> bit) & 1 else -1
+    # The sign of each bit's total is the bit (ties to 0).
+    return sum(1 << bit for bit in range(64) if votes[bit] > 0)
+
+
+def hamming(a: int, b: int) -> int:
+    return ((a ^ b) & _MASK).bit_count()
+
+
+def _bands(distance: int) -> tuple[tuple[int, int], ...]:
+    """(shift, width) of distance + 1 bands covering the 64 bits as evenly as possible."""
+    n = distance + 1
+    out, shift = [], 0
+    for k in range(n):
+        width = 64 // n + (1 if k < 64 % n else 0)
+        out.append((shift, width))
+        shift += width
+    return tuple(out)
+
+
+@dataclass(slots=True)
+class _Entry:
+    seq: int
+    time: float
+    author: str
+    key: str
+    hash: int
+
+
+@dataclass
+class CampaignWindow:
+    """The texts of the last `window_seconds`, indexed by exact key and SimHash bands."""
+
+    settings: CampaignSettings = field(default_factory=CampaignSettings)
+    _entries: deque[_Entry] = field(default_factory=deque, init=False, repr=False)
+    _by_key: dict[str, dict[int, _Entry]] = field(default_factory=dict, init=False, repr=False)
+    _by_band: dict[tuple[int, int], dict[int, _Entry]] = field(default_factory=dict, init=False, repr=False)
+    _bands: tuple[tuple[int, int], ...] = field(default=(), init=False, repr=False)
+    _seq: int = field(default=0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._bands = _bands(self.settings.simhash_max_distance)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def configure(self, settings: CampaignSettings) -> None:
+        """Take new settings (a policy reload); the band index is rebuilt if the distance changed."""
+        if settings == self.settings:
+            return
+        rebuild = settings.simhash_max_distance != self.settings.simhash_max_distance
+        self.settings = settings
+        if rebuild:
+            self._bands = _bands(settings.simhash_max_distance)
+            self._by_band.clear()
+            for e in self._entries:
+                self._index_bands(e)
+
+    def _band_keys(self, h: int) -> list[tuple[int, int]]:
+        return [(k, (h >> shift) & ((1 << width) - 1)) for k, (shift, width) in enumerate(self._bands)]
+
+    def _index_bands(self, e: _Entry) -> None:
+        for bk in self._band_keys(e.hash):
+            self._by_band.setdefault(bk, {})[e.seq] = e
+
+    def _drop(self, e: _Entry) -> None:
+        bucket = self._by_key.get(e.key)
+        if bucket is not None:
+            bucket.pop(e.seq, None)
+            if not bucket:
+                del self._by_key[e.key]
+        for bk in self._band_keys(e.hash):
+            bucket = self._by_band.get(bk)
+            if bucket is not None:
+                bucket.pop(e.seq, None)
+                if not bucket:
+                    del self._by_band[bk]
+
+    def _expire(self, now: float) -> None:
+        horizon = now - self.settings.window_seconds
+        while self._entries and (self._entries[0].time < horizon or len(self._entries) > self.settings.max_texts):
+            self._drop(self._entries.popleft())
+
+    def observe(self, texts: list[tuple[str, str]], now: float) -> list[CampaignCount]:
+        """Count each (author, normalized text), then remember it; in order, so the third
+        of three copies in one batch already sees the first two."""
+        out = []
+        for author, normalized in texts:
+            self._expire(now)
+            key = exact_key(normalized)
+            if len(key) < self.settings.min_chars:
+                out.append(CampaignCount(0, 0, None))
+                continue
+            h = simhash(normalized)
+            exact = self._by_key.get(key, {})
+            exact_authors = {e.author for e in exact.values()} | {author}
+            authors = set(exact_authors)
+            first = min((e.time for e in exact.values()), default=now)
+            d = self.settings.simhash_max_distance
+            seen: set[int] = set(exact)
+            for bk in self._band_keys(h):
+                for seq, e in self._by_band.get(bk, {}).items():
+                    if seq in seen:
+                        continue
+                    seen.add(seq)
+                    if hamming(e.hash, h) <= d:
+                        authors.add(e.author)
+                        first = min(first, e.time)
+            out.append(CampaignCount(len(authors), len(exact_authors), first))
+            self._seq += 1
+            entry = _Entry(self._seq, now, author, key, h)
+            self._entries.append(entry)
+            self._by_key.setdefault(key, {})[entry.seq] = entry
+            self._index_bands(entry)
+        self._expire(now)
+        return out
