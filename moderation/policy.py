@@ -268,8 +268,7 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
         raise PolicyError(f"{origin}: unknown top-level keys {sorted(unknown)}")
     if not raw.get("version"):
         raise PolicyError(f"{origin}: the policy needs a version")
-    digest = hashlib.sha256(text.encode()).hexdigest()[:8]
-    version = f"{raw['version']}+{digest}"
+    digest = hashlib.sha256(text.encode())
 
     categories = _categories(raw.get("categories") or {}, f"{origin}: categories")
 
@@ -336,6 +335,16 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
     for r in raw.get("rules") or []:
         where = f"{origin}:{r.get('__line__', '?')}"
         specs.append(parse_rule_spec(_strip_lines(r), where))
+    # The version names what decides: the file and the word lists its rules read.
+    from moderation.rules.keywords import LISTS_DIR
+
+    for spec in specs:
+        if spec.params.get("words_file"):
+            try:
+                digest.update((LISTS_DIR / str(spec.params["words_file"])).read_bytes())
+            except OSError:
+                pass  # compile_rules below names the missing file
+    version = f"{raw['version']}+{digest.hexdigest()[:8]}"
     compile_rules(specs)  # validates and runs every rule's examples
 
     policy = Policy(

@@ -151,3 +151,32 @@ def test_killed_service_loses_no_answered_item(tmp_path: Path) -> None:
         assert len(httpx.get(f"{url}/v1/items/d1", headers=headers).json()["review"]) == 1
     finally:
         served.kill()
+
+
+def test_a_changed_word_list_is_reloaded_without_restart(ray_session: None, tmp_path: Path) -> None:
+    from moderation.config import DEFAULT_POLICY
+
+    words = tmp_path / "extra.txt"
+    words.write_text("zorglub\n")
+    rule = (
+        "  - id: extra.words\n    kind: keywords\n    category: profanity\n    action: review\n"
+        f"    words_file: {words}\n"
+    )
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(DEFAULT_POLICY.read_text().replace("\nrules:\n", "\nrules:\n" + rule, 1))
+    live = LiveService(make_settings(tmp_path, policy_path=policy))
+    try:
+        with live.client(live.api_key()) as c:
+            first = c.post("/v1/moderate", json={"items": [text_item("wl1", "quel zorglub celui-la")]}).json()
+            assert any(r["detector"] == "extra.words" for r in first["results"][0]["reasons"])
+            version = live.service.policy.version
+            words.write_text("zorglub\nbidule\n")
+            deadline = time.monotonic() + 30
+            while live.service.policy.version == version and time.monotonic() < deadline:
+                time.sleep(0.2)
+            res = c.post("/v1/moderate", json={"items": [text_item("wl2", "quel bidule celui-la")]}).json()
+            assert any(r["detector"] == "extra.words" for r in res["results"][0]["reasons"])
+            # The version names the lists too: two behaviours never share a version.
+            assert res["results"][0]["policy_version"] != version
+    finally:
+        live.stop()
