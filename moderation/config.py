@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     ray_num_cpus: int | None = Field(default=None, description="CPUs of the local Ray started when no address is set.")
     text_workers: int = Field(default=2, ge=1, description="Text actors in the pool.")
     photo_workers: int = Field(default=2, ge=1, description="Photo actors in the pool.")
+    index_shards: int = Field(default=1, ge=1, description="Bank index actors; more spread a large bank.")
     worker_batch_size: int = Field(default=64, ge=1, description="Items per remote call to a worker.")
     max_in_flight: int = Field(default=2048, ge=1, description="Items being analysed at once; above it, 429.")
     max_batch_items: int = Field(default=256, ge=1, description="Items per /v1/moderate request.")

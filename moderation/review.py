@@ -828,7 +828,7 @@ async def apply_bank_changes(service: Any) -> int:
         entry = new_bank_entry(ch["bank"], hashes, note=f"review decision {ch['decision_id']}", author_id=ch["author_id"], item_id=ch["item_id"], actor=ch["actor"])
         [entry_id] = await run_in_threadpool(service.store.add_bank_entries, [entry])
         await run_in_threadpool(queue.set_bank_entry, ch["id"], entry_id)
-        await service.index.add.remote([bank_entry_from_row({"entry_id": entry_id, **_entry_dict(entry)})])
+        await service.index.add([bank_entry_from_row({"entry_id": entry_id, **_entry_dict(entry)})])
         await run_in_threadpool(service.store.audit, ch["actor"], "bank.add", f"{ch['bank']}/{entry_id}", {"item_id": ch["item_id"], "decision_id": ch["decision_id"]})
         done += 1
     return done

@@ -28,7 +28,7 @@ from moderation.policy import Policy, load_policy, parse_policy
 from moderation.store import make_engine, migrate
 from moderation.store.repository import ApiKey, NewBankEntry, NewItem, Store, StoredItem
 from moderation.types import Decision, Item, ItemType, Signals, Source
-from moderation.workers.actors import CampaignActor, IndexActor, PhotoWorker, TextWorker
+from moderation.workers.actors import CampaignActor, PhotoWorker, ShardedIndex, TextWorker
 from moderation.workers.pool import InFlight, WorkerPool
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ class Service:
         self.limits = DecodeLimits(max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
         self.text_pool: WorkerPool | None = None
         self.photo_pool: WorkerPool | None = None
-        self.index: Any = None
+        self.index: ShardedIndex | None = None
         self.campaigns: Any = None  # spam campaigns: the window shared by all text workers
         self._started_ray = False
         # -- review queue (issue 5): the queue, moderator accounts, their background loop
@@ -140,7 +140,7 @@ class Service:
                 configure_logging=False,
             )
             self._started_ray = True
-        self.index = IndexActor.remote()
+        self.index = ShardedIndex.start(self.settings.index_shards, self.policy.hash_matching.pdq_min_quality)
         await self._load_index()
         self.campaigns = CampaignActor.remote()  # spam campaigns: one window for every text worker
         s = self.settings
@@ -169,7 +169,7 @@ class Service:
     async def _load_index(self) -> None:
         n = 0
         for rows in await run_in_threadpool(lambda: list(self.store.iter_bank_entries())):
-            await self.index.add.remote([bank_entry_from_row(r) for r in rows])
+            await self.index.add([bank_entry_from_row(r) for r in rows])
             n += len(rows)
         log.info("bank index loaded: %d entries", n)
 
@@ -181,12 +181,13 @@ class Service:
         for pool in (self.text_pool, self.photo_pool):
             if pool is not None:
                 pool.shutdown()
-        for actor in (self.index, self.campaigns):  # spam campaigns: the campaign actor too
-            if actor is not None:
-                try:
-                    ray.kill(actor, no_restart=True)
-                except Exception:  # noqa: BLE001
-                    pass
+        if self.index is not None:
+            self.index.kill()
+        if self.campaigns is not None:  # spam campaigns: the campaign actor too
+            try:
+                ray.kill(self.campaigns, no_restart=True)
+            except Exception:  # noqa: BLE001
+                pass
         if self._started_ray:
             ray.shutdown()
         self.engine.dispose()
@@ -202,7 +203,7 @@ class Service:
         if not ray.is_initialized() or self.text_pool is None:
             raise Unavailable("ray is not initialized")
         try:
-            await asyncio.wait_for(self.index.size.remote(), timeout=5)
+            await asyncio.wait_for(self.index.size(), timeout=5)
         except Exception as exc:  # noqa: BLE001
             raise Unavailable(f"ray: {exc}") from exc
         return {"database": "ok", "ray": "ok", "policy": self.policy.version}
@@ -360,7 +361,7 @@ class Service:
             if sig.features.get("hashes") is not None
         ]
         ids = await run_in_threadpool(self.store.add_bank_entries, entries)
-        await self.index.add.remote(
+        await self.index.add(
             [bank_entry_from_row({"entry_id": i, **_entry_dict(e)}) for i, e in zip(ids, entries)]
         )
 
@@ -376,13 +377,13 @@ class Service:
         hashes = await run_in_threadpool(self.hash_photo, data)
         entry = new_bank_entry(bank, hashes, note=note, author_id=author_id, item_id=item_id, actor=actor)
         [entry_id] = await run_in_threadpool(self.store.add_bank_entries, [entry])
-        await self.index.add.remote([bank_entry_from_row({"entry_id": entry_id, **_entry_dict(entry)})])
+        await self.index.add([bank_entry_from_row({"entry_id": entry_id, **_entry_dict(entry)})])
         await run_in_threadpool(self.store.audit, actor, "bank.add", f"{bank}/{entry_id}", {"note": note, "item_id": item_id})
         return {"entry_id": entry_id, "bank": bank, **_entry_dict(entry)}
 
     async def remove_bank_entry(self, bank: str, entry_id: int, actor: str) -> None:
         await run_in_threadpool(self.store.delete_bank_entry, bank, entry_id)
-        await self.index.remove.remote([entry_id])
+        await self.index.remove([entry_id])
         await run_in_threadpool(self.store.audit, actor, "bank.remove", f"{bank}/{entry_id}", None)
 
     # -- policy -------------------------------------------------------------------------

@@ -180,3 +180,33 @@ def test_a_changed_word_list_is_reloaded_without_restart(ray_session: None, tmp_
             assert res["results"][0]["policy_version"] != version
     finally:
         live.stop()
+
+
+def test_a_sharded_bank_index_matches_like_a_single_one(ray_session: None, tmp_path: Path) -> None:
+    from images import make_jpeg as jpeg
+    from images import reencode
+
+    live = LiveService(make_settings(tmp_path, index_shards=3))
+    try:
+        assert len(live.service.index.shards) == 3
+        with live.client(live.api_key()) as c:
+            photos = [jpeg(640, 480, seed=500 + i) for i in range(6)]
+            ids = [
+                c.post("/v1/banks/banned/photos", files={"image": ("b.jpg", p, "image/jpeg")}).json()["entry_id"]
+                for p in photos
+            ]
+            assert len({i % 3 for i in ids}) == 3  # entries spread over every shard
+            items = [
+                {"id": f"sh{i}", "type": "photo", "context": "car_photo", "author_id": "x",
+                 "image_b64": base64.b64encode(reencode(p, 70)).decode()}
+                for i, p in enumerate(photos)
+            ]
+            results = c.post("/v1/moderate", json={"items": items}).json()["results"]
+            for r, entry_id in zip(results, ids):
+                [hit] = [x for x in r["reasons"] if x["category"] == "banned_match"]
+                assert r["decision"] == "reject" and hit["entry_id"] == entry_id
+            c.delete(f"/v1/banks/banned/entries/{ids[1]}")
+            again = c.post("/v1/moderate", json={"items": [items[1] | {"id": "sh-again"}]}).json()["results"][0]
+            assert not any(x["category"] == "banned_match" for x in again["reasons"])
+    finally:
+        live.stop()

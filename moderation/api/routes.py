@@ -384,7 +384,7 @@ async def import_bank(
         for r in rows
     ]
     ids = await run_in_threadpool(service.store.add_bank_entries, entries)
-    await service.index.add.remote(
+    await service.index.add(
         [
             bank_entry_from_row({"entry_id": i, "bank": bank, "sha256": e.sha256, "phash": e.phash, "pdq": e.pdq,
                                  "pdq_quality": e.pdq_quality, "variants": None})
