@@ -54,6 +54,17 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def verified_manifest(name: str, models_dir: Path = MODELS_DIR) -> Manifest:
+    """The manifest of a model whose file is present and matches its sha256."""
+    manifest = read_manifest(name, models_dir)
+    if not manifest.path.is_file():
+        raise ModelError(f"model file {manifest.path} is missing")
+    actual = file_sha256(manifest.path)
+    if actual != manifest.sha256:
+        raise ModelError(f"model {name}: sha256 {actual} does not match manifest {manifest.sha256}")
+    return manifest
+
+
 def load_session(name: str, *, threads: int = 1, models_dir: Path = MODELS_DIR) -> tuple[Any, Manifest]:
     """An onnxruntime session for a shipped model, after checking its sha256.
 
@@ -62,12 +73,7 @@ def load_session(name: str, *, threads: int = 1, models_dir: Path = MODELS_DIR) 
     """
     import onnxruntime as ort
 
-    manifest = read_manifest(name, models_dir)
-    if not manifest.path.is_file():
-        raise ModelError(f"model file {manifest.path} is missing")
-    actual = file_sha256(manifest.path)
-    if actual != manifest.sha256:
-        raise ModelError(f"model {name}: sha256 {actual} does not match manifest {manifest.sha256}")
+    manifest = verified_manifest(name, models_dir)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from moderation.signals import TextInput
-from moderation.types import Reason
+from moderation.types import Reason, Source
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,19 @@ class Rule(ABC):
     def match_with(self, text: TextInput, hits: Sequence[Reason]) -> list[Reason]:
         """Like `match`, also seeing the reasons of the rules run before it on this text."""
         return self.match(text)
+
+    def reason(self, span: tuple[int, int], matched: str, **detail: Any) -> Reason:
+        """A hit of this rule: its id, category and score, the span on the original text,
+        and the rule-wide detail (action, shadow) beside the hit's own."""
+        return Reason(
+            source=Source.RULE,
+            category=self.spec.category,
+            detector=self.spec.id,
+            score=self.spec.score,
+            span=span,
+            matched=matched,
+            detail={**detail, **self.detail()},
+        )
 
     def detail(self) -> dict[str, Any]:
         """What every reason of this rule carries besides its span: action and shadow flag."""

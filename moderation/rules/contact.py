@@ -11,7 +11,7 @@ from moderation.errors import PolicyError
 from moderation.rules.base import Rule, RuleSpec
 from moderation.signals import TextInput
 from moderation.text.contact import DEFAULT_REGIONS, ContactDetector, ContactMatch, shared_detector
-from moderation.types import Reason, Source
+from moderation.types import Reason
 
 KINDS = ("phone", "email", "handle", "url")
 _LAST: dict[tuple[str, ...], tuple[str, list[ContactMatch]]] = {}
@@ -49,20 +49,10 @@ class ContactRule(Rule):
 
     def match(self, text: TextInput) -> list[Reason]:
         original = text.normalized.original
-        detail = self.detail()
         out = []
         for m in self._find(original):
             if m.kind not in self.kinds or (m.kind == "url" and self._allowed(m.value)):
                 continue
-            out.append(
-                Reason(
-                    source=Source.RULE,
-                    category=self.spec.category,
-                    detector=self.spec.id,
-                    score=self.spec.score,
-                    span=m.span,
-                    matched=m.value,
-                    detail={"kind": m.kind, "via": m.detector, **detail},
-                )
+            out.append(self.reason(m.span, m.value, kind=m.kind, via=m.detector)
             )
         return out

@@ -21,7 +21,7 @@ from moderation.rules.base import RuleSpec
 from moderation.rules.contact import ContactRule
 from moderation.signals import TextInput
 from moderation.text.contact import DEFAULT_REGIONS, shared_detector
-from moderation.types import Reason, Source
+from moderation.types import Reason
 
 _PARAMS = {"deny", "allow", "regions"}
 _DOMAIN = re.compile(r"[a-z0-9](?:[a-z0-9\-]{0,62}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]{0,62}[a-z0-9])?)+")
@@ -75,7 +75,6 @@ class DomainsRule(ContactRule):
         return frozenset(out)
 
     def match(self, text: TextInput) -> list[Reason]:
-        detail = self.detail()
         out = []
         for m in self._find(text.normalized.original):
             if m.kind != "url":
@@ -84,15 +83,6 @@ class DomainsRule(ContactRule):
             listed = _listed(host, self.deny)
             if listed is None or _listed(host, self.allow_list) is not None:
                 continue
-            out.append(
-                Reason(
-                    source=Source.RULE,
-                    category=self.spec.category,
-                    detector=self.spec.id,
-                    score=self.spec.score,
-                    span=m.span,
-                    matched=m.value,
-                    detail={"domain": listed, **detail},
-                )
+            out.append(self.reason(m.span, m.value, domain=listed)
             )
         return out

@@ -15,7 +15,7 @@ from moderation.errors import PolicyError
 from moderation.rules.base import Rule, RuleSpec
 from moderation.signals import TextInput
 from moderation.text.normalize import normalize
-from moderation.types import Reason, Source
+from moderation.types import Reason
 
 LISTS_DIR = Path(__file__).resolve().parent
 
@@ -59,7 +59,6 @@ class KeywordRule(Rule):
         norm = text.normalized
         s = norm.text
         reasons: list[Reason] = []
-        detail = self.detail()
         for end, (length, word) in self._automaton.iter(s):
             start = end - length + 1
             # Whole words only: "classic" must not hit "ass".
@@ -68,15 +67,6 @@ class KeywordRule(Rule):
             if end + 1 < len(s) and _is_word_char(s[end + 1]):
                 continue
             span = norm.span_to_original(start, end + 1)
-            reasons.append(
-                Reason(
-                    source=Source.RULE,
-                    category=self.spec.category,
-                    detector=self.spec.id,
-                    score=self.spec.score,
-                    span=span,
-                    matched=norm.original[span[0] : span[1]],
-                    detail={"term": word, **detail},
-                )
+            reasons.append(self.reason(span, norm.original[span[0] : span[1]], term=word)
             )
         return reasons

@@ -25,7 +25,7 @@ from typing import Any
 from moderation.errors import PolicyError
 from moderation.rules.base import Rule, RuleSpec
 from moderation.signals import TextInput
-from moderation.types import Reason, Source
+from moderation.types import Reason
 
 _PARAMS = {"pattern", "patterns", "on", "max_chars", "case_sensitive"}
 _REPEATS = (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT)
@@ -118,7 +118,6 @@ class RegexRule(Rule):
 
     def match(self, text: TextInput) -> list[Reason]:
         norm = text.normalized
-        detail = self.detail()
         subject = (norm.text if self.on == "normalized" else norm.original)[: self.max_chars]
         out: list[Reason] = []
         for pattern in self.patterns:
@@ -126,15 +125,5 @@ class RegexRule(Rule):
                 if m.start() == m.end():
                     continue
                 span = norm.span_to_original(m.start(), m.end()) if self.on == "normalized" else (m.start(), m.end())
-                out.append(
-                    Reason(
-                        source=Source.RULE,
-                        category=self.spec.category,
-                        detector=self.spec.id,
-                        score=self.spec.score,
-                        span=span,
-                        matched=norm.original[span[0] : span[1]],
-                        detail={"pattern": pattern.pattern, **detail},
-                    )
-                )
+                out.append(self.reason(span, norm.original[span[0] : span[1]], pattern=pattern.pattern))
         return out

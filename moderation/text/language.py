@@ -24,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-from moderation.models import MODELS_DIR, ModelError, file_sha256, read_manifest
+from moderation.models import MODELS_DIR, verified_manifest
 from moderation.signals import TextInput, TextSignal
 from moderation.types import Signals
 
@@ -50,12 +50,7 @@ class LanguageModel:
     @classmethod
     def load(cls, name: str = DEFAULT_MODEL, models_dir: Path = MODELS_DIR) -> "LanguageModel":
         """Read the .npz after checking its sha256 against the manifest, like the ONNX models."""
-        manifest = read_manifest(name, models_dir)
-        if not manifest.path.is_file():
-            raise ModelError(f"model file {manifest.path} is missing")
-        actual = file_sha256(manifest.path)
-        if actual != manifest.sha256:
-            raise ModelError(f"model {name}: sha256 {actual} does not match manifest {manifest.sha256}")
+        manifest = verified_manifest(name, models_dir)
         with np.load(manifest.path, allow_pickle=False) as data:
             ngrams = data["ngrams"].tolist()
             logprob = data["logprob"].astype(np.float32)
