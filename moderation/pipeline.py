@@ -10,7 +10,7 @@ Path of a photo: decode (DCT-scaled) -> hashes -> bank match -> models, unless a
 from __future__ import annotations
 
 import time
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from moderation.errors import InvalidImage
 from moderation.photos.banks import BankMatch, match_reasons
@@ -28,8 +28,10 @@ from moderation.types import Item, Reason, Signals, Source
 # a local BankIndex in tests.
 Matcher = Callable[[Sequence[PhotoHashes]], list[list[BankMatch]]]
 # Counts a batch of (author, normalized text) in the shared campaign window, in order; the
-# campaign actor provides it in Ray, a local CampaignWindow in tests.
-Campaigns = Callable[[Sequence[tuple[str, str]]], list[CampaignCount]]
+# campaign actor provides it in Ray, a local CampaignWindow in tests. It may return the
+# counts, or a function returning them later: the worker then sends the batch to the
+# actor first and collects the answer after its own rules and models have run.
+Campaigns = Callable[[Sequence[tuple[str, str]]], "list[CampaignCount] | Callable[[], list[CampaignCount]]"]
 
 
 def invalid_signals(exc: InvalidImage | Exception, detector: str = "decode") -> Signals:
@@ -69,30 +71,38 @@ class TextAnalyzer:
         t0 = time.perf_counter()
         inputs = [TextInput(item=i, normalized=normalize(i.text or "")) for i in items]
         out = [Signals() for _ in items]
+        pending = self._start_campaigns(inputs)
         # Language first: rules may be limited to languages.
         self._run_signal("language", inputs, out)
         for inp, sig in zip(inputs, out):
             if "rules" in self._checks(inp.item.context):
                 sig.reasons.extend(run_rules(self.rules, inp, sig.features.get("language")))
-        self._run_campaigns(inputs, out)
         for name in self.text_signals:
             if name != "language":
                 self._run_signal(name, inputs, out)
+        self._finish_campaigns(pending, out)
         for sig in out:
             for r in sig.reasons:
                 sig.scores[r.category] = max(sig.scores.get(r.category, 0.0), r.score)
             sig.features["timings"] = {"text": (time.perf_counter() - t0) / max(len(items), 1)}
         return out
 
-    def _run_campaigns(self, inputs: list[TextInput], out: list[Signals]) -> None:
+    def _start_campaigns(self, inputs: list[TextInput]) -> tuple[list[int], Any] | None:
         """One call to the shared window per batch, for the items whose context checks spam."""
-        settings = self.policy.campaigns
-        if self.campaigns is None or settings is None:
-            return
+        if self.campaigns is None or self.policy.campaigns is None:
+            return None
         idx = [k for k, inp in enumerate(inputs) if "spam" in self._checks(inp.item.context)]
         if not idx:
+            return None
+        return idx, self.campaigns([(inputs[k].item.author_id, inputs[k].normalized.text) for k in idx])
+
+    def _finish_campaigns(self, pending: tuple[list[int], Any] | None, out: list[Signals]) -> None:
+        settings = self.policy.campaigns
+        if pending is None or settings is None:
             return
-        counts = self.campaigns([(inputs[k].item.author_id, inputs[k].normalized.text) for k in idx])
+        idx, counts = pending
+        if callable(counts):
+            counts = counts()
         for k, c in zip(idx, counts):
             if c.authors < settings.min_authors:
                 continue

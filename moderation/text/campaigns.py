@@ -28,6 +28,8 @@ import re
 from collections import deque
 from dataclasses import dataclass, field
 
+import numpy as np
+
 __all__ = ["CampaignSettings", "CampaignCount", "CampaignWindow", "exact_key", "simhash", "hamming"]
 
 _WORD = re.compile(r"\w+")
@@ -82,6 +84,10 @@ def _hash64(s: str) -> int:
     return int.from_bytes(hashlib.blake2b(s.encode("utf-8"), digest_size=8).digest(), "big")
 
 
+_BIT_SHIFTS = np.arange(64, dtype=np.uint64)
+_BIT_VALUES = np.uint64(1) << _BIT_SHIFTS
+
+
 def simhash(normalized: str) -> int:
     """64-bit SimHash of the text's 3-word shingles (single words when shorter)."""
     words = _words(normalized)
@@ -90,14 +96,13 @@ def simhash(normalized: str) -> int:
         shingles = [" ".join(words[k : k + SHINGLE]) for k in range(len(words) - SHINGLE + 1)]
     else:
         shingles = words or [""]
-    # Votes: each shingle's hash adds +1 to the bits it sets and -1 to the others.
-    votes = [0] * 64
-    for sh in shingles:
-        h = _hash64(sh)
-        for bit in range(64):
-            votes[bit] += 1 if (h >> bit) & 1 else -1
+    # Votes: each shingle's hash adds +1 to the bits it sets and -1 to the others
+    # (numpy: one shingles x 64 bit matrix instead of a Python loop per bit).
+    hashes = np.fromiter((_hash64(sh) for sh in shingles), dtype=np.uint64, count=len(shingles))
+    bits = (hashes[:, None] >> _BIT_SHIFTS) & np.uint64(1)
+    votes = 2 * bits.sum(axis=0, dtype=np.int64) - len(shingles)
     # The sign of each bit's total is the bit (ties to 0).
-    return sum(1 << bit for bit in range(64) if votes[bit] > 0)
+    return int(np.bitwise_or.reduce(np.where(votes > 0, _BIT_VALUES, np.uint64(0))))
 
 
 def hamming(a: int, b: int) -> int:
@@ -122,6 +127,12 @@ class _Entry:
     author: str
     key: str
     hash: int
+
+
+# A count stops at AUTHORS_LIMIT distinct authors ("at least"), and one text looks at no
+# more than SCAN_LIMIT remembered texts: enough to tell a campaign, bounded in a wave.
+AUTHORS_LIMIT = 32
+SCAN_LIMIT = 128
 
 
 @dataclass
@@ -189,20 +200,29 @@ class CampaignWindow:
                 out.append(CampaignCount(0, 0, None))
                 continue
             h = simhash(normalized)
-            exact = self._by_key.get(key, {})
-            exact_authors = {e.author for e in exact.values()} | {author}
+            # Newest first, and only as far as it takes to tell a campaign: a spam wave of
+            # thousands of copies costs each new copy a bounded scan, not one per copy.
+            budget = SCAN_LIMIT
+            exact_authors = {author}
+            first = now
+            for e in reversed(self._by_key.get(key, {}).values()):
+                exact_authors.add(e.author)
+                first = min(first, e.time)
+                budget -= 1
+                if budget <= 0 or len(exact_authors) >= AUTHORS_LIMIT:
+                    break
             authors = set(exact_authors)
-            first = min((e.time for e in exact.values()), default=now)
             d = self.settings.simhash_max_distance
-            seen: set[int] = set(exact)
             for bk in self._band_keys(h):
-                for seq, e in self._by_band.get(bk, {}).items():
-                    if seq in seen:
-                        continue
-                    seen.add(seq)
-                    if hamming(e.hash, h) <= d:
+                if budget <= 0 or len(authors) >= AUTHORS_LIMIT:
+                    break
+                for e in reversed(self._by_band.get(bk, {}).values()):
+                    if e.key != key and hamming(e.hash, h) <= d:
                         authors.add(e.author)
                         first = min(first, e.time)
+                    budget -= 1
+                    if budget <= 0 or len(authors) >= AUTHORS_LIMIT:
+                        break
             out.append(CampaignCount(len(authors), len(exact_authors), first))
             self._seq += 1
             entry = _Entry(self._seq, now, author, key, h)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 
 import time
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import ray
 
@@ -64,10 +64,12 @@ class TextWorker:
             campaigns=self._campaigns if campaigns is not None else None,
         )
 
-    def _campaigns(self, texts: Sequence[tuple[str, str]]) -> list[CampaignCount]:
-        # One call to the shared campaign actor per batch, not per text.
+    def _campaigns(self, texts: Sequence[tuple[str, str]]) -> Callable[[], list[CampaignCount]]:
+        # One call to the shared campaign actor per batch, sent now and collected after
+        # the rules and models have run, so the worker never waits on it idle.
         assert self.policy.campaigns is not None  # TextAnalyzer only calls when configured
-        return ray.get(self.campaign_actor.observe.remote(list(texts), self.policy.campaigns))
+        ref = self.campaign_actor.observe.remote(list(texts), self.policy.campaigns)
+        return lambda: ray.get(ref)
 
     def analyze(self, items: Sequence[Item]) -> list[Signals]:
         return self.analyzer.analyze(items)

@@ -125,3 +125,13 @@ def test_band_lookup_finds_every_hash_within_the_distance() -> None:
 def test_invalid_settings_are_refused(kw: dict[str, int]) -> None:
     with pytest.raises(ValueError):
         CampaignSettings(**kw)  # type: ignore[arg-type]
+
+
+def test_a_spam_wave_counts_at_most_the_author_limit_so_each_copy_costs_a_bounded_scan() -> None:
+    from moderation.text.campaigns import AUTHORS_LIMIT
+
+    window = CampaignWindow(CampaignSettings(window_seconds=3600, min_authors=3, simhash_max_distance=6, min_chars=20))
+    text = "gagnez un iphone gratuit en cliquant sur mon profil maintenant"
+    counts = window.observe([(f"author-{i}", text) for i in range(3 * AUTHORS_LIMIT)], now=1000.0)
+    assert counts[2].authors == 3  # the third copy is already a campaign
+    assert counts[-1].authors == AUTHORS_LIMIT  # "at least AUTHORS_LIMIT", not a count of every copy
