@@ -35,3 +35,4 @@ export const bulk = (taskIds, decision) => call("POST", "/v1/review/bulk", { tas
 export const release = (taskId) => call("POST", `/v1/review/tasks/${taskId}/release`);
 export const undo = (decisionId) => call("POST", `/v1/review/decisions/${decisionId}/undo`);
 export const stats = () => call("GET", "/v1/review/stats");
+export const audit = (limit = 50) => call("GET", `/v1/admin/audit?limit=${limit}`);

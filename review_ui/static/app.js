@@ -3,7 +3,7 @@
 // the last decision back within the undo window.
 import * as api from "./api.js";
 import { card, detail } from "./render.js";
-import { renderStats } from "./stats.js";
+import { renderAudit, renderStats } from "./stats.js";
 
 const $ = (id) => document.getElementById(id);
 const PREFETCH_BELOW = 8;
@@ -182,7 +182,10 @@ async function toggleStats() {
   panel.hidden = !panel.hidden;
   $("workspace").hidden = !panel.hidden;
   if (!panel.hidden) {
-    try { renderStats(panel, await api.stats()); } catch (e) { toast(`stats: ${e.message}`); }
+    try {
+      renderStats(panel, await api.stats());
+      renderAudit(panel, await api.audit(50));
+    } catch (e) { toast(`stats: ${e.message}`); }
   }
 }
 

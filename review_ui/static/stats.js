@@ -58,3 +58,17 @@ export function renderStats(panel, s) {
     panel.append(barChart(`${m}: decisions per hour`, Object.entries(hours).map(([hr, n]) => [hr.slice(5, 16).replace("T", " "), n])));
   }
 }
+
+// The latest audit entries (who, when, what, why), with the CSV export of all of them.
+export function renderAudit(panel, data) {
+  const table = el("table", { class: "audit" }, el("tr", {}, ...["when", "who", "action", "target", "detail"].map((h) => el("th", { text: h }))));
+  for (const e of data.entries) {
+    const detail = e.detail ? JSON.stringify(e.detail) : "";
+    table.append(el("tr", {}, ...[e.at.replace("T", " ").slice(0, 19), e.actor, e.action, e.target || "", detail].map((v) => el("td", { text: v }))));
+  }
+  panel.append(
+    el("h3", { text: `Audit log (latest ${data.entries.length} of ${data.total})` }),
+    el("p", {}, el("a", { href: "/v1/admin/audit.csv", text: "Export the whole log as CSV" })),
+    table,
+  );
+}

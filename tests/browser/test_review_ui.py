@@ -38,6 +38,7 @@ def live(ray_session: None, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     path.write_text(policy_text(review="  undo_seconds: 10\n"), encoding="utf-8")
     svc = LiveService(make_settings(tmp, policy_path=path))
     svc.service.accounts.create_user("mod", "password1", "moderator")
+    svc.service.accounts.create_user("boss", "password2", "admin")
     texts = [review_item(f"ui-xss-{k}", text=t, queue="texts", priority=3, author="mallory") for k, t in enumerate(XSS)]
     texts += [review_item(f"ui-text-{k}", text=f"message {k}: call 06 12 34 56 {k:02d}", queue="texts", priority=3) for k in range(N_TEXTS - len(XSS))]
     photos = [review_item(f"ui-photo-{k}", image=make_jpeg(320, 240, seed=900 + k), queue="photos-sensitive", priority=1) for k in range(N_PHOTOS)]
@@ -190,3 +191,18 @@ def test_logout_returns_to_login_and_ends_the_session(live: LiveService, page) -
     page.wait_for_selector("#login-form", state="visible")
     status = page.evaluate("fetch('/v1/auth/session').then(r => r.status)")
     assert status == 401
+
+
+def test_admin_stats_show_charts_and_the_audit_log(live: LiveService, page) -> None:
+    page.fill("#username", "boss")
+    page.fill("#password", "password2")
+    page.press("#password", "Enter")
+    # The queue was cleared by the tests above: the admin lands on an empty queue.
+    page.wait_for_function("['ready', 'empty'].includes(document.body.dataset.state)")
+    page.keyboard.press("t")
+    page.wait_for_selector("table.audit tr td")
+    assert page.locator("#stats svg").count() >= 2  # queue depth and per-moderator charts
+    audit = page.text_content("table.audit")
+    assert "user:mod" in audit and "login" in audit
+    assert page.get_attribute("a[href='/v1/admin/audit.csv']", "href") == "/v1/admin/audit.csv"
+    assert page.dialogs == [] and page.evaluate("window.__xss === undefined")
