@@ -42,7 +42,9 @@ def test_same_text_from_min_authors_authors_flags_the_last_one(api: httpx.Client
 def test_nearly_the_same_text_counts_as_near(api: httpx.Client, live: LiveService) -> None:
     settings = live.service.policy.campaigns
     assert settings is not None
-    tag = uuid.uuid4().hex[:8]
+    # A fixed text: SimHash distances are a property of the text, and 1 random tag in 8
+    # would move this edit past the threshold. The service (and its window) is this module's own.
+    tag = "nearcase"
     base = (
         f"Offre {tag}: gagnez de l'argent facilement chaque semaine en partageant vos trajets avec nos clients "
         "fidèles, inscription gratuite et paiement rapide garanti pour tous les conducteurs motivés de la région"

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["CampaignSettings", "CampaignCount", "CampaignWindow", "exact_key", "simhash", "hamming"]
+__all__ = ["CampaignSettings", "CampaignCount", "CampaignWindow", "exact_key", "fingerprint", "simhash", "hamming"]
 
 _WORD = re.compile(r"\w+")
 SHINGLE = 3  # words per shingle
@@ -103,6 +103,11 @@ def simhash(normalized: str) -> int:
     votes = 2 * bits.sum(axis=0, dtype=np.int64) - len(shingles)
     # The sign of each bit's total is the bit (ties to 0).
     return int(np.bitwise_or.reduce(np.where(votes > 0, _BIT_VALUES, np.uint64(0))))
+
+
+def fingerprint(normalized: str) -> tuple[str, int]:
+    """(exact key, SimHash) of a normalized text: what the campaign window compares."""
+    return exact_key(normalized), simhash(normalized)
 
 
 def hamming(a: int, b: int) -> int:
@@ -192,14 +197,17 @@ class CampaignWindow:
     def observe(self, texts: list[tuple[str, str]], now: float) -> list[CampaignCount]:
         """Count each (author, normalized text), then remember it; in order, so the third
         of three copies in one batch already sees the first two."""
+        return self.observe_fingerprints([(author, *fingerprint(text)) for author, text in texts], now)
+
+    def observe_fingerprints(self, items: list[tuple[str, str, int]], now: float) -> list[CampaignCount]:
+        """`observe` for (author, exact key, SimHash) computed elsewhere: the text workers
+        fingerprint in parallel, the one shared window only counts."""
         out = []
-        for author, normalized in texts:
+        for author, key, h in items:
             self._expire(now)
-            key = exact_key(normalized)
             if len(key) < self.settings.min_chars:
                 out.append(CampaignCount(0, 0, None))
                 continue
-            h = simhash(normalized)
             # Newest first, and only as far as it takes to tell a campaign: a spam wave of
             # thousands of copies costs each new copy a bounded scan, not one per copy.
             budget = SCAN_LIMIT

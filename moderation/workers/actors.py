@@ -18,7 +18,7 @@ from moderation.photos.banks import BankEntry, BankIndex, BankMatch
 from moderation.photos.decode import DecodeLimits
 from moderation.photos.hashing import PhotoHashes
 from moderation.policy import HashMatching, Policy
-from moderation.text.campaigns import CampaignCount, CampaignSettings, CampaignWindow
+from moderation.text.campaigns import CampaignCount, CampaignSettings, CampaignWindow, fingerprint
 from moderation.types import Item, Signals
 
 
@@ -67,8 +67,10 @@ class TextWorker:
     def _campaigns(self, texts: Sequence[tuple[str, str]]) -> Callable[[], list[CampaignCount]]:
         # One call to the shared campaign actor per batch, sent now and collected after
         # the rules and models have run, so the worker never waits on it idle.
+        # Fingerprints are computed here, in parallel; the shared actor only counts.
         assert self.policy.campaigns is not None  # TextAnalyzer only calls when configured
-        ref = self.campaign_actor.observe.remote(list(texts), self.policy.campaigns)
+        prints = [(author, *fingerprint(text)) for author, text in texts]
+        ref = self.campaign_actor.observe.remote(prints, self.policy.campaigns)
         return lambda: ray.get(ref)
 
     def analyze(self, items: Sequence[Item]) -> list[Signals]:
@@ -195,9 +197,10 @@ class CampaignActor:
     def __init__(self) -> None:
         self.window = CampaignWindow()
 
-    def observe(self, texts: Sequence[tuple[str, str]], settings: CampaignSettings) -> list[CampaignCount]:
+    def observe(self, prints: Sequence[tuple[str, str, int]], settings: CampaignSettings) -> list[CampaignCount]:
+        """Count a batch of (author, exact key, SimHash) fingerprints, in order."""
         self.window.configure(settings)
-        return self.window.observe(list(texts), time.time())
+        return self.window.observe_fingerprints(list(prints), time.time())
 
     def size(self) -> int:
         return len(self.window)
