@@ -372,3 +372,32 @@ def test_bad_bank_csv_is_refused_whole_naming_the_line(api: httpx.Client, body: 
     problem = assert_problem(resp, 422)
     assert fragment in problem["detail"]
     assert api.get("/v1/banks/allowed").json()["total"] == before
+
+
+def test_multipart_field_that_is_not_utf8_is_refused_naming_the_field(api: httpx.Client) -> None:
+    boundary = "b0undary"
+    img = make_jpeg(seed=8)
+
+    def part(name: str, value: bytes) -> bytes:
+        return f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode() + value + b"\r\n"
+
+    def body(id_bytes: bytes) -> bytes:
+        return (
+            part("id", id_bytes)
+            + part("context", b"car_photo")
+            + part("author_id", "rené".encode())  # valid UTF-8 with an accent stays fine
+            + f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="x.jpg"\r\n'
+            f"Content-Type: image/jpeg\r\n\r\n".encode()
+            + img
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+
+    headers = {"content-type": f"multipart/form-data; boundary={boundary}"}
+    bad = api.post("/v1/photos", content=body(b"bad\xff\xfeid"), headers=headers)
+    problem = assert_problem(bad, 422, "invalid-input")
+    assert problem["fault"] == "bad_encoding" and "'id'" in problem["detail"]
+    assert api.get("/v1/items/bad\u00ff\u00feid").status_code == 404  # nothing stored as mojibake
+    ok = api.post("/v1/photos", content=body(b"utf8-ok-1"), headers=headers)
+    assert ok.status_code == 200, ok.text
+    assert api.get("/v1/items/utf8-ok-1").json()["author_id"] == "rené"
+    assert_problem(api.post("/v1/photos", content=b"garbage", headers=headers), 400)
