@@ -10,7 +10,7 @@ from __future__ import annotations
 from moderation.errors import PolicyError
 from moderation.rules.base import Rule, RuleSpec
 from moderation.signals import TextInput
-from moderation.text.contact import DEFAULT_REGIONS, ContactDetector, ContactMatch, shared_detector
+from moderation.text.contact import DEFAULT_REGIONS, ContactDetector, ContactMatch, check_domains, domain_listed, shared_detector
 from moderation.types import Reason
 
 KINDS = ("phone", "email", "handle", "url")
@@ -32,7 +32,7 @@ class ContactRule(Rule):
         self.kinds = frozenset(kinds)
         self.regions = tuple(str(r).upper() for r in spec.params.get("regions", DEFAULT_REGIONS))
         ContactDetector(self.regions)  # validates the regions now, not on the hot path
-        self.allowed = tuple(str(d).lower().lstrip(".") for d in spec.params.get("allowed_domains", ()))
+        self.allowed = check_domains(spec.params.get("allowed_domains", ()))
 
     def _find(self, text: str) -> list[ContactMatch]:
         # Rules of one policy run one after the other on the same text: the second one
@@ -44,8 +44,7 @@ class ContactRule(Rule):
         return last[1]
 
     def _allowed(self, host: str) -> bool:
-        host = host.lower().split("/", 1)[0]
-        return any(host == d or host.endswith("." + d) for d in self.allowed)
+        return domain_listed(host.lower().split("/", 1)[0], self.allowed)
 
     def match(self, text: TextInput) -> list[Reason]:
         original = text.normalized.original

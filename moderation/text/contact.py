@@ -30,15 +30,12 @@ import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from moderation.errors import PolicyError
-from moderation.signals import TextInput, TextSignal
 from moderation.text.normalize import Normalized, join_spaced_chars, normalize_for_contacts
-from moderation.types import Reason, Signals, Source
 
 __all__ = [
     "DEFAULT_REGIONS",
     "ContactMatch",
     "ContactDetector",
-    "ContactSignal",
     "find_contacts",
 ]
 
@@ -599,58 +596,8 @@ def find_contacts(text: str, regions: Sequence[str] = DEFAULT_REGIONS) -> list[C
     return shared_detector(tuple(regions)).find(text)
 
 
-# --- the signal --------------------------------------------------------------------------
-
-
-class ContactSignal(TextSignal):
-    """Reasons for contact details (category contact_info) and foreign links (spam_link).
-
-    Links to a domain in `allowed_domains` (the platform itself, a help centre) or one
-    of its subdomains are not reported.
-    """
-
-    name = "contact"
-
-    def __init__(self, regions: Sequence[str] = DEFAULT_REGIONS, allowed_domains: Sequence[str] = ()) -> None:
-        self._detector = ContactDetector(regions)
-        self._allowed = _check_domains(allowed_domains)
-
-    def reconfigure(self, config: dict[str, object]) -> None:
-        unknown = set(config) - {"regions", "allowed_domains"}
-        if unknown:
-            raise PolicyError(f"unknown contact signal settings: {', '.join(sorted(unknown))}")
-        if "regions" in config:
-            self._detector = ContactDetector(config["regions"])  # type: ignore[arg-type]
-        if "allowed_domains" in config:
-            self._allowed = _check_domains(config["allowed_domains"])  # type: ignore[arg-type]
-
-    def analyze_batch(self, texts: Sequence[TextInput]) -> list[Signals]:
-        return [self._analyze(t.item.text or "") for t in texts]
-
-    def _analyze(self, text: str) -> Signals:
-        signals = Signals()
-        for match in self._detector.find(text):
-            if match.kind == "url":
-                if _allowed(match.value, self._allowed):
-                    continue
-                category = "spam_link"
-            else:
-                category = "contact_info"
-            signals.reasons.append(
-                Reason(
-                    source=Source.RULE,
-                    category=category,
-                    detector=match.detector,
-                    score=1.0,
-                    span=match.span,
-                    matched=match.value,
-                )
-            )
-            signals.scores[category] = 1.0
-        return signals
-
-
-def _check_domains(domains: Sequence[str] | object) -> tuple[str, ...]:
+def check_domains(domains: Sequence[str] | object) -> tuple[str, ...]:
+    """Validated, lower-cased domain names without `www.` (an allow or deny list)."""
     if isinstance(domains, str) or not isinstance(domains, (list, tuple, set, frozenset)):
         raise PolicyError("allowed_domains must be a list of domain names")
     out = []
@@ -662,6 +609,7 @@ def _check_domains(domains: Sequence[str] | object) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _allowed(host: str, allowed: tuple[str, ...]) -> bool:
+def domain_listed(host: str, allowed: tuple[str, ...]) -> bool:
+    """Whether `host` is one of the domains or a subdomain of one."""
     host = host.removeprefix("www.")
     return any(host == d or host.endswith("." + d) for d in allowed)

@@ -13,7 +13,7 @@ import pytest
 
 from moderation.errors import PolicyError
 from moderation.signals import TextInput
-from moderation.text.contact import ContactDetector, ContactSignal, find_contacts
+from moderation.text.contact import ContactDetector, find_contacts
 from moderation.text.evaluate import evaluate_contacts, format_table
 from moderation.text.normalize import normalize
 from moderation.types import Item, ItemType, Source
@@ -217,42 +217,45 @@ def test_find_contacts_finds_phone_after_long_noise() -> None:
     assert [m.value for m in find_contacts(text)] == ["+33798765432"]
 
 
+def _rule(**params: object):  # type: ignore[no-untyped-def]
+    from moderation.rules.base import RuleSpec
+    from moderation.rules.loader import compile_rule
+
+    category = "spam_link" if params.get("kinds") == ["url"] else "contact_info"
+    return compile_rule(RuleSpec(id="r", kind="contact", category=category, action="review", params=params, where="t:1"))
+
+
 def _item(text: str) -> TextInput:
     item = Item(id="1", type=ItemType.TEXT, context="message", author_id="a", text=text)
     return TextInput(item=item, normalized=normalize(text))
 
 
-def test_contact_signal_reports_contact_info() -> None:
-    signal = ContactSignal()
-    [signals] = signal.analyze_batch([_item("tel 07 98 76 54 32")])
-    [reason] = signals.reasons
+def test_contact_rule_reports_contact_info_with_span_and_value() -> None:
+    [reason] = _rule().match(_item("tel 07 98 76 54 32"))
     assert reason.source is Source.RULE
     assert reason.category == "contact_info"
-    assert reason.detector == "contact.phone"
+    assert reason.detector == "r" and reason.detail["kind"] == "phone" and reason.detail["via"] == "contact.phone"
     assert reason.span == (4, 18)
     assert reason.matched == "+33798765432"
     assert reason.score == 1.0
-    assert signals.scores == {"contact_info": 1.0}
 
 
-def test_contact_signal_reports_foreign_links_as_spam_link() -> None:
-    signal = ContactSignal(allowed_domains=["covoit.example"])
-    results = signal.analyze_batch(
-        [_item("voir https://aide.covoit.example/faq"), _item("voir www.arnaque-promo.com"), _item("bonjour")]
-    )
-    assert [len(s.reasons) for s in results] == [0, 1, 0]
-    assert results[1].reasons[0].category == "spam_link"
-    assert results[1].scores == {"spam_link": 1.0}
-    assert results[2].scores == {}
+def test_link_rule_reports_foreign_links_but_not_allowed_domains() -> None:
+    rule = _rule(kinds=["url"], allowed_domains=["covoit.example"])
+    hits = [rule.match(_item(t)) for t in ("voir https://aide.covoit.example/faq", "voir www.arnaque-promo.com", "bonjour")]
+    assert [len(h) for h in hits] == [0, 1, 0]
+    assert hits[1][0].category == "spam_link"
 
 
-def test_contact_signal_rejects_bad_configuration() -> None:
+def test_contact_rule_rejects_bad_configuration() -> None:
     with pytest.raises(PolicyError):
-        ContactSignal(allowed_domains="covoit.example")  # type: ignore[arg-type]
+        _rule(kinds=["url"], allowed_domains="covoit.example")
     with pytest.raises(PolicyError):
-        ContactSignal(allowed_domains=["not a domain"])
+        _rule(kinds=["url"], allowed_domains=["not a domain"])
     with pytest.raises(PolicyError):
-        ContactSignal().reconfigure({"threshold": 2})
+        _rule(threshold=2)
+    with pytest.raises(PolicyError):
+        _rule(regions=["XX"])
 
 
 def test_evaluate_contacts_meets_targets(eval_dir: Path) -> None:
