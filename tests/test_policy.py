@@ -116,3 +116,10 @@ def test_banned_match_outweighs_an_allowed_match() -> None:
     ok = Reason(source=Source.HASH, category="allowed_match", detector="bank:allowed/pdq", distance=3)
     verdict = policy.decide(item("profile_photo", ItemType.PHOTO), Signals(reasons=[ok, hit]))
     assert verdict.decision is Decision.REJECT
+
+
+def test_a_rule_with_an_unknown_parameter_is_refused() -> None:
+    text = BASE.replace("    words_file: lists/en.txt\n", "    words_file: lists/en.txt\n    wordz: [typo]\n", 1)
+    with pytest.raises(PolicyError) as exc:
+        parse_policy(text, "policy.yaml")
+    assert "unknown parameters ['wordz']" in exc.value.detail and exc.value.detail.startswith("policy.yaml:")

@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from moderation.errors import PolicyError
 from moderation.signals import TextInput
 from moderation.types import Reason, Source
 
@@ -44,6 +45,13 @@ class Rule(ABC):
 
     def __init__(self, spec: RuleSpec) -> None:
         self.spec = spec
+
+    @staticmethod
+    def check_params(params: dict[str, Any], known: frozenset[str] | set[str]) -> None:
+        """Unknown parameters are errors, never ignored (compile_rule adds file:line)."""
+        unknown = set(params) - set(known)
+        if unknown:
+            raise PolicyError(f"unknown parameters {sorted(unknown)} (known: {sorted(known)})")
 
     @property
     def id(self) -> str:

@@ -56,9 +56,7 @@ class CombineRule(Rule):
     def __init__(self, spec: RuleSpec) -> None:
         super().__init__(spec)
         p = spec.params
-        unknown = set(p) - _PARAMS
-        if unknown:
-            raise PolicyError(f"unknown parameters {sorted(unknown)} (known: {sorted(_PARAMS)})")
+        self.check_params(p, _PARAMS)
         self.all = _ids(p.get("all"), "all")
         self.any = _ids(p.get("any"), "any")
         self.none = _ids(p.get("not"), "not")

@@ -22,9 +22,7 @@ class ContactRule(Rule):
 
     def __init__(self, spec: RuleSpec) -> None:
         super().__init__(spec)
-        unknown = set(spec.params) - self.PARAMS
-        if unknown:
-            raise PolicyError(f"{spec.where}: rule {spec.id}: unknown parameters {sorted(unknown)} (known: {sorted(self.PARAMS)})")
+        self.check_params(spec.params, self.PARAMS)
         kinds = tuple(spec.params.get("kinds", ("phone", "email", "handle")))
         bad = [k for k in kinds if k not in KINDS]
         if bad or not kinds:

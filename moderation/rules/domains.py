@@ -47,9 +47,7 @@ class DomainsRule(ContactRule):
 
     def __init__(self, spec: RuleSpec) -> None:
         p = spec.params
-        unknown = set(p) - _PARAMS
-        if unknown:
-            raise PolicyError(f"unknown parameters {sorted(unknown)} (known: {sorted(_PARAMS)})")
+        self.check_params(p, _PARAMS)
         regions = list(p.get("regions", DEFAULT_REGIONS))
         # The parent sets up the shared detector run (same regions, same cache).
         super().__init__(replace(spec, params={"kinds": ["url"], "regions": regions}))

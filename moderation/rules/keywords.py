@@ -38,6 +38,7 @@ class KeywordRule(Rule):
 
     def __init__(self, spec: RuleSpec) -> None:
         super().__init__(spec)
+        self.check_params(spec.params, {"words", "words_file"})
         words: list[str] = list(spec.params.get("words", []))
         words_file = spec.params.get("words_file")
         if words_file:

@@ -95,9 +95,7 @@ class RegexRule(Rule):
     def __init__(self, spec: RuleSpec) -> None:
         super().__init__(spec)
         p = spec.params
-        unknown = set(p) - _PARAMS
-        if unknown:
-            raise PolicyError(f"unknown parameters {sorted(unknown)} (known: {sorted(_PARAMS)})")
+        self.check_params(p, _PARAMS)
         if ("pattern" in p) == ("patterns" in p):
             raise PolicyError("give either `pattern` or `patterns`")
         patterns = [p["pattern"]] if "pattern" in p else p["patterns"]
