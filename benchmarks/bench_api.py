@@ -22,7 +22,7 @@ from images import make_jpeg
 
 TEXT_BATCH = 100
 PHOTO_BATCH = 4 if QUICK else 16
-CLIENTS = 4
+CLIENTS = 8
 _ids = itertools.count()
 
 

@@ -136,8 +136,8 @@ class _Entry:
 
 # A count stops at AUTHORS_LIMIT distinct authors ("at least"), and one text looks at no
 # more than SCAN_LIMIT remembered texts: enough to tell a campaign, bounded in a wave.
-AUTHORS_LIMIT = 32
-SCAN_LIMIT = 128
+AUTHORS_LIMIT = 16
+SCAN_LIMIT = 64
 
 
 @dataclass
