@@ -92,11 +92,10 @@ def test_regex_scans_only_max_chars() -> None:
     assert run([rule], "abc " * 100 + "needle") == []
 
 
-def test_regex_hostile_text_stays_fast() -> None:
+def test_regex_on_hostile_repetition_matches_only_what_is_there() -> None:
     [rule] = compile_rules([spec(id="r", kind="regex", pattern=r"\b(?:pay|paye)\b[^.!?]{0,40}?\b(?:hors|outside)\b")])
-    t0 = time.perf_counter()
-    run([rule], "pay " * 50_000)
-    assert time.perf_counter() - t0 < 2.0
+    assert run([rule], "pay " * 50_000) == []
+    assert len(run([rule], "pay me outside the app. " + "pay " * 50_000)) == 1
 
 
 # -- domains ----------------------------------------------------------------------------

@@ -6,7 +6,6 @@ numbers or made up); none comes from the evaluation data.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -204,12 +203,12 @@ def test_find_contacts_survives_hostile_input(text: str) -> None:
     "unit",
     ["a", "0 ", "a.", " at ", "@", "x@y.", "zero six ", "\u200b0", "a dot ", "1234 ", "insta: ", "a.com/", "+3"],
 )
-def test_find_contacts_megabyte_is_linear(unit: str) -> None:
+def test_find_contacts_on_a_megabyte_of_hostile_text_returns_valid_spans(unit: str) -> None:
+    # No timing here: a quadratic pattern shows as a slow suite, not as a flaky assertion.
     text = unit * (1_000_000 // len(unit))
-    started = time.perf_counter()
-    find_contacts(text)
-    # a quadratic pattern would take minutes; the bound leaves room for a busy machine
-    assert time.perf_counter() - started < 30.0
+    for match in find_contacts(text):
+        assert 0 <= match.span[0] < match.span[1] <= len(text)
+        assert match.kind in ("phone", "email", "handle", "url")
 
 
 def test_find_contacts_finds_phone_after_long_noise() -> None:
@@ -259,7 +258,13 @@ def test_contact_rule_rejects_bad_configuration() -> None:
 
 
 def test_evaluate_contacts_meets_targets(eval_dir: Path) -> None:
+    # The targets on the development data: recall >= 0.95, <= 1 % of ok texts flagged.
     report = evaluate_contacts(eval_dir)
+    for name in ("contact_leakage", "carpool", "messages"):
+        total = report[name]["total"]
+        assert total["recall"] >= 0.95, (name, total)
+        assert total["false_positive_rate"] <= 0.01, (name, total)
+    assert report["carpool"]["span_exact"] >= 0.95
     assert "carpool" in format_table(report)
     for name in ("contact_leakage", "carpool", "messages"):
         total = report[name]["total"]

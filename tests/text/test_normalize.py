@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from moderation.text.normalize import Normalized, join_spaced_chars, normalize, normalize_for_contacts
+from moderation.text.normalize import (
+    Normalized,
+    join_spaced_chars,
+    normalize,
+    normalize_for_contacts,
+)
 
 
 def _assert_offsets_valid(norm: Normalized) -> None:
@@ -130,10 +133,10 @@ def test_normalize_rejects_non_text() -> None:
 
 
 @pytest.mark.parametrize("unit", ["a", "é ", "c.o.", "0 ", "\u200bx", "aa"])
-def test_normalize_megabyte_is_linear(unit: str) -> None:
+def test_normalize_maps_a_megabyte_of_hostile_text_back_in_order(unit: str) -> None:
+    # No timing here: a quadratic pass shows as a slow suite, not as a flaky assertion.
     text = unit * (1_000_000 // len(unit))
-    started = time.perf_counter()
     norm = normalize(text)
-    elapsed = time.perf_counter() - started
     assert len(norm.offsets) == len(norm.text)
-    assert elapsed < 10.0  # a quadratic pass would take minutes
+    assert all(a <= b for a, b in zip(norm.offsets, norm.offsets[1:]))
+    assert not norm.offsets or (norm.offsets[0] >= 0 and norm.offsets[-1] < len(text))
