@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-
 from benchkit import QUICK, SEED, record
 from data import texts
 from images import make_jpeg

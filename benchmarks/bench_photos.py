@@ -19,9 +19,9 @@ import imagehash
 import numpy as np
 import pdqhash
 import pytest
+from benchkit import record
 from PIL import Image
 
-from benchkit import record
 from moderation.photos.decode import decode
 from moderation.photos.hashing import compute_hashes
 from moderation.photos.index import HashIndex, MatchThresholds, match_photo

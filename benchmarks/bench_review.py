@@ -18,17 +18,18 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from moderation.auth import User  # noqa: E402
-from moderation.review import ReviewQueue  # noqa: E402
-from moderation.store import make_engine, migrate  # noqa: E402
-from moderation.store.repository import Store  # noqa: E402
-import importlib.util  # noqa: E402
+import importlib.util
+
+from moderation.auth import User
+from moderation.review import ReviewQueue
+from moderation.store import make_engine, migrate
+from moderation.store.repository import Store
 
 _spec = importlib.util.spec_from_file_location("tests_conftest", Path(__file__).resolve().parent.parent / "tests" / "conftest.py")
 tests_conftest = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(tests_conftest)
 ray_session = tests_conftest.ray_session  # the tests' session Ray, as a fixture here
-from review_helpers import policy, policy_text, review_item  # noqa: E402
+from review_helpers import policy, policy_text, review_item
 
 QUICK = os.environ.get("MODERATION_BENCH_QUICK") == "1"
 ROUNDS = 50 if QUICK else 300

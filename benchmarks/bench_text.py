@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from benchkit import QUICK, SEED, record
 from data import texts
+
 from moderation.config import DEFAULT_POLICY
 from moderation.pipeline import TextAnalyzer
 from moderation.policy import load_policy

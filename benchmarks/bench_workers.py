@@ -7,9 +7,9 @@ import asyncio
 
 import pytest
 import ray
-
 from benchkit import SEED, record
 from data import texts
+
 from moderation.config import DEFAULT_POLICY
 from moderation.policy import load_policy
 from moderation.types import Item, ItemType

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from moderation.config import Settings
 
@@ -112,6 +112,7 @@ def cmd_train_text(args: argparse.Namespace) -> int:
 
 def cmd_export_labels(args: argparse.Namespace) -> int:
     """Human-decided texts as JSON lines (text, label, lang): the input of `train text`."""
+    import contextlib
     import json
 
     from moderation.policy import load_policy
@@ -121,15 +122,12 @@ def cmd_export_labels(args: argparse.Namespace) -> int:
     store = _store(settings)
     policy = load_policy(settings.policy_path)
     queue = ReviewQueue(store.engine, lambda: policy)
-    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
     n = 0
-    try:
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(open(args.out, "w", encoding="utf-8")) if args.out else sys.stdout
         for row in queue.labeled_texts():
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
             n += 1
-    finally:
-        if args.out:
-            out.close()
     print(f"{n} labeled texts", file=sys.stderr)
     return 0
 

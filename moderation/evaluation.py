@@ -10,8 +10,9 @@ from __future__ import annotations
 import gzip
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from moderation.config import Settings
 from moderation.policy import Policy, load_policy
@@ -120,9 +121,9 @@ def run_photo_eval(directory: Path, policy: Policy) -> list[dict[str, Any]]:
     import csv
 
     from moderation.photos.banks import BankEntry, BankIndex
+    from moderation.photos.decode import decode
     from moderation.photos.evaluate import EVAL_LIMITS, evaluate_photos
     from moderation.photos.hashing import compute_hashes
-    from moderation.photos.decode import decode
     from moderation.pipeline import PhotoAnalyzer
 
     rows = list(csv.DictReader((directory / "manifest.csv").open(newline="")))

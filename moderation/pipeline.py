@@ -10,7 +10,8 @@ Path of a photo: decode (DCT-scaled) -> hashes -> bank match -> models, unless a
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from moderation.errors import InvalidImage
 from moderation.photos.banks import BankMatch, match_reasons

@@ -18,7 +18,16 @@ from moderation.errors import PolicyError
 from moderation.rules.base import RuleSpec
 from moderation.rules.loader import compile_rules, parse_rule_spec
 from moderation.text.campaigns import CampaignSettings
-from moderation.types import CATEGORIES, Decision, Item, ItemType, Reason, Signals, Source, Verdict
+from moderation.types import (
+    CATEGORIES,
+    Decision,
+    Item,
+    ItemType,
+    Reason,
+    Signals,
+    Source,
+    Verdict,
+)
 
 TEXT_CHECKS = {"rules", "classifier", "language", "spam"}
 PHOTO_CHECKS = {"hashes", "nudity", "profile"}
@@ -61,11 +70,8 @@ class QueueRule:
     sla_minutes: int = 120
 
     def accepts(self, item_type: str, categories: set[str]) -> bool:
-        if self.types and item_type not in self.types:
-            return False
-        if self.categories and not (categories & set(self.categories)):
-            return False
-        return True
+        type_ok = not self.types or item_type in self.types
+        return type_ok and (not self.categories or bool(categories & set(self.categories)))
 
 
 @dataclass(frozen=True)
@@ -258,7 +264,7 @@ def _campaigns(raw: Any, origin: str, contexts: dict[str, ContextPolicy]) -> Cam
 def parse_policy(text: str, origin: str = "<policy>") -> Policy:
     """Validate a policy document completely, compiling its rules to run their examples."""
     try:
-        raw = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        raw = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
         raise PolicyError(f"{origin}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):

@@ -28,9 +28,10 @@ import asyncio
 import hashlib
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, and_, case, func, insert, literal, or_, select, update
 from sqlalchemy.engine import Connection
@@ -61,13 +62,13 @@ TRAINING_LABELS = ("ok", "profanity_insult", "contact_info", "spam_link", "spam_
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _aware(t: datetime | None) -> datetime | None:
     if t is None:
         return None
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 # -- settings from the policy file ------------------------------------------------------------
@@ -805,7 +806,7 @@ async def run_background(service: Any, interval: float = 0.5) -> None:
                 await run_in_threadpool(queue.sample_qa)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - the loop must survive a bad pass; the error is logged
+            except Exception:
                 log.exception("review background pass failed")
             await asyncio.sleep(interval)
 
@@ -813,7 +814,7 @@ async def run_background(service: Any, interval: float = 0.5) -> None:
 async def apply_bank_changes(service: Any) -> int:
     from starlette.concurrency import run_in_threadpool
 
-    from moderation.service import _entry_dict, bank_entry_from_row, new_bank_entry
+    from moderation.service import new_bank_entry
 
     queue: ReviewQueue = service.review
     done = 0
@@ -826,9 +827,8 @@ async def apply_bank_changes(service: Any) -> int:
             await run_in_threadpool(queue.set_bank_entry, ch["id"], None)
             continue
         entry = new_bank_entry(ch["bank"], hashes, note=f"review decision {ch['decision_id']}", author_id=ch["author_id"], item_id=ch["item_id"], actor=ch["actor"])
-        [entry_id] = await run_in_threadpool(service.store.add_bank_entries, [entry])
+        [entry_id] = await service.store_bank_entries([entry])
         await run_in_threadpool(queue.set_bank_entry, ch["id"], entry_id)
-        await service.index.add([bank_entry_from_row({"entry_id": entry_id, **_entry_dict(entry)})])
         await run_in_threadpool(service.store.audit, ch["actor"], "bank.add", f"{ch['bank']}/{entry_id}", {"item_id": ch["item_id"], "decision_id": ch["decision_id"]})
         done += 1
     return done

@@ -12,14 +12,22 @@ import contextlib
 import hashlib
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import ray
 from starlette.concurrency import run_in_threadpool
 
 from moderation.config import Settings
-from moderation.errors import Conflict, InvalidImage, ModerationError, PolicyError, Unavailable
+from moderation.errors import (
+    Conflict,
+    ImageTooLarge,
+    InvalidImage,
+    ModerationError,
+    PolicyError,
+    Unavailable,
+)
 from moderation.metrics import Metrics
 from moderation.photos.banks import BankEntry
 from moderation.photos.decode import DecodeLimits, decode
@@ -28,8 +36,13 @@ from moderation.policy import Policy, load_policy, parse_policy
 from moderation.store import make_engine, migrate
 from moderation.store.repository import ApiKey, NewBankEntry, NewItem, Store, StoredItem
 from moderation.types import Decision, Item, ItemType, Signals, Source
-from moderation.workers.actors import CampaignActor, PhotoWorker, ShardedIndex, TextWorker
-from moderation.workers.pool import InFlight, WorkerPool
+from moderation.workers.actors import (
+    CampaignActor,
+    PhotoWorker,
+    ShardedIndex,
+    TextWorker,
+)
+from moderation.workers.pool import InFlight, WorkerPool, kill_quietly
 
 log = logging.getLogger(__name__)
 
@@ -184,10 +197,7 @@ class Service:
         if self.index is not None:
             self.index.kill()
         if self.campaigns is not None:  # spam campaigns: the campaign actor too
-            try:
-                ray.kill(self.campaigns, no_restart=True)
-            except Exception:  # noqa: BLE001
-                pass
+            kill_quietly(self.campaigns)
         if self._started_ray:
             ray.shutdown()
         self.engine.dispose()
@@ -198,13 +208,13 @@ class Service:
             await run_in_threadpool(self.store.ping)
         except ModerationError:
             raise
-        except Exception as exc:  # noqa: BLE001 - the readiness probe reports any failure
+        except Exception as exc:
             raise Unavailable(f"database: {exc}") from exc
         if not ray.is_initialized() or self.text_pool is None:
             raise Unavailable("ray is not initialized")
         try:
             await asyncio.wait_for(self.index.size(), timeout=5)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise Unavailable(f"ray: {exc}") from exc
         return {"database": "ok", "ray": "ok", "policy": self.policy.version}
 
@@ -360,12 +370,17 @@ class Service:
             for r, sig in approved
             if sig.features.get("hashes") is not None
         ]
-        ids = await run_in_threadpool(self.store.add_bank_entries, entries)
-        await self.index.add(
-            [bank_entry_from_row({"entry_id": i, **_entry_dict(e)}) for i, e in zip(ids, entries)]
-        )
+        await self.store_bank_entries(entries)
 
     # -- banks --------------------------------------------------------------------------
+
+    async def store_bank_entries(self, entries: Sequence[NewBankEntry]) -> list[int]:
+        """The one way into a bank: stored in the database first, then in the index."""
+        if not entries:
+            return []
+        ids = await run_in_threadpool(self.store.add_bank_entries, entries)
+        await self.index.add([bank_entry_from_row({"entry_id": i, **_entry_dict(e)}) for i, e in zip(ids, entries)])
+        return ids
 
     def hash_photo(self, data: bytes) -> PhotoHashes:
         photo = decode(data, self.limits)
@@ -376,8 +391,7 @@ class Service:
     ) -> dict[str, Any]:
         hashes = await run_in_threadpool(self.hash_photo, data)
         entry = new_bank_entry(bank, hashes, note=note, author_id=author_id, item_id=item_id, actor=actor)
-        [entry_id] = await run_in_threadpool(self.store.add_bank_entries, [entry])
-        await self.index.add([bank_entry_from_row({"entry_id": entry_id, **_entry_dict(entry)})])
+        [entry_id] = await self.store_bank_entries([entry])
         await run_in_threadpool(self.store.audit, actor, "bank.add", f"{bank}/{entry_id}", {"note": note, "item_id": item_id})
         return {"entry_id": entry_id, "bank": bank, **_entry_dict(entry)}
 
@@ -399,7 +413,7 @@ class Service:
         try:
             await self.text_pool.broadcast("reconfigure", new)
             await self.photo_pool.broadcast("reconfigure", new)
-        except Exception as exc:  # noqa: BLE001 - a worker refused it: put the old one back
+        except Exception as exc:
             await self.text_pool.broadcast("reconfigure", self.policy)
             await self.photo_pool.broadcast("reconfigure", self.policy)
             raise PolicyError(f"workers refused the policy: {exc}") from exc
@@ -434,8 +448,6 @@ def _error_result(item_id: str, exc: ModerationError) -> ItemResult:
 
 
 def _problem_for_fault(err: dict[str, Any]) -> ModerationError:
-    from moderation.errors import ImageTooLarge
-
     cls = ImageTooLarge if err.get("status") == 413 else InvalidImage
     return cls(err.get("detail", "invalid content"), fault=err.get("fault", "invalid"))
 

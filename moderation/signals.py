@@ -12,8 +12,9 @@ policy names which signals run in which context.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from moderation.types import Item, Signals
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True, slots=True)
 class TextInput:
     item: Item
-    normalized: "Normalized"
+    normalized: Normalized
 
 
 class TextSignal(ABC):
@@ -37,7 +38,7 @@ class TextSignal(ABC):
     def analyze_batch(self, texts: Sequence[TextInput]) -> list[Signals]:
         """Must return exactly len(texts) results, never raise on hostile content."""
 
-    def reconfigure(self, config: dict[str, Any]) -> None:  # noqa: B027 - optional hook
+    def reconfigure(self, config: dict[str, Any]) -> None:
         """Take new tunables (thresholds, lists) without reloading heavy state."""
 
 
@@ -47,8 +48,8 @@ class PhotoSignal(ABC):
     name: str
 
     @abstractmethod
-    def analyze(self, item: Item, photo: "Photo") -> Signals:
+    def analyze(self, item: Item, photo: Photo) -> Signals:
         """Never raises on a photo that decoded; returns empty Signals when nothing fires."""
 
-    def analyze_batch(self, items: Sequence[Item], photos: Sequence["Photo"]) -> list[Signals]:
+    def analyze_batch(self, items: Sequence[Item], photos: Sequence[Photo]) -> list[Signals]:
         return [self.analyze(i, p) for i, p in zip(items, photos)]

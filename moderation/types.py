@@ -122,7 +122,7 @@ class Signals:
     scores: dict[str, float] = field(default_factory=dict)
     features: dict[str, Any] = field(default_factory=dict)
 
-    def merge(self, other: "Signals") -> None:
+    def merge(self, other: Signals) -> None:
         self.reasons.extend(other.reasons)
         for k, v in other.scores.items():
             self.scores[k] = max(v, self.scores.get(k, 0.0))

@@ -20,9 +20,10 @@ import json
 import logging
 import random
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import Engine, and_, insert, or_, select, update
@@ -39,7 +40,7 @@ EVENT_HEADER = "X-Moderation-Event-Id"
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -115,7 +116,7 @@ def cancel_for_decision(conn: Connection, decision_id: int) -> int:
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
-        v = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        v = value if value.tzinfo else value.replace(tzinfo=UTC)
         return v.isoformat()
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 

@@ -22,7 +22,7 @@ os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 
-from servers import LiveService, free_port, make_settings  # noqa: E402,F401 - shared with test modules
+from servers import LiveService, free_port, make_settings
 
 REPO = Path(__file__).resolve().parent.parent
 EVAL_DIR = Path(os.environ.get("MODERATION_EVAL_DIR", REPO.parent / "shared" / "eval"))

@@ -8,7 +8,6 @@ import zlib
 
 import httpx
 import pytest
-
 from images import make_jpeg, reencode
 
 PROBLEM = "application/problem+json"
@@ -323,8 +322,8 @@ def test_openapi_documents_the_v1_routes(api: httpx.Client) -> None:
 
 
 def test_profile_photo_without_a_face_goes_to_review_with_model_reasons(api: httpx.Client) -> None:
-    from images import encode
     import numpy as np
+    from images import encode
 
     flat = encode(np.full((400, 400, 3), 128, dtype=np.uint8), "PNG")
     res = api.post("/v1/moderate", json={"items": [photo_item("pf-flat", flat, "profile_photo")]}).json()["results"][0]

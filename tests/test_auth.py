@@ -8,9 +8,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-
-from servers import LiveService, make_settings
 from review_helpers import policy_text, review_item
+from servers import LiveService, make_settings
 
 PASSWORD = "s3cret-pass"
 

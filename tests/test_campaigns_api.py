@@ -7,7 +7,6 @@ import re
 import uuid
 
 import httpx
-
 from servers import LiveService
 
 
@@ -66,7 +65,7 @@ def test_one_author_repeating_himself_is_not_a_campaign(api: httpx.Client, live:
 
 
 def metric(text: str, rule: str, shadow: str) -> float:
-    m = re.search(rf'^moderation_rule_hits_total{{rule="{re.escape(rule)}",shadow="{shadow}"}} (\S+)$', text, re.M)
+    m = re.search(rf'^moderation_rule_hits_total{{rule="{re.escape(rule)}",shadow="{shadow}"}} (\S+)$', text, re.MULTILINE)
     return float(m.group(1)) if m else 0.0
 
 

@@ -19,7 +19,7 @@ from moderation.store.repository import Store
 def run_cli(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
     env = {**os.environ, "MODERATION_DATA_DIR": str(tmp_path / "var")}
     return subprocess.run(
-        [sys.executable, "-m", "moderation.cli", *args], env=env, cwd=REPO, input=stdin, capture_output=True, text=True
+        [sys.executable, "-m", "moderation.cli", *args], env=env, cwd=REPO, input=stdin, capture_output=True, text=True, check=False
     )
 
 

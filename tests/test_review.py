@@ -8,13 +8,19 @@ import time
 from datetime import timedelta
 
 import pytest
+from review_helpers import policy, review_item
 
 from moderation.auth import Accounts, User
 from moderation.errors import Conflict, Forbidden, InvalidInput, PolicyError
-from moderation.review import ReviewQueue, review_settings, sampled, training_label, utcnow
+from moderation.review import (
+    ReviewQueue,
+    review_settings,
+    sampled,
+    training_label,
+    utcnow,
+)
 from moderation.store import make_engine, migrate
 from moderation.store.repository import Store
-from review_helpers import policy, review_item
 
 ALICE = User(1, "alice", "moderator")
 BOB = User(2, "bob", "moderator")
@@ -304,7 +310,7 @@ def test_accounts_hash_passwords_and_refuse_wrong_ones(store: Store) -> None:
     with store.engine.connect() as conn:
         stored = conn.execute(select(users.c.password_hash)).scalar_one()
     assert stored.startswith("$argon2id$") and "correct horse" not in stored
-    token, session = accounts.login("carol", "correct horse")
+    token, _session = accounts.login("carol", "correct horse")
     assert accounts.session(token).user.username == "carol"
     from moderation.errors import Unauthorized
 

@@ -10,9 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 import ray
-
-from servers import LiveService, ServedProcess, free_port, make_settings
 from images import make_jpeg
+from servers import LiveService, ServedProcess, free_port, make_settings
 
 
 def text_item(item_id: str, text: str = "bonjour", context: str = "message") -> dict:

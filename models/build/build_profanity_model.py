@@ -18,7 +18,11 @@ import json
 from pathlib import Path
 
 from moderation.models import MODELS_DIR
-from moderation.text.profanity_eval import DEFAULT_EVAL_DIR, evaluate_profanity, format_table
+from moderation.text.profanity_eval import (
+    DEFAULT_EVAL_DIR,
+    evaluate_profanity,
+    format_table,
+)
 from moderation.text.training import train_text_model
 
 NAME = "profanity-enfr"

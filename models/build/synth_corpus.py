@@ -338,7 +338,7 @@ CHAT = {
 SMS_SPELLING = [(r"\byou\b", "u"), (r"\bare\b", "r"), (r"\byour\b", "ur"), (r"\bplease\b", "pls"),
                 (r"\bthanks\b", "thx"), (r"\bto\b", "2"), (r"\bfor\b", "4"), (r"\bbecause\b", "coz"),
                 (r"\btoday\b", "2day"), (r"\bthe\b", "da")]
-UNKIND = re.compile(r"stupid|dumb|idiot|hate|kill|ugly", re.I)
+UNKIND = re.compile(r"stupid|dumb|idiot|hate|kill|ugly", re.IGNORECASE)
 
 
 def chatter_lines(lang: str) -> list[str]:
@@ -357,7 +357,7 @@ def chatter_lines(lang: str) -> list[str]:
 def sms_spelling(text: str, rng: random.Random) -> str:
     for pattern, short in SMS_SPELLING:
         if rng.random() < 0.7:
-            text = re.sub(pattern, short, text, flags=re.I)
+            text = re.sub(pattern, short, text, flags=re.IGNORECASE)
     return text
 
 

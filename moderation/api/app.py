@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -20,7 +21,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from moderation.config import Settings
-from moderation.errors import ModerationError, Overloaded, PayloadTooLarge, PolicyError, Unavailable
+from moderation.errors import (
+    ModerationError,
+    Overloaded,
+    PayloadTooLarge,
+    PolicyError,
+    Unavailable,
+)
 from moderation.service import Service
 
 log = logging.getLogger(__name__)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import time
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
@@ -24,9 +25,10 @@ from starlette.concurrency import run_in_threadpool
 from moderation.api.app import REVIEW_UI
 from moderation.api.deps import ServiceDep
 from moderation.auth import Session, check_csrf, require_admin
-from moderation.errors import Forbidden, Overloaded, Unauthorized
+from moderation.errors import Forbidden, NotFound, Overloaded, Unauthorized
 from moderation.review import Decided
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 
 COOKIE = "moderation_session"
@@ -231,8 +233,8 @@ async def undo(decision_id: int, session: SessionDep, service: ServiceDep, body:
     for bank, entry_id in res.bank_entries_to_remove:
         try:
             await service.remove_bank_entry(bank, entry_id, session.user.actor)
-        except Exception:  # noqa: BLE001 - already removed by hand: nothing left to undo
-            pass
+        except NotFound:  # already removed by hand: nothing left to undo
+            log.info("undo of decision %s: bank entry %s/%s was already gone", decision_id, bank, entry_id)
     tasks = await run_in_threadpool(service.review.describe, [res.task_id]) if res.task_id is not None else []
     return {"decision_id": decision_id, "item_id": res.item_id, "task": tasks[0] if tasks else None}
 

@@ -11,9 +11,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from moderation.api.deps import ApiKeyDep, ServiceDep
-from moderation.api.schemas import BankEntryOut, BankListing, ItemIn, ItemResultOut, ItemState, ModerateRequest, ModerateResponse
+from moderation.api.schemas import (
+    BankEntryOut,
+    BankListing,
+    ItemIn,
+    ItemResultOut,
+    ItemState,
+    ModerateRequest,
+    ModerateResponse,
+)
 from moderation.errors import (
     ImageTooLarge,
     InvalidImage,
@@ -55,8 +64,6 @@ async def readyz(request: Request, service: ServiceDep) -> dict[str, Any]:
 
 @router.get("/metrics", tags=["ops"], response_class=Response)
 async def metrics(service: ServiceDep) -> Response:
-    from starlette.concurrency import run_in_threadpool
-
     depths = await run_in_threadpool(service.store.queue_depths)
     service.metrics.queue_depth.clear()
     for queue, n in depths.items():
@@ -268,8 +275,6 @@ def _parse_metadata(metadata: str | None) -> dict[str, Any] | None:
 @router.get("/v1/items/{item_id}", tags=["moderation"], response_model=ItemState, responses={404: {"description": "Unknown id"}})
 async def get_item(item_id: str, service: ServiceDep, key: ApiKeyDep) -> dict[str, Any]:
     """The item's current state: first decision, any human decision, final decision, history."""
-    from starlette.concurrency import run_in_threadpool
-
     return await run_in_threadpool(service.store.get_item, item_id)
 
 
@@ -309,8 +314,6 @@ async def list_bank(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
-    from starlette.concurrency import run_in_threadpool
-
     _check_bank(bank, service)
     total, entries = await run_in_threadpool(service.store.list_bank, bank, limit, offset)
     return {"bank": bank, "total": total, "entries": entries}
@@ -326,8 +329,6 @@ async def delete_bank_entry(bank: str, entry_id: int, service: ServiceDep, key: 
 @router.get("/v1/banks/{bank}/export.csv", tags=["banks"], response_class=Response)
 async def export_bank(bank: str, service: ServiceDep, key: ApiKeyDep) -> Response:
     """The bank as exchange CSV: hash_type, hash_hex, note, quality, entry_id."""
-    from starlette.concurrency import run_in_threadpool
-
     from moderation.photos.banks import bank_csv
 
     _check_bank(bank, service)
@@ -354,10 +355,7 @@ async def import_bank(
 ) -> JSONResponse:
     """Import hashes from another system (e.g. a PDQ hex list). The whole file is
     validated first; a bad line refuses the file (422 naming the line) and stores nothing."""
-    from starlette.concurrency import run_in_threadpool
-
     from moderation.photos.banks import parse_bank_csv
-    from moderation.service import bank_entry_from_row
     from moderation.store.repository import NewBankEntry
 
     _check_bank(bank, service)
@@ -383,13 +381,6 @@ async def import_bank(
         )
         for r in rows
     ]
-    ids = await run_in_threadpool(service.store.add_bank_entries, entries)
-    await service.index.add(
-        [
-            bank_entry_from_row({"entry_id": i, "bank": bank, "sha256": e.sha256, "phash": e.phash, "pdq": e.pdq,
-                                 "pdq_quality": e.pdq_quality, "variants": None})
-            for i, e in zip(ids, entries)
-        ]
-    )
+    ids = await service.store_bank_entries(entries)
     await run_in_threadpool(service.store.audit, actor, "bank.import", bank, {"rows": len(ids)})
     return JSONResponse({"bank": bank, "imported": len(ids), "first_entry_id": ids[0], "last_entry_id": ids[-1]}, status_code=201)

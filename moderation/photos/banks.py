@@ -11,8 +11,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from moderation.errors import InvalidInput
 from moderation.photos.hashing import PhotoHashes
@@ -133,7 +134,7 @@ class BankIndex:
 
 
 def match_reasons(
-    matches: Sequence[BankMatch], author_id: str, banks: dict[str, "object"], seen_bank: str
+    matches: Sequence[BankMatch], author_id: str, banks: dict[str, object], seen_bank: str
 ) -> list[Reason]:
     """Bank matches -> reasons: one per bank (the nearest entry), named with entry and distance.
 

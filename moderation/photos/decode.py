@@ -101,7 +101,7 @@ def sniff_format(data: bytes) -> str | None:
         if brand in (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"):
             return "HEIC"
         return "ISO-BMFF (" + brand.decode("latin-1", "replace") + ")"
-    if head.startswith(b"\x00\x00\x00\x0cJXL ") or head.startswith(b"\xff\x0a"):
+    if head.startswith((b"\x00\x00\x00\x0cJXL ", b"\xff\x0a")):
         return "JPEG XL"
     if head.startswith(b"%PDF"):
         return "PDF"

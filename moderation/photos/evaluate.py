@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from moderation.photos.decode import DecodeLimits, decode
 from moderation.photos.hashing import compute_hashes
@@ -26,9 +26,10 @@ EVAL_LIMITS = DecodeLimits(min_side=16)
 Matcher = Callable[[bytes], set[str]]
 
 
-def build_matcher(originals: dict[str, bytes], thresholds: MatchThresholds = MatchThresholds(),
+def build_matcher(originals: dict[str, bytes], thresholds: MatchThresholds | None = None,
                   limits: DecodeLimits = EVAL_LIMITS) -> Matcher:
     """A bank of these originals, and a function from upload bytes to matched original ids."""
+    thresholds = thresholds or MatchThresholds()
     names = sorted(originals)
     phash_index, pdq_index = HashIndex(64), HashIndex(256)
     for entry_id, name in enumerate(names):
@@ -44,7 +45,7 @@ def build_matcher(originals: dict[str, bytes], thresholds: MatchThresholds = Mat
 
 
 def evaluate_photos(eval_dir: Path, match: Matcher | None = None,
-                    thresholds: MatchThresholds = MatchThresholds()) -> list[dict]:
+                    thresholds: MatchThresholds | None = None) -> list[dict]:
     """One row per transform (and "original") plus "all" over the edits.
 
     Each row: transform, n, hits, recall, false_positives (wrong originals returned),

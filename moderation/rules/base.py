@@ -9,8 +9,9 @@ hostile content. A rule kind is one class here or in a sibling module, registere
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from moderation.errors import PolicyError
 from moderation.signals import TextInput
@@ -58,11 +59,8 @@ class Rule(ABC):
         return self.spec.id
 
     def applies_to(self, context: str, language: str | None) -> bool:
-        if self.spec.contexts and context not in self.spec.contexts:
-            return False
-        if self.spec.languages and language and language not in self.spec.languages:
-            return False
-        return True
+        context_ok = not self.spec.contexts or context in self.spec.contexts
+        return context_ok and (not self.spec.languages or not language or language in self.spec.languages)
 
     @abstractmethod
     def match(self, text: TextInput) -> list[Reason]:

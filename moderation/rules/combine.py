@@ -17,7 +17,8 @@ contributing hit's.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from moderation.errors import PolicyError
 from moderation.rules.base import Rule, RuleSpec

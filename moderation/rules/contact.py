@@ -10,7 +10,14 @@ from __future__ import annotations
 from moderation.errors import PolicyError
 from moderation.rules.base import Rule, RuleSpec
 from moderation.signals import TextInput
-from moderation.text.contact import DEFAULT_REGIONS, ContactDetector, ContactMatch, check_domains, domain_listed, shared_detector
+from moderation.text.contact import (
+    DEFAULT_REGIONS,
+    ContactDetector,
+    ContactMatch,
+    check_domains,
+    domain_listed,
+    shared_detector,
+)
 from moderation.types import Reason
 
 KINDS = ("phone", "email", "handle", "url")

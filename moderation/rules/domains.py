@@ -29,7 +29,7 @@ _DOMAIN = re.compile(r"[a-z0-9](?:[a-z0-9\-]{0,62}[a-z0-9])?(?:\.[a-z0-9](?:[a-z
 
 def _host(value: str) -> str:
     host = value.lower().split("/", 1)[0]
-    return host[4:] if host.startswith("www.") else host
+    return host.removeprefix("www.")
 
 
 def _listed(host: str, domains: frozenset[str]) -> str | None:

@@ -6,7 +6,8 @@ the running policy stays in place (see `moderation.policy.load_policy`).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from moderation.errors import PolicyError
 from moderation.rules.base import Rule, RuleSpec

@@ -38,37 +38,35 @@ def _nested_repeat(sub: Any, outer: str | None) -> bool:
     `outer` is None outside any multi-repeat, "bounded" or "unbounded" inside one.
     """
     for op, av in sub:
-        if op in _REPEATS:
-            _lo, hi, child = av
-            if hi > 1:
-                unbounded = hi == sre_c.MAXREPEAT
-                if outer == "unbounded" or (outer == "bounded" and unbounded):
-                    return True
-                inner = "unbounded" if unbounded or outer == "unbounded" else "bounded"
-                if _nested_repeat(child, inner):
-                    return True
-            elif _nested_repeat(child, outer):
+        if op in _REPEATS and av[1] > 1:
+            unbounded = av[1] == sre_c.MAXREPEAT
+            if outer == "unbounded" or (outer == "bounded" and unbounded):
                 return True
-        elif op is sre_c.POSSESSIVE_REPEAT:
-            # A possessive repeat never gives characters back: safe inside anything.
-            if _nested_repeat(av[2], None):
+            inner = "unbounded" if unbounded or outer == "unbounded" else "bounded"
+            if _nested_repeat(av[2], inner):
                 return True
-        elif op is sre_c.ATOMIC_GROUP:
-            if _nested_repeat(av, None):
-                return True
-        elif op is sre_c.SUBPATTERN:
-            if _nested_repeat(av[3], outer):
-                return True
-        elif op is sre_c.BRANCH:
-            if any(_nested_repeat(b, outer) for b in av[1]):
-                return True
-        elif op in (sre_c.ASSERT, sre_c.ASSERT_NOT):
-            if _nested_repeat(av[1], outer):
-                return True
-        elif op is sre_c.GROUPREF_EXISTS:
-            if any(b is not None and _nested_repeat(b, outer) for b in av[1:]):
-                return True
+        elif any(_nested_repeat(child, ctx) for child, ctx in _children(op, av, outer)):
+            return True
     return False
+
+
+def _children(op: object, av: object, outer: str | None) -> list[tuple[object, str | None]]:
+    """The sub-patterns of one parsed node, each with the repeat context it runs in."""
+    if op in _REPEATS:  # a repeat of at most one: its body keeps the outer context
+        return [(av[2], outer)]  # type: ignore[index]
+    if op is sre_c.POSSESSIVE_REPEAT:  # never gives characters back: safe inside anything
+        return [(av[2], None)]  # type: ignore[index]
+    if op is sre_c.ATOMIC_GROUP:
+        return [(av, None)]
+    if op is sre_c.SUBPATTERN:
+        return [(av[3], outer)]  # type: ignore[index]
+    if op is sre_c.BRANCH:
+        return [(b, outer) for b in av[1]]  # type: ignore[index]
+    if op in (sre_c.ASSERT, sre_c.ASSERT_NOT):
+        return [(av[1], outer)]  # type: ignore[index]
+    if op is sre_c.GROUPREF_EXISTS:
+        return [(b, outer) for b in av[1:] if b is not None]  # type: ignore[index]
+    return []
 
 
 def compile_pattern(pattern: str, flags: int = 0) -> re.Pattern[str]:

@@ -10,20 +10,29 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from moderation.errors import Conflict, NotFound, Unavailable
-from moderation.store.tables import api_keys, audit_log, bank_entries, blobs, decisions, items, review_tasks
+from moderation.store.tables import (
+    api_keys,
+    audit_log,
+    bank_entries,
+    blobs,
+    decisions,
+    items,
+    review_tasks,
+)
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def hash_key(key: str) -> str:
@@ -158,18 +167,22 @@ class Store:
         now = utcnow()
         try:
             with self._tx() as conn:
-                self._insert_items(conn, new, now)
+                pks = self._insert_items(conn, new, now)
         except Conflict:
-            # A concurrent request stored some of these ids first: insert the others one by one.
+            # A concurrent request stored some of these ids first: insert the others one by
+            # one, then read back what is stored (theirs or ours) for every id.
             for item in new:
                 try:
                     with self._tx() as conn:
                         self._insert_items(conn, [item], now)
                 except Conflict:
                     pass
-        return self.find_items([i.id for i in new])
+            return self.find_items([i.id for i in new])
+        # The common case: everything is ours, no need to read it back.
+        return {i.id: _stored_new(i, pks[i.id]) for i in new}
 
-    def _insert_items(self, conn: Connection, new: Sequence[NewItem], now: datetime) -> None:
+    def _insert_items(self, conn: Connection, new: Sequence[NewItem], now: datetime) -> dict[str, int]:
+        """Insert the rows; returns each item's primary key."""
         blob_rows = {}
         for i in new:
             if i.image is not None:
@@ -196,9 +209,9 @@ class Store:
                     "metadata": i.metadata,
                     "api_key_id": i.api_key_id,
                     "callback_url": i.callback_url,
-                    "status": "pending_review" if i.decision == "review" else "decided",
+                    "status": _first_state(i.decision)[0],
                     "first_decision": i.decision,
-                    "final_decision": None if i.decision == "review" else i.decision,
+                    "final_decision": _first_state(i.decision)[1],
                     "reasons": i.reasons,
                     "scores": i.scores,
                     "features": i.features,
@@ -238,6 +251,7 @@ class Store:
         ]
         if tasks:
             conn.execute(insert(review_tasks), tasks)
+        return pks
 
     def get_item(self, item_id: str) -> dict[str, Any]:
         with self._tx() as conn:
@@ -403,6 +417,28 @@ class Transaction:
 def _chunks(seq: list[Any], n: int) -> Iterator[list[Any]]:
     for i in range(0, len(seq), n):
         yield seq[i : i + n]
+
+
+def _first_state(decision: str) -> tuple[str, str | None]:
+    """(status, final decision) of an item right after its automatic decision."""
+    return ("pending_review", None) if decision == "review" else ("decided", decision)
+
+
+def _stored_new(i: NewItem, pk: int) -> StoredItem:
+    """What `_stored` would read back for an item just inserted (see `_insert_items`)."""
+    status, final = _first_state(i.decision)
+    return StoredItem(
+        pk=pk,
+        id=i.id,
+        type=i.type,
+        content_sha256=i.content_sha256,
+        first_decision=i.decision,
+        final_decision=final,
+        status=status,
+        reasons=i.reasons,
+        scores=i.scores,
+        policy_version=i.policy_version,
+    )
 
 
 def _stored(row: Any) -> StoredItem:

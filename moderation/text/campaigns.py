@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["CampaignSettings", "CampaignCount", "CampaignWindow", "exact_key", "fingerprint", "simhash", "hamming"]
+__all__ = ["CampaignCount", "CampaignSettings", "CampaignWindow", "exact_key", "fingerprint", "hamming", "simhash"]
 
 _WORD = re.compile(r"\w+")
 SHINGLE = 3  # words per shingle

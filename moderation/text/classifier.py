@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +30,7 @@ DEFAULT_MODEL = "profanity-enfr"
 MAX_MODEL_CHARS = 2000
 
 # C0/C1 controls become spaces; zero-width and soft-hyphen characters vanish (they split words).
-_CONTROL = {c: " " for c in [*range(0x00, 0x20), *range(0x7F, 0xA0)]}
+_CONTROL = {c: " " for c in [*range(0x20), *range(0x7F, 0xA0)]}
 _INVISIBLE = dict.fromkeys([0x00AD, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x180E])
 _CLEAN_TABLE = {**_CONTROL, **_INVISIBLE}
 _COMBINING = re.compile(r"[\u0300-\u036f]+")

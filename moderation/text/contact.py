@@ -22,20 +22,24 @@ restarting inside a word, so a hostile 1 MB text costs linear time.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Sequence
 
 import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from moderation.errors import PolicyError
-from moderation.text.normalize import Normalized, join_spaced_chars, normalize_for_contacts
+from moderation.text.normalize import (
+    Normalized,
+    join_spaced_chars,
+    normalize_for_contacts,
+)
 
 __all__ = [
     "DEFAULT_REGIONS",
-    "ContactMatch",
     "ContactDetector",
+    "ContactMatch",
     "find_contacts",
 ]
 
@@ -249,7 +253,7 @@ _TLDS = (
     "dev|online|site|shop|store|link|club|top|ru|us|ca|at|ie|dk|se|no|fi|cz|gr|ro|hu|ma|tn|dz|sn"
 )
 # TLDs that are also common words or abbreviations: a bare domain needs www/scheme/path
-_WEAK_TLDS = frozenset("be ch lu es pt it de nl pl me co at no se us ca ma".split())
+_WEAK_TLDS = frozenset(["be", "ch", "lu", "es", "pt", "it", "de", "nl", "pl", "me", "co", "at", "no", "se", "us", "ca", "ma"])
 
 _AT = (
     r"(?:\s{0,3}@\s{0,3}"
@@ -298,8 +302,7 @@ _URL = re.compile(
 )
 _URL_SCHEME_ONLY = re.compile(r"https?://[^\s/$.?#][^\s]{0,300}")
 _STOP_HANDLES = frozenset(
-    "me moi you toi the le la les un une pour for and et ou or to au a is est c'est cest aussi too "
-    "please stp svp merci thanks so plus easier when quand si if".split()
+    ["me", "moi", "you", "toi", "the", "le", "la", "les", "un", "une", "pour", "for", "and", "et", "ou", "or", "to", "au", "a", "is", "est", "c'est", "cest", "aussi", "too", "please", "stp", "svp", "merci", "thanks", "so", "plus", "easier", "when", "quand", "si", "if"]
 )
 
 
@@ -336,7 +339,7 @@ class ContactDetector:
     def _validate_uncached(self, digits: str, intl: bool) -> str | None:
         """E.164 form of `digits` if it is a valid number, else None."""
         if intl:
-            body = digits[2:] if digits.startswith("00") else digits
+            body = digits.removeprefix("00")
             found = _parse_valid("+" + body, None)
             if found is None:
                 # "+33 (0)6 ..." keeps the trunk zero after the country code
@@ -433,10 +436,10 @@ class ContactDetector:
             hit = None
             intl = chain[i].plus or chain[i].digits.startswith("00")
             low = 8 if intl else _MIN_NATIONAL
-            j = i
-            while j + 1 < n and sums[j + 2] - sums[i] <= _MAX_DIGITS + 2:
-                j += 1
-            for j in range(j, i - 1, -1):
+            last = i
+            while last + 1 < n and sums[last + 2] - sums[i] <= _MAX_DIGITS + 2:
+                last += 1
+            for j in range(last, i - 1, -1):
                 total = sums[j + 1] - sums[i]
                 if total < low:
                     break

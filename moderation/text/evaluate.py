@@ -15,8 +15,9 @@ import gzip
 import json
 import time
 from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from moderation.text.contact import DEFAULT_REGIONS, ContactDetector, ContactMatch
 

@@ -18,9 +18,9 @@ short one's. A text with no letters is ("other", 0.0): no language, no confidenc
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -48,7 +48,7 @@ class LanguageModel:
     name: str
 
     @classmethod
-    def load(cls, name: str = DEFAULT_MODEL, models_dir: Path = MODELS_DIR) -> "LanguageModel":
+    def load(cls, name: str = DEFAULT_MODEL, models_dir: Path = MODELS_DIR) -> LanguageModel:
         """Read the .npz after checking its sha256 against the manifest, like the ONNX models."""
         manifest = verified_manifest(name, models_dir)
         with np.load(manifest.path, allow_pickle=False) as data:

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
-__all__ = ["Normalized", "normalize", "normalize_for_contacts", "join_spaced_chars"]
+__all__ = ["Normalized", "join_spaced_chars", "normalize", "normalize_for_contacts"]
 
 
 @dataclass(frozen=True, slots=True)

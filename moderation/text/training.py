@@ -282,13 +282,17 @@ def default_card(name: str, version: str, meta: dict[str, Any], report_lines: li
         "Probability that a message is profanity, an insult or hate speech (label `profanity_insult`).",
         "",
         f"- **file**: `{meta['file'] if 'file' in meta else name + '.onnx'}`, sha256 `{{sha256}}`",
-        f"- **input**: `text`, string tensor [N, 1], each text passed through "
-        f"`moderation.text.classifier.prepare_text` (cut at {MAX_MODEL_CHARS} characters, casefolded, accents "
-        "stripped, leetspeak decoded)",
+        (
+            f"- **input**: `text`, string tensor [N, 1], each text passed through "
+            f"`moderation.text.classifier.prepare_text` (cut at {MAX_MODEL_CHARS} characters, casefolded, accents "
+            "stripped, leetspeak decoded)"
+        ),
         "- **output**: `probabilities`, float [N, 2]: column 0 ok, column 1 profanity",
-        "- **architecture**: binary TF-IDF of word 1-2-grams and character 1-4-grams (each block L2-normalized), "
-        "logistic regression (scikit-learn); tokenizers and n-gram tables converted with skl2onnx, the "
-        "scoring written as MatMul / Sigmoid (moderation.text.training.export_onnx)",
+        (
+            "- **architecture**: binary TF-IDF of word 1-2-grams and character 1-4-grams (each block L2-normalized), "
+            "logistic regression (scikit-learn); tokenizers and n-gram tables converted with skl2onnx, the "
+            "scoring written as MatMul / Sigmoid (moderation.text.training.export_onnx)"
+        ),
         f"- **training data**: {meta.get('training_data', 'see manifest')}",
         f"- **license**: {meta.get('license', 'see manifest')}",
         "",

@@ -8,9 +8,9 @@ Ray call costs about a millisecond and a short text takes far less to analyse.
 from __future__ import annotations
 
 import asyncio
-
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import ray
 
@@ -18,8 +18,14 @@ from moderation.photos.banks import BankEntry, BankIndex, BankMatch
 from moderation.photos.decode import DecodeLimits
 from moderation.photos.hashing import PhotoHashes
 from moderation.policy import HashMatching, Policy
-from moderation.text.campaigns import CampaignCount, CampaignSettings, CampaignWindow, fingerprint
+from moderation.text.campaigns import (
+    CampaignCount,
+    CampaignSettings,
+    CampaignWindow,
+    fingerprint,
+)
 from moderation.types import Item, Signals
+from moderation.workers.pool import kill_quietly
 
 
 def build_text_signals(policy: Policy) -> dict[str, Any]:
@@ -150,7 +156,7 @@ class ShardedIndex:
         self.shards = list(shards)
 
     @classmethod
-    def start(cls, n: int, pdq_min_quality: int) -> "ShardedIndex":
+    def start(cls, n: int, pdq_min_quality: int) -> ShardedIndex:
         return cls([IndexActor.remote(pdq_min_quality) for _ in range(n)])
 
     def _split(self, ids: Sequence[int]) -> dict[int, list[int]]:
@@ -180,10 +186,7 @@ class ShardedIndex:
 
     def kill(self) -> None:
         for s in self.shards:
-            try:
-                ray.kill(s, no_restart=True)
-            except Exception:  # noqa: BLE001 - already gone
-                pass
+            kill_quietly(s)
 
 
 @ray.remote(max_restarts=-1, max_task_retries=-1)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import ray
 from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
@@ -24,6 +25,14 @@ from moderation.types import Item, Signals
 log = logging.getLogger(__name__)
 
 _DEAD = (RayActorError, ActorDiedError, ActorUnavailableError)
+
+
+def kill_quietly(actor: Any) -> None:
+    """Kill an actor that may already be dead: a dead one raises, and nothing is left to do."""
+    try:
+        ray.kill(actor, no_restart=True)
+    except Exception as exc:  # noqa: BLE001 - Ray raises several types for an actor already gone
+        log.debug("actor already gone: %s", exc)
 
 
 class InFlight:
@@ -72,10 +81,7 @@ class WorkerPool:
         # Only replace once if several chunks saw the same actor die.
         if self.actors[k] is dead:
             log.warning("%s worker %d died; starting a replacement", self.name, k)
-            try:
-                ray.kill(dead, no_restart=True)
-            except Exception:  # noqa: BLE001 - it is already dead
-                pass
+            kill_quietly(dead)
             self.actors[k] = self.factory()
             self.replaced += 1
 
@@ -111,8 +117,5 @@ class WorkerPool:
 
     def shutdown(self) -> None:
         for a in self.actors:
-            try:
-                ray.kill(a, no_restart=True)
-            except Exception:  # noqa: BLE001
-                pass
+            kill_quietly(a)
         self.actors = []

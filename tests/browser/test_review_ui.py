@@ -13,9 +13,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from servers import LiveService, make_settings  # noqa: E402
-from images import make_jpeg  # noqa: E402
-from review_helpers import policy_text, review_item  # noqa: E402
+from images import make_jpeg
+from review_helpers import policy_text, review_item
+from servers import LiveService, make_settings
 
 pytestmark = pytest.mark.browser
 

@@ -6,7 +6,13 @@ import random
 
 import pytest
 
-from moderation.text.campaigns import CampaignSettings, CampaignWindow, exact_key, hamming, simhash
+from moderation.text.campaigns import (
+    CampaignSettings,
+    CampaignWindow,
+    exact_key,
+    hamming,
+    simhash,
+)
 from moderation.text.normalize import normalize
 
 SCAM = "Gagnez 500 euros par jour depuis chez vous, écrivez-moi vite pour savoir comment faire"

@@ -12,7 +12,13 @@ import pytest
 
 from moderation.models import ModelError
 from moderation.signals import TextInput
-from moderation.text.language import LanguageDetector, LanguageModel, LanguageSignal, detect_language, detect_languages
+from moderation.text.language import (
+    LanguageDetector,
+    LanguageModel,
+    LanguageSignal,
+    detect_language,
+    detect_languages,
+)
 from moderation.text.normalize import normalize
 from moderation.types import Item, ItemType
 

@@ -12,10 +12,10 @@ import pytest
 pytest.importorskip("sklearn")
 pytest.importorskip("skl2onnx")
 
-from moderation.errors import InvalidInput  # noqa: E402
-from moderation.models import file_sha256  # noqa: E402
-from moderation.text.classifier import ToxicityClassifier, prepare_text  # noqa: E402
-from moderation.text.training import (  # noqa: E402
+from moderation.errors import InvalidInput
+from moderation.models import file_sha256
+from moderation.text.classifier import ToxicityClassifier, prepare_text
+from moderation.text.training import (
     _onnx_scores,
     build_pipeline,
     export_onnx,
