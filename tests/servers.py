@@ -100,18 +100,22 @@ class ServedProcess:
         return self.cli("keys", "create", name).strip().splitlines()[-1]
 
     def start(self, timeout: float = 180) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "moderation.cli", "serve", "--port", str(self.port), "--log-level", "warning"],
-            env=self.env,
-            cwd=REPO,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        # The service's output goes to a log beside its data, quoted when it fails to start.
+        self.log = Path(self.env["MODERATION_DATA_DIR"]).parent / f"serve-{self.port}.log"
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "moderation.cli", "serve", "--port", str(self.port), "--log-level", "warning"],
+                env=self.env,
+                cwd=REPO,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"service exited with {self.proc.returncode}")
+                tail = self.log.read_text(errors="replace")[-4000:]
+                raise RuntimeError(f"service exited with {self.proc.returncode}:\n{tail}")
             try:
                 if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
                     return

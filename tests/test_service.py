@@ -121,11 +121,17 @@ def test_policy_file_change_is_reloaded_and_an_invalid_one_is_refused(ray_sessio
 
 
 @pytest.mark.slow
-def test_killed_service_loses_no_answered_item(tmp_path: Path) -> None:
-    """`moderation serve` in its own process (with its own local Ray), killed with SIGKILL
-    right after answering, then started again on the same database."""
+def test_killed_service_loses_no_answered_item(ray_session: None, tmp_path: Path) -> None:
+    """`moderation serve` in its own process, killed with SIGKILL right after answering,
+    then started again on the same database. It joins the session's Ray through
+    RAY_ADDRESS, as a service on a cluster does: a second local Ray started beside the
+    first on this loaded 2-core machine once failed to come up in CI."""
     served = ServedProcess(
-        tmp_path / "var", free_port(), MODERATION_TEXT_WORKERS="1", MODERATION_PHOTO_WORKERS="1", MODERATION_RAY_NUM_CPUS="1"
+        tmp_path / "var",
+        free_port(),
+        RAY_ADDRESS=ray.get_runtime_context().gcs_address,
+        MODERATION_TEXT_WORKERS="1",
+        MODERATION_PHOTO_WORKERS="1",
     )
     key = served.create_key()
     assert key.startswith("mk_")
