@@ -56,7 +56,13 @@ def test_a_photo_worker_killed_mid_batch_loses_nothing_and_answers_once(small: L
 
     t = threading.Thread(target=send)
     t.start()
-    time.sleep(0.3)  # the batch is being decoded by now
+    # Kill the actor as soon as the service has admitted the batch and sent it out (the
+    # in-flight count rises just before the remote calls); four 2 MP photos through the
+    # nudity model keep the actor busy far longer than this poll takes.
+    deadline = time.monotonic() + 60
+    while small.service.in_flight.current == 0 and time.monotonic() < deadline:
+        time.sleep(0.002)
+    assert small.service.in_flight.current > 0
     ray.kill(victim, no_restart=True)
     t.join(timeout=120)
     resp = out["resp"]
