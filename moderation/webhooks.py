@@ -29,7 +29,7 @@ import httpx
 from sqlalchemy import Engine, and_, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from moderation.store.repository import Transaction
+from moderation.store.repository import Transaction, utcnow
 from moderation.store.review_tables import webhook_outbox
 from moderation.store.tables import api_keys
 
@@ -37,10 +37,6 @@ log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Moderation-Signature"
 EVENT_HEADER = "X-Moderation-Event-Id"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def sign(secret: str, body: bytes) -> str:

@@ -21,6 +21,7 @@ from moderation import webhooks
 from moderation.store import make_engine, migrate
 from moderation.store.repository import Store
 from moderation.store.review_tables import webhook_outbox
+from moderation.store.tables import decisions
 
 
 class Receiver:
@@ -170,12 +171,20 @@ def test_moderator_decision_is_delivered_signed_after_the_undo_window(hooked) ->
         [task] = [t for t in c.post("/v1/review/claim", json={"limit": 10}).json()["tasks"] if t["item"]["id"] == "e2e-photo"]
         d = c.post(f"/v1/review/tasks/{task['task_id']}/decision", json={"decision": "reject", "note": "explicit"}).json()
     wait_for(lambda: any(json.loads(b)["item_id"] == "e2e-photo" for _, b in receiver.received))
-    # Held back for the undo window (1 s in this policy): the outbox recorded it so.
-    with live.service.engine.connect() as conn:
-        row = conn.execute(
-            select(webhook_outbox.c.created_at, webhook_outbox.c.delivered_at).where(webhook_outbox.c.decision_id == d["decision_id"])
-        ).one()
-    assert (row.delivered_at - row.created_at).total_seconds() >= 1.0
+    # Held back for the undo window (1 s in this policy): the outbox's delivery time is at
+    # least the decision's time plus the window. The receiver may see the event before the
+    # outbox marks it delivered: wait for the mark.
+    def delivered_and_decided():  # type: ignore[no-untyped-def]
+        with live.service.engine.connect() as conn:
+            return conn.execute(
+                select(webhook_outbox.c.delivered_at, decisions.c.created_at)
+                .join(decisions, decisions.c.id == webhook_outbox.c.decision_id)
+                .where(webhook_outbox.c.decision_id == d["decision_id"])
+            ).one()
+
+    wait_for(lambda: delivered_and_decided().delivered_at is not None)
+    delivered_at, decided_at = delivered_and_decided()
+    assert (delivered_at - decided_at).total_seconds() >= 1.0
     [(headers, body)] = [(h, b) for h, b in receiver.received if json.loads(b)["item_id"] == "e2e-photo"]
     assert webhooks.verify(secret, body, headers["x-moderation-signature"])
     event = json.loads(body)
