@@ -103,9 +103,11 @@ def cmd_eval_text(args: argparse.Namespace) -> int:
 
 
 def cmd_train_text(args: argparse.Namespace) -> int:
+    from moderation.models import MODELS_DIR
     from moderation.text.training import train_text_model
 
-    report = train_text_model(Path(args.file), Path(args.out) if args.out else None, None)
+    caps = {k: v for k, v in (("word_features", args.word_features), ("char_features", args.char_features)) if v}
+    report = train_text_model(Path(args.file), Path(args.out) if args.out else MODELS_DIR, None, **caps)
     print(report)
     return 0
 
@@ -176,6 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
     tt = tsub.add_parser("text", help="train the text classifier from a labeled JSONL file")
     tt.add_argument("file")
     tt.add_argument("--out", default=None, help="models directory (default: the shipped models/)")
+    tt.add_argument("--word-features", type=int, default=None,
+                    help="most frequent word 1-2-grams kept (default: training.WORD_FEATURES)")
+    tt.add_argument("--char-features", type=int, default=None,
+                    help="most frequent character 1-4-grams kept (default: training.CHAR_FEATURES)")
     tt.set_defaults(func=cmd_train_text)
     return p
 

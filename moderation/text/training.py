@@ -98,25 +98,87 @@ def split_holdout(rows: list[dict[str, str]], fraction: float, seed: int) -> tup
     return train, hold
 
 
-def build_pipeline(seed: int = 0) -> Any:
+# caps of profanity-enfr 1.1.0: 12k/6k was the smallest pair within 0.01 dev F1 of the uncapped model (8k/4k lost 0.013 in French)
+WORD_FEATURES = 6_000
+CHAR_FEATURES = 12_000
+
+
+def build_pipeline(seed: int = 0, *, word_features: int | None = WORD_FEATURES,
+                   char_features: int | None = CHAR_FEATURES) -> Any:
     """Word 1-2-grams and character 1-4-grams (spelling tricks keep most character n-grams) into a logistic regression.
 
     Binary TF-IDF (an n-gram present or not, times its idf, L2-normalized per block): chat
     messages rarely repeat an n-gram, and it is what onnxruntime's TfIdfVectorizer computes
     in one pass (mode IDF), which keeps the exported graph short (see `export_onnx`).
+
+    `word_features` / `char_features` cap each block to its most frequent n-grams (None: no
+    cap): onnxruntime writes a dense row as wide as the n-gram pool per text, so the caps set
+    the model's speed. Fit it with `fit_pipeline`, which keeps the capped vocabularies
+    exportable (`close_vocabulary`); a plain `fit` is only exportable when no cap bites.
     """
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import FeatureUnion, Pipeline
 
     words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"[a-z0-9]+", lowercase=False,
-                            binary=True, min_df=2, max_features=200_000, dtype=np.float32)
+                            binary=True, min_df=2, max_features=word_features, dtype=np.float32)
     chars = TfidfVectorizer(analyzer="char", ngram_range=(1, 4), lowercase=False, binary=True, min_df=2,
-                            max_features=200_000, dtype=np.float32)
+                            max_features=char_features, dtype=np.float32)
     return Pipeline([
         ("features", FeatureUnion([("words", words), ("chars", chars)])),
         ("model", LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced", random_state=seed)),
     ])
+
+
+def constituents(ngram: str, analyzer: str) -> list[str]:
+    """The tokens an n-gram is made of, as the ONNX tokenizer sees them: its words, or its characters."""
+    return ngram.split(" ") if analyzer == "word" else list(ngram)
+
+
+def close_vocabulary(terms: list[str], analyzer: str) -> list[str]:
+    """`terms` plus every token of every term, sorted.
+
+    skl2onnx (and onnxruntime's TfIdfVectorizer) store an n-gram as a sequence of pool
+    tokens, so each of its tokens must itself be a feature: a capped vocabulary can keep the
+    bigram 'you idiot' but cut 'idiot', or keep ' ‘' but cut '‘'. Export then fails (chars)
+    or, for words, silently turns the bigram into a token that never matches.
+    """
+    closed = set(terms)
+    for term in terms:
+        closed.update(constituents(term, analyzer))
+    return sorted(closed)
+
+
+def fit_pipeline(pipeline: Any, texts: list[str], y: np.ndarray) -> Any:
+    """Fit `pipeline` (from `build_pipeline`) so that its capped vocabularies stay exportable.
+
+    Each block first picks its n-grams as scikit-learn does (min_df, then the `max_features`
+    most frequent), the pick is closed under constituents (`close_vocabulary`), and the
+    pipeline is fitted with those vocabularies fixed: idf and weights still come from `texts`.
+    """
+    from sklearn.base import clone
+
+    features = pipeline.named_steps["features"]
+    for name, vectorizer in features.transformer_list:
+        if vectorizer.vocabulary is not None:
+            continue
+        picked = clone(vectorizer).fit(texts).vocabulary_
+        vocabulary = close_vocabulary(sorted(picked, key=picked.__getitem__), vectorizer.analyzer)
+        features.set_params(**{f"{name}__vocabulary": vocabulary})
+    return pipeline.fit(texts, y)
+
+
+def _check_closed(vectorizer: Any, block: str) -> None:
+    """Refuse to export a vocabulary whose n-grams use tokens it lacks (see `close_vocabulary`)."""
+    vocabulary = vectorizer.vocabulary_
+    missing = sorted({tok for term in vocabulary for tok in constituents(term, vectorizer.analyzer)} - set(vocabulary))
+    if missing:
+        raise ValueError(f"{block} vocabulary lacks tokens of its own n-grams ({missing[:5]!r}, "
+                         f"{len(missing)} in all): fit with fit_pipeline")
+    # skl2onnx numbers n-gram lengths by their order in the pool: a gap (2-grams and 4-grams, no 3-grams) would shift them
+    lengths = {len(constituents(term, vectorizer.analyzer)) for term in vocabulary}
+    if lengths != set(range(1, max(lengths) + 1)):
+        raise ValueError(f"{block} vocabulary has n-grams of lengths {sorted(lengths)}, not every length from 1")
 
 
 def export_onnx(pipeline: Any) -> bytes:
@@ -139,6 +201,8 @@ def export_onnx(pipeline: Any) -> bytes:
     features = pipeline.named_steps["features"]
     blocks = dict(features.transformer_list)
     words, chars = blocks["words"], blocks["chars"]
+    _check_closed(words, "words")
+    _check_closed(chars, "chars")
     options = {
         id(pipeline.named_steps["model"]): {"zipmap": False},
         id(words): {"tokenexp": words.token_pattern, "locale": "C"},
@@ -175,7 +239,9 @@ def export_onnx(pipeline: Any) -> bytes:
         weights = vectorizer.idf_.astype(np.float32)[idx]
         new_vec = helper.make_node(
             "TfIdfVectorizer", list(vec.input), [f"x_{block}"], name=f"tfidf_{block}",
-            mode="IDF", min_gram_length=attrs["min_gram_length"], max_gram_length=attrs["max_gram_length"],
+            # a capped vocabulary may hold no n-gram as long as ngram_range allows: onnxruntime wants a count per length
+            mode="IDF", min_gram_length=attrs["min_gram_length"],
+            max_gram_length=min(attrs["max_gram_length"], len(attrs["ngram_counts"])),
             max_skip_count=attrs["max_skip_count"], ngram_counts=attrs["ngram_counts"],
             ngram_indexes=attrs["ngram_indexes"], pool_strings=attrs["pool_strings"], weights=weights.tolist(),
         )
@@ -316,6 +382,9 @@ def train_text_model(
     threshold: float = 0.5,
     holdout_jsonl: Path | None = None,
     extra_meta: dict[str, Any] | None = None,
+    word_features: int | None = WORD_FEATURES,
+    char_features: int | None = CHAR_FEATURES,
+    version: str | None = None,
 ) -> TrainingReport:
     """Train on `labeled_jsonl`, compare with `current_model` (a name in `models_dir`) on a held-out split.
 
@@ -325,7 +394,9 @@ def train_text_model(
 
     Writes `out_dir/NAME.{onnx,json,md}` only when there is no current model or the new
     one's held-out F1 at `threshold` is strictly higher. NAME defaults to the current
-    model's name (so the loader picks it up) or `profanity-enfr`.
+    model's name (so the loader picks it up) or `profanity-enfr`. `word_features` and
+    `char_features` cap the n-gram blocks (see `build_pipeline`); `version` overrides the
+    default of the current model's next minor version.
     """
     if not 0.0 < holdout < 1.0:
         raise ValueError(f"holdout must be in (0, 1), got {holdout}")
@@ -340,9 +411,11 @@ def train_text_model(
     if len(set(y_train.tolist())) < 2:
         raise InvalidInput(f"{labeled_jsonl}: training needs both {POSITIVE} and other labels")
 
-    pipeline = build_pipeline(seed)
-    pipeline.fit([prepare_text(r["text"]) for r in train], y_train.astype(np.int64))
+    pipeline = build_pipeline(seed, word_features=word_features, char_features=char_features)
+    fit_pipeline(pipeline, [prepare_text(r["text"]) for r in train], y_train.astype(np.int64))
     model_bytes = export_onnx(pipeline)
+    blocks = dict(pipeline.named_steps["features"].transformer_list)
+    n_features = {name: len(vec.vocabulary_) for name, vec in blocks.items()}
 
     truth = np.array([r["label"] == POSITIVE for r in hold])
     hold_texts = [r["text"] for r in hold]
@@ -363,7 +436,7 @@ def train_text_model(
     improved = current_metrics is None or new.f1 > current_metrics.f1
 
     model_name = name or current_model or "profanity-enfr"
-    version = next_version(current_version)
+    version = version or next_version(current_version)
     written: tuple[Path, ...] = ()
     if improved:
         meta = {
@@ -375,6 +448,7 @@ def train_text_model(
                       "preprocessing": "moderation.text.classifier.prepare_text", "max_chars": MAX_MODEL_CHARS},
             "output": "probabilities",
             "threshold": threshold,
+            "features": {"caps": {"words": word_features, "chars": char_features}, "ngrams": n_features},
             "training_data": f"{labeled_jsonl.name}: {len(train)} rows, judged on "
             + (holdout_jsonl.name if holdout_jsonl else f"{holdout:.0%} held out (seed {seed})"),
             "license": "MIT (this project)",

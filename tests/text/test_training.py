@@ -18,7 +18,9 @@ from moderation.text.classifier import ToxicityClassifier, prepare_text
 from moderation.text.training import (
     _onnx_scores,
     build_pipeline,
+    close_vocabulary,
     export_onnx,
+    fit_pipeline,
     next_version,
     split_holdout,
     train_text_model,
@@ -104,6 +106,41 @@ def test_onnx_export_matches_scikit_learn() -> None:
     probe = ["You are a CLOWN!", "Rendez-vous à 7 heures", "", "ta gueule l'abruti", "a b c"]
     expected = pipeline.predict_proba([prepare_text(t) for t in probe])[:, 1]
     assert _onnx_scores(export_onnx(pipeline), probe) == pytest.approx(expected, abs=1e-4)
+
+
+def test_close_vocabulary_adds_the_tokens_of_every_ngram() -> None:
+    assert close_vocabulary(["you idiot", "you"], "word") == ["idiot", "you", "you idiot"]
+    assert close_vocabulary([" \u2018", "ab"], "char") == [" ", " \u2018", "a", "ab", "b", "\u2018"]
+
+
+def _capped_data() -> tuple[list[str], np.ndarray]:
+    rows = _rows(60, seed=4)
+    return [prepare_text(r["text"]) for r in rows], np.array([r["label"] == "profanity_insult" for r in rows], dtype=np.int64)
+
+
+# caps at which the 60-row sample keeps n-grams without some of their tokens (tied frequencies at the cut)
+TIGHT_CAPS = {"word_features": 30, "char_features": 30}
+
+
+def test_capped_model_exports_exactly_with_closed_vocabularies() -> None:
+    texts, y = _capped_data()
+    pipeline = fit_pipeline(build_pipeline(**TIGHT_CAPS), texts, y)
+    blocks = dict(pipeline.named_steps["features"].transformer_list)
+    for block in blocks.values():
+        vocabulary = set(block.vocabulary_)
+        assert all(tok in vocabulary for term in vocabulary for tok in close_vocabulary([term], block.analyzer))
+    assert 30 <= len(blocks["words"].vocabulary_) < 40 and 30 <= len(blocks["chars"].vocabulary_) < 40
+    probe = ["You are a CLOWN!", "Rendez-vous à 7 heures", "", "ta gueule l'abruti", "the train leaves at 9"]
+    expected = pipeline.predict_proba([prepare_text(t) for t in probe])[:, 1]
+    assert _onnx_scores(export_onnx(pipeline), probe) == pytest.approx(expected, abs=1e-4)
+
+
+def test_capped_vocabulary_missing_tokens_is_refused_at_export() -> None:
+    texts, y = _capped_data()
+    # a plain fit cuts at max_features without closing: the export would be wrong, so it is refused
+    pipeline = build_pipeline(**TIGHT_CAPS).fit(texts, y)
+    with pytest.raises(ValueError, match="fit_pipeline"):
+        export_onnx(pipeline)
 
 
 def test_unknown_label_is_refused_with_its_line(tmp_path: Path) -> None:
