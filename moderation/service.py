@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -269,9 +270,15 @@ class Service:
             self.in_flight.release(len(todo))
             self.metrics.in_flight.set(self.in_flight.current)
         signals: dict[int, Signals] = dict(zip(texts, text_sigs)) | dict(zip(photos, photo_sigs))
+        # metric children looked up once per request, counters incremented once per label set
+        stage_metric: dict[str, Any] = {}
         for sig in signals.values():
             for stage, secs in (sig.features.pop("timings", None) or {}).items():
-                self.metrics.stage.labels(stage).observe(secs)
+                if stage not in stage_metric:
+                    stage_metric[stage] = self.metrics.stage.labels(stage)
+                stage_metric[stage].observe(secs)
+        rule_hits: Counter[tuple[str, str]] = Counter()
+        decided: Counter[tuple[str, str, str]] = Counter()
 
         new_items: list[NewItem] = []
         verdict_of: dict[int, Any] = {}
@@ -293,7 +300,7 @@ class Service:
             for reason in verdict.reasons:
                 if reason.source is Source.RULE:
                     shadow = "true" if reason.detail and reason.detail.get("shadow") else "false"
-                    self.metrics.rule_hits.labels(reason.detector, shadow).inc()
+                    rule_hits[reason.detector, shadow] += 1
             queue_rule = policy.queue_rule(verdict.queue) if verdict.queue else None
             features = {}
             hashes_k = sig.features.get("hashes")
@@ -352,7 +359,11 @@ class Service:
                 policy_version=row.policy_version,
                 status_url=self.status_url(r.id),
             )
-            self.metrics.items.labels(mine.type, mine.context, mine.decision).inc()
+            decided[mine.type, mine.context, mine.decision] += 1
+        for labels, n in rule_hits.items():
+            self.metrics.rule_hits.labels(*labels).inc(n)
+        for labels, n in decided.items():
+            self.metrics.items.labels(*labels).inc(n)
 
         await self._remember_approved_photos(
             [(reqs[k], verdict_of[k][1]) for k in photos if k in verdict_of and verdict_of[k][0].decision is Decision.APPROVE]

@@ -265,6 +265,8 @@ _DOT = (
     r"|\s{0,3}[(\[{<]\s{0,2}(?:dot|point|punto|punkt|ponto|\.)\s{0,2}[)\]}>]\s{0,3}"
     r"|\s{1,3}(?:dot|point|punto|punkt|ponto)\s{1,3})"
 )
+# what every _AT alternative contains: most messages have none, and skip _EMAIL's backtracking
+_AT_HINT = re.compile(r"@|(?<![a-z0-9])(?:at|arobase|arroba|chiocciola|chez)(?![a-z0-9])")
 _PROVIDER = re.compile(_PROVIDERS)
 _HANDLE_LIKE = re.compile(r"[._\d]|\s")
 _WORD = r"[a-z0-9](?:[a-z0-9_%+\-]{0,40}[a-z0-9_])?"
@@ -468,7 +470,7 @@ class ContactDetector:
 
     def _emails(self, view: Normalized) -> Iterable[ContactMatch]:
         text = view.text
-        pos = 0
+        pos = 0 if _AT_HINT.search(text) else len(text)  # no "@" nor "at" word: nothing to find
         while (m := _EMAIL.search(text, pos)) is not None:
             local, domain, tld = m.group("local"), m.group("domain"), m.group("tld")
             at_text = text[m.end("local") : m.start("domain")]

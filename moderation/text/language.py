@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from moderation.models import MODELS_DIR, verified_manifest
+from moderation.models import MODELS_DIR, ModelError, verified_manifest
 from moderation.signals import TextInput, TextSignal
 from moderation.types import Signals
 
@@ -61,6 +61,22 @@ class LanguageModel:
                    logprior=logprior, orders=orders, version=manifest.version, name=name)
 
 
+_MAX_PACKED_ORDER = 3  # three 21-bit code points fill an int64
+
+
+def _codes(s: str) -> np.ndarray:
+    """The code points of `s` as int64."""
+    return np.frombuffer(s.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+
+
+def _pack(grams: np.ndarray) -> np.ndarray:
+    """Rows of n code points (n <= 3) as one int64 each; a code point fits in 21 bits."""
+    packed = np.zeros(len(grams), dtype=np.int64)
+    for j in range(grams.shape[1]):
+        packed = (packed << 21) | grams[:, j]
+    return packed
+
+
 def _letters(text: str) -> str:
     # casefold, letters only (digits and punctuation say nothing about the language), one space between words
     return " " + " ".join(_NOT_LETTERS.sub(" ", text[:MAX_CHARS].casefold()).split()) + " "
@@ -73,28 +89,63 @@ class LanguageDetector:
         self.model = model or LanguageModel.load()
         self._unseen = len(self.model.logprob) - 1
         self._report = np.array([self.model.languages.index(lang) for lang in REPORTED])
+        if max(self.model.orders) > _MAX_PACKED_ORDER:
+            raise ModelError(f"{self.model.name}: n-grams longer than {_MAX_PACKED_ORDER} characters are not supported")
+        # Per order, the n-grams packed into integers (sorted) and their rows: a batch's
+        # n-grams are then looked up with one searchsorted instead of a dict get each.
+        self._tables: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for n in self.model.orders:
+            grams = [(g, i) for g, i in self.model.index.items() if len(g) == n]
+            keys = _pack(_codes("".join(g for g, _ in grams)).reshape(-1, n)) if grams else np.empty(0, np.int64)
+            rows = np.array([i for _, i in grams], dtype=np.int64)
+            order = np.argsort(keys, kind="stable")
+            self._tables[n] = (keys[order], rows[order])
 
-    def _ids(self, text: str) -> list[int]:
-        padded = _letters(text)
-        if len(padded) <= 2:
-            return []
-        get, unseen = self.model.index.get, self._unseen
-        return [get(padded[i : i + n], unseen) for n in self.model.orders for i in range(len(padded) - n + 1)]
+    def _sums(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Each text's summed n-gram log-probabilities [len(texts), n_languages] and its n-gram count.
+
+        All texts of the batch are joined into one array of code points; per order, every
+        window inside one text is packed, looked up, and summed per text by differences of
+        one cumulative sum (a text's n-grams are contiguous in the joined array).
+        """
+        padded = [_letters(t) for t in texts]
+        sizes = np.array([len(p) for p in padded], dtype=np.int64)
+        codes = _codes("".join(padded))
+        text_end = np.repeat(np.cumsum(sizes), sizes)  # where each character's text ends
+        sums = np.zeros((len(texts), len(self.model.languages)), dtype=np.float64)
+        counts = np.zeros(len(texts), dtype=np.int64)
+        for n in self.model.orders:
+            if len(codes) < n:
+                continue
+            # the n-gram starting at each position, kept when it lies inside one text
+            inside = np.arange(len(codes) - n + 1) + n <= text_end[: len(codes) - n + 1]
+            packed = _pack(np.lib.stride_tricks.sliding_window_view(codes, n)[inside])
+            keys, table_rows = self._tables[n]
+            if len(keys):
+                at = np.searchsorted(keys, packed).clip(max=len(keys) - 1)
+                rows = np.where(keys[at] == packed, table_rows[at], self._unseen)
+            else:
+                rows = np.full(len(packed), self._unseen)
+            per_text = np.maximum(sizes - n + 1, 0)
+            running = np.zeros((len(rows) + 1, sums.shape[1]), dtype=np.float64)
+            np.cumsum(self.model.logprob[rows], axis=0, out=running[1:])
+            bounds = np.concatenate(([0], np.cumsum(per_text)))
+            sums += running[bounds[1:]] - running[bounds[:-1]]
+            counts += per_text
+        counts[sizes <= 2] = 0  # padding only: no letters, no language
+        return sums, counts
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """P(language | text) for every trained language, float32 [len(texts), n_languages]; rows of zeros for texts without letters."""
-        ids = [self._ids(t) for t in texts]
-        lengths = np.array([len(i) for i in ids], dtype=np.int64)
         out = np.zeros((len(texts), len(self.model.languages)), dtype=np.float32)
+        if not texts:
+            return out
+        sums, lengths = self._sums(texts)
         has = lengths > 0
         if not has.any():
             return out
-        flat = np.fromiter((j for row in ids for j in row), dtype=np.int64, count=int(lengths.sum()))
-        # sum the log-probabilities of each text's n-grams in one pass over the flat id array
-        starts = np.concatenate(([0], np.cumsum(lengths[has])[:-1]))
-        sums = np.add.reduceat(self.model.logprob[flat], starts, axis=0)
         # prior added once per text, so it weighs less the longer the text; mean per n-gram, scaled, softmax
-        logits = (sums + self.model.logprior) / lengths[has, None] * TEMPERATURE
+        logits = (sums[has] + self.model.logprior) / lengths[has, None] * TEMPERATURE
         logits -= logits.max(axis=1, keepdims=True)
         expd = np.exp(logits)
         out[has] = expd / expd.sum(axis=1, keepdims=True)

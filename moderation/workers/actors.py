@@ -22,7 +22,7 @@ from moderation.text.campaigns import (
     CampaignCount,
     CampaignSettings,
     CampaignWindow,
-    fingerprint,
+    fingerprints,
 )
 from moderation.types import Item, Signals
 from moderation.workers.pool import kill_quietly
@@ -75,7 +75,7 @@ class TextWorker:
         # the rules and models have run, so the worker never waits on it idle.
         # Fingerprints are computed here, in parallel; the shared actor only counts.
         assert self.policy.campaigns is not None  # TextAnalyzer only calls when configured
-        prints = [(author, *fingerprint(text)) for author, text in texts]
+        prints = [(author, key, h) for (author, _), (key, h) in zip(texts, fingerprints([t for _, t in texts]))]
         ref = self.campaign_actor.observe.remote(prints, self.policy.campaigns)
         return lambda: ray.get(ref)
 
