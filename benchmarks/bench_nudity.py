@@ -159,7 +159,9 @@ def _pool_init(bank_size: int, seed: int) -> None:
     from moderation.photos.decode import DecodeLimits
     from moderation.pipeline import PhotoAnalyzer
     from moderation.policy import load_policy
+    from moderation.workers.actors import one_native_thread
 
+    one_native_thread()  # as PhotoWorker.__init__ does
     policy = load_policy(DEFAULT_POLICY)
     rng = np.random.default_rng(seed)
     bank = BankIndex()

@@ -48,6 +48,15 @@ def _jpeg(width: int, height: int, seed: int) -> bytes:
     return buf.getvalue()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Per core means one thread: numpy's OpenBLAS would otherwise use both cores (as a worker does not)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
+
+
 @pytest.fixture(scope="module")
 def bank():
     rng = np.random.default_rng(SEED)

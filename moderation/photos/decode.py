@@ -35,8 +35,10 @@ _FORMAT_NAMES = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WEBP", "G
 
 # EXIF orientations that swap width and height (transpose, rotate 90/270, transverse).
 # A JPEG decoded at a DCT scale is kept without a resize when its long side is at least
-# this share of the work size (2 MP: 1/4 scale, 432 px; 12 MP: 1/8 scale, 500 px).
-WORK_BAND = 0.84
+# this share of the work size (2 MP: 1/4 scale, 408 px; 12 MP: 1/8 scale, 500 px). PDQ
+# is computed for the full-size photo whatever the scale (`moderation.photos.pdq`); the
+# nudity model reads 320 px.
+WORK_BAND = 0.6
 _SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
 # EXIF orientation -> the transpose that shows the photo upright (as ImageOps.exif_transpose).
 _T = Image.Transpose
@@ -174,8 +176,7 @@ def _decode(data: bytes, sniffed: str, limits: DecodeLimits) -> Photo:
     if fmt == "JPEG" and scale < 1.0:
         # JPEG: let libjpeg scale in the DCT (1/2, 1/4, 1/8). A DCT-scaled image whose long
         # side is already within WORK_BAND of the work size is used as it is: a resize of
-        # 864 -> 512 px cost as much as the decode itself, and the hashes (PDQ included,
-        # against the upstream vectors) hold down to 3/4 of 512.
+        # 816 -> 512 px cost as much as the decode itself.
         small = _draft_size(stored_w, stored_h, limits.work_size)
         image.draft("RGB", small)
         if max(small) <= limits.work_size:

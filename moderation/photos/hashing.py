@@ -4,9 +4,10 @@ Signals:
 * SHA-256 of the raw bytes: the exact re-upload.
 * pHash (64 bit), computed as `imagehash.phash` computes it (gray, Lanczos to 32x32, 2-D
   DCT-II, low 8x8 block against its median), but on the decoded work image.
-* PDQ (256 bit) and its quality, from the `pdqhash` package (Meta's C++ code), on the
-  work image (<= 512 px: within the upstream conformance rule of <= 10 bits of the C++
-  reference on its test vectors, whereas 384 px or less is not).
+* PDQ (256 bit) and its quality (`moderation.photos.pdq`: bit for bit what the `pdqhash`
+  package computes on the same pixels, in matrix products), hashed as the full-size photo
+  would be even though only the DCT-scaled work image was decoded (within the upstream
+  conformance rule of <= 10 bits of the C++ reference on its test vectors).
 
 Variants, which a bank is indexed under and queried with, because no single hash survives
 these edits (measured on the development set, see `moderation.photos.evaluate`):
@@ -23,10 +24,10 @@ import hashlib
 from dataclasses import dataclass
 
 import numpy as np
-import pdqhash
 from PIL import Image
 
 from moderation.photos.decode import Photo
+from moderation.photos.pdq import pdq_dihedral
 
 # Fractions removed from every side for the central-crop variants.
 CROP_FRACTIONS: tuple[float, ...] = (0.05, 0.10)
@@ -88,9 +89,9 @@ def compute_hashes(data: bytes, photo: Photo) -> PhotoHashes:
     """Hash one decoded photo (`data` is the raw upload, for SHA-256)."""
     image = photo.image if photo.image.mode == "RGB" else photo.image.convert("RGB")
     rgb = np.asarray(image)
-    # PDQ of the work image, and its 7 dihedral siblings for free (sign flips of the DCT).
-    pdq_dihedral, quality = pdqhash.compute_dihedral(rgb)
-    pdqs = [_pack(v) for v in pdq_dihedral]
+    # PDQ of the photo at its full size, from the work image, and its 7 dihedral siblings
+    # for free (sign flips of the DCT).
+    pdqs, quality = pdq_dihedral(rgb, (photo.width, photo.height))
     # pHash of the work image, and its dihedral siblings from the same DCT (sign flips
     # and a transpose), as pdqhash does: one thumbnail, one DCT, eight hashes.
     gray = image.convert("L")
@@ -101,7 +102,7 @@ def compute_hashes(data: bytes, photo: Photo) -> PhotoHashes:
     box = _content_box(np.asarray(gray))
     if box is not None:
         region = photo.image.crop(box)
-        extra_pdq.append(_pack(pdqhash.compute(_small(region))[0]))
+        extra_pdq.append(pdq_dihedral(_small(region))[0][0])
         extra_phash.append(phash_bits(_phash_thumbnail(gray.crop(box))))
     # Central crops: pHash only. PDQ of the crops added no recall on the development set
     # and cost more than the rest of the hashing together.
@@ -231,11 +232,6 @@ def _small(image: Image.Image) -> np.ndarray:
         size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
         image = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
     return np.asarray(image.convert("RGB"))
-
-
-def _pack(bits: np.ndarray) -> bytes:
-    # pdqhash gives 256 0/1 ints, most significant bit first, as PDQ's hex prints them.
-    return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes()
 
 
 def _unique(hashes: list[bytes], exclude: bytes) -> tuple[bytes, ...]:

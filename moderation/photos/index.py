@@ -11,7 +11,9 @@ search is exact, not approximate), and candidates are then checked on the full h
 
 Layout: a "main" part, where each chunk table is a counting-sort of row numbers by key
 (`order`, with `starts` giving each key's slice, so a probe is two array reads), and a
-small "tail" of recent additions that is scanned exhaustively. When the tail grows past
+small "tail" of recent additions that is scanned exhaustively. The tables lie end to end
+in two flat arrays, so one query reads every probe of every table in a handful of numpy
+operations (per-table loops cost more in call overhead than the probes themselves). When the tail grows past
 `tail_rows`, it is merged into the main tables by insertion (one memmove per table,
 amortised a few microseconds per hash, not a rebuild). Removal marks rows dead (queries
 skip them); their space is reclaimed when dead rows outnumber the live ones.
@@ -54,8 +56,11 @@ class HashIndex:
         self._alive = np.zeros(0, dtype=bool)
         self._n = 0  # rows used in _codes (the arrays grow by doubling)
         self._main = 0  # rows [0, _main) are in the chunk tables; the rest is the tail
-        self._order: list[np.ndarray] = []
-        self._starts: list[np.ndarray] = []
+        # Table t: _order[t * _main : (t + 1) * _main] holds the main rows sorted by key,
+        # and key k's rows are at _order[t * _main + _starts[_key_base[t] + k] : ... + 1]].
+        self._order = np.zeros(0, dtype=np.int32)
+        self._key_base = np.concatenate(([0], np.cumsum([(1 << w) + 1 for w in self._widths])))
+        self._starts = np.zeros(0, dtype=np.int32)
         # Main rows sorted by id, for looking an id's hashes up (joint votes, removal).
         self._id_sorted = np.zeros(0, dtype=np.int64)
         self._id_rows = np.zeros(0, dtype=np.int32)
@@ -105,7 +110,7 @@ class HashIndex:
         q = self._to_words([h])[0]
         rows, dist = self._tail_hits(q, max_distance)
         if self._main:
-            mrows, mdist = self._main_hits(q, max_distance)
+            mrows, _, mdist = self._main_hits_many(q[None, :], max_distance)
             rows, dist = np.concatenate((rows, mrows)), np.concatenate((dist, mdist))
         return _best_per_id(self._ids[rows], dist)
 
@@ -135,25 +140,27 @@ class HashIndex:
         empty = np.zeros(0, dtype=np.int64)
         if not self._main:
             return empty, empty, empty
-        s = r // len(self._widths)  # pigeonhole, as in _main_hits
+        s = r // len(self._widths)  # pigeonhole: some chunk of a true match is within s bits
         probes = sum(len(_masks(w, s)) for w in self._widths) * len(qs)
         if probes * 4 > self._main * len(qs):
-            found = [self._main_hits(q, r) for q in qs]
-            which = np.concatenate([np.full(len(f[0]), j) for j, f in enumerate(found)])
-            return np.concatenate([f[0] for f in found]), which, np.concatenate([f[1] for f in found])
-        rows_parts, query_parts = [], []
-        for t, width in enumerate(self._widths):
-            masks = _masks(width, s)
-            # Every probe key of every query for this table, in one array.
-            keys = (self._keys(qs, t)[:, None] ^ masks[None, :]).ravel()
-            lo, hi = self._starts[t][keys], self._starts[t][keys + 1]
-            rows_parts.append(_gather(self._order[t], lo, hi))
-            query_parts.append(np.repeat(np.repeat(np.arange(len(qs)), len(masks)), hi - lo))
-        rows = np.concatenate(rows_parts).astype(np.int64)
-        which = np.concatenate(query_parts)
-        dist = np.bitwise_count(self._codes[rows] ^ qs[which]).sum(axis=1, dtype=np.int64)
-        ok = (dist <= r) & self._alive[rows]
-        return rows[ok], which[ok], dist[ok]
+            # Probing would touch more than scanning: scan (small indexes, huge radii).
+            rows = np.arange(self._main)
+        else:
+            # Every probe of every query in every table, as positions in the flat arrays.
+            keys, bases = [], []
+            for t, width in enumerate(self._widths):
+                masks = _masks(width, s)
+                keys.append((self._keys(qs, t)[:, None] ^ masks[None, :]).ravel() + self._key_base[t])
+                bases.append(np.full(len(qs) * len(masks), t * self._main, dtype=np.int64))
+            at, base = np.concatenate(keys), np.concatenate(bases)
+            lo, hi = self._starts[at] + base, self._starts[at + 1] + base
+            # Duplicates (a row found by two chunks or two queries) are harmless: every
+            # row is checked against every query, and _best_per_id keeps one per id.
+            rows = _gather(self._order, lo, hi).astype(np.int64)
+        dist = np.bitwise_count(self._codes[rows][:, None, :] ^ qs[None, :, :]).sum(axis=2, dtype=np.int64)
+        ok = (dist <= r) & self._alive[rows][:, None]
+        hit_row, which = np.nonzero(ok)
+        return rows[hit_row], which, dist[hit_row, which]
 
     def distances(self, ids: Sequence[int], hs: Sequence[bytes]) -> dict[int, int]:
         """Smallest distance between any of `hs` and any live hash of each id (absent ids left out).
@@ -179,8 +186,7 @@ class HashIndex:
 
     def memory_bytes(self) -> int:
         """Bytes held by the index's arrays (for the memory-per-hash figure)."""
-        arrays = [self._codes, self._ids, self._alive, self._id_sorted, self._id_rows,
-                  *self._order, *self._starts]
+        arrays = [self._codes, self._ids, self._alive, self._id_sorted, self._id_rows, self._order, self._starts]
         return sum(a.nbytes for a in arrays)
 
     # ---- internals ----------------------------------------------------------------------
@@ -216,20 +222,21 @@ class HashIndex:
     def _merge_tail(self) -> None:
         tail = slice(self._main, self._n)
         rows = np.arange(self._main, self._n, dtype=np.int32)
+        first = not self._main
+        if first:
+            self._starts = np.zeros(int(self._key_base[-1]), dtype=np.int32)
+        positions, values = [], []
         for t, width in enumerate(self._widths):
             keys = self._keys(self._codes[tail], t)
-            counts = np.bincount(keys, minlength=1 << width)
-            if len(self._order) <= t:
-                # First build: a counting sort of the rows by key.
-                by_key = np.argsort(keys, kind="stable")
-                self._order.append(rows[by_key])
-                self._starts.append(np.concatenate(([0], np.cumsum(counts))).astype(np.int32))
-                continue
-            # Insert each new row at the end of its key's slice (one memmove per table).
             by_key = np.argsort(keys, kind="stable")
-            at = self._starts[t][keys[by_key] + 1]
-            self._order[t] = np.insert(self._order[t], at, rows[by_key])
-            self._starts[t][1:] += np.cumsum(counts)
+            starts = self._starts[self._key_base[t] : self._key_base[t + 1]]  # a view: updated in place
+            # Each new row goes to the end of its key's slice; all tables in one np.insert
+            # (positions in the old flat array; a table's ends and the next one's starts
+            # coincide, and np.insert keeps the given order there).
+            positions.append(starts[keys[by_key] + 1].astype(np.int64) + t * self._main)
+            values.append(rows[by_key])
+            starts[1:] += np.cumsum(np.bincount(keys, minlength=1 << width)).astype(np.int32)
+        self._order = np.insert(self._order, np.concatenate(positions), np.concatenate(values))
         # Same insertion for the id lookup.
         by_id = np.argsort(self._ids[tail], kind="stable")
         new_ids = self._ids[tail][by_id]
@@ -251,22 +258,6 @@ class HashIndex:
     def _tail_hits(self, q: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
         rows = np.arange(self._main, self._n)
         return self._verify(rows, q, r)
-
-    def _main_hits(self, q: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
-        m = len(self._widths)
-        s = r // m  # pigeonhole: some chunk of a true match is within s bits
-        probes = sum(len(_masks(w, s)) for w in self._widths)
-        if probes * 4 > self._main:
-            # Probing would touch more than scanning: scan (small indexes, huge radii).
-            return self._verify(np.arange(self._main), q, r)
-        parts = []
-        for t, width in enumerate(self._widths):
-            key = int(self._keys(q[None, :], t)[0])
-            keys = key ^ _masks(width, s)
-            lo, hi = self._starts[t][keys], self._starts[t][keys + 1]
-            parts.append(_gather(self._order[t], lo, hi))
-        # Duplicates (a row found by two chunks) are harmless: _best_per_id keeps one.
-        return self._verify(np.concatenate(parts), q, r)
 
     def _verify(self, rows: np.ndarray, q: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
         if rows.size == 0:
@@ -293,9 +284,8 @@ def _gather(order: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     if total == 0:
         return np.zeros(0, dtype=order.dtype)
     # Each output position's source index: its slice's start plus its rank within the slice.
-    ends = np.cumsum(lengths)
-    index = np.arange(total) - np.repeat(ends - lengths, lengths) + np.repeat(lo, lengths)
-    return order[index]
+    shift = lo - (np.cumsum(lengths) - lengths)
+    return order[np.arange(total) + np.repeat(shift, lengths)]
 
 
 def _best_per_id(ids: np.ndarray, dist: np.ndarray) -> list[tuple[int, int]]:

@@ -28,6 +28,19 @@ from moderation.types import Item, Signals
 from moderation.workers.pool import kill_quietly
 
 
+def one_native_thread() -> None:
+    """Native thread pools of this process (OpenBLAS under numpy's matrix products) to one thread.
+
+    A worker is one of N processes sharing N cores; OpenBLAS's default of one thread per
+    core made every photo worker's small products (PDQ) fight the others' busy-waiting
+    threads: the photo path with the nudity model ran 19.8 photos/s on 2 cores instead of
+    37.8 (benchmarks/bench_nudity.py). onnxruntime's threads are set per session.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)
+
+
 def build_text_signals(policy: Policy) -> dict[str, Any]:
     """The model-backed text signals the policy asks for, loaded once per worker."""
     wanted = {c for ctx in policy.contexts.values() for c in ctx.checks}
@@ -62,6 +75,7 @@ class TextWorker:
     def __init__(self, policy: Policy, campaigns: Any = None) -> None:
         from moderation.pipeline import TextAnalyzer
 
+        one_native_thread()
         self.policy = policy
         self.campaign_actor = campaigns
         self.analyzer = TextAnalyzer(
@@ -96,6 +110,7 @@ class PhotoWorker:
     def __init__(self, policy: Policy, limits: DecodeLimits, index: Any) -> None:
         from moderation.pipeline import PhotoAnalyzer
 
+        one_native_thread()
         self.index = index
         self.policy = policy
         self.analyzer = PhotoAnalyzer(policy, limits, matcher=self._match, photo_signals=build_photo_signals(policy))
