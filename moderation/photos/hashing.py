@@ -190,8 +190,8 @@ def _content_box(gray: np.ndarray) -> tuple[int, int, int, int] | None:
     margin = max(2, min(width, height) // 32)
     if top <= margin and left <= margin and height - bottom <= margin and width - right <= margin:
         return None
-    # The diffs are one shorter than the image: the run's last step includes one more pixel.
-    return left, top, right + 1, bottom + 1
+    # One pixel of slack past the run (its last change reaches the next pixel), inside the image.
+    return left, top, min(right + 1, width), min(bottom + 1, height)
 
 
 def _longest_run(flags: np.ndarray) -> tuple[int, int]:
@@ -205,10 +205,10 @@ def _longest_run(flags: np.ndarray) -> tuple[int, int]:
     return int(starts[best]), int(ends[best])
 
 
-def _phash_thumbnail(image: Image.Image) -> np.ndarray:
-    # Gray, then Lanczos to 32x32 as imagehash does (hash_size 8 x highfreq_factor 4);
+def _phash_thumbnail(gray: Image.Image) -> np.ndarray:
+    # Lanczos to 32x32 as imagehash does (hash_size 8 x highfreq_factor 4);
     # reducing_gap box-reduces by an integer factor first (3x faster, within 2 bits).
-    small = image.convert("L").resize((32, 32), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    small = gray.resize((32, 32), Image.Resampling.LANCZOS, reducing_gap=3.0)
     return np.asarray(small, dtype=np.float64)
 
 
