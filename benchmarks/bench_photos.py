@@ -2,7 +2,7 @@
 
 Run: `.venv/bin/python -m pytest benchmarks/bench_photos.py --benchmark-only`
 Quick (CI): `MODERATION_BENCH_QUICK=1 ...` (smaller bank, fewer photos).
-Ours: `decode` (DCT-scaled JPEG draft, kept unresized when within 0.84-1x of 512 px) + `compute_hashes` (plain + dihedral + content-box +
+Ours: `decode` (DCT-scaled JPEG draft, kept unresized when within 0.6-1x of 512 px; PDQ computed for the full-size photo) + `compute_hashes` (plain + dihedral + content-box +
 crop variants) + `match_photo` against indexes of the bank. Naive: full Pillow decode,
 `imagehash.phash` and `pdqhash.compute` on the full image, numpy linear scan of the bank.
 Seeded synthetic JPEGs: smooth colour noise plus grain, so file sizes are photo-like.

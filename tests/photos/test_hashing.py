@@ -78,7 +78,7 @@ def test_draft_decode_hashes_match_full_decode_of_jpeg(size: tuple[int, int]) ->
         naive_phash = bytes.fromhex(str(imagehash.phash(full)))
         naive_pdq = np.packbits(pdqhash.compute(np.asarray(full))[0].astype(np.uint8)).tobytes()
         assert hamming(ours.phash, naive_phash) <= 4
-        assert hamming(ours.pdq, naive_pdq) <= 16
+        assert hamming(ours.pdq, naive_pdq) <= 8  # measured 0 to 2: PDQ is hashed for the full-size photo
 
 
 def test_hashes_survive_reencode_and_resize() -> None:
