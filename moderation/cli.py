@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -106,10 +107,24 @@ def cmd_train_text(args: argparse.Namespace) -> int:
     from moderation.models import MODELS_DIR
     from moderation.text.training import train_text_model
 
-    caps = {k: v for k, v in (("word_features", args.word_features), ("char_features", args.char_features)) if v}
-    report = train_text_model(Path(args.file), Path(args.out) if args.out else MODELS_DIR, None, **caps)
-    print(report)
+    caps = {k: v for k, v in (("word_features", args.word_features), ("char_features", args.char_features))
+            if v is not None}
+    # The new model must beat the current one on the held-out split, or nothing is written.
+    report = train_text_model(Path(args.file), Path(args.out) if args.out else MODELS_DIR, args.current,
+                              models_dir=MODELS_DIR, **caps)
+    print(json.dumps(report.to_dict(), indent=2, default=str))
+    if report.improved:
+        print(f"wrote {report.name}@{report.version}: {', '.join(str(p) for p in report.written)}")
+    else:
+        print(f"kept {args.current}: the new model's held-out F1 is not higher; nothing written")
     return 0
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
 
 
 def cmd_export_labels(args: argparse.Namespace) -> int:
@@ -178,9 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
     tt = tsub.add_parser("text", help="train the text classifier from a labeled JSONL file")
     tt.add_argument("file")
     tt.add_argument("--out", default=None, help="models directory (default: the shipped models/)")
-    tt.add_argument("--word-features", type=int, default=None,
+    tt.add_argument("--current", default="profanity-enfr",
+                    help="the shipped model the new one must beat on the held-out split (default: profanity-enfr)")
+    tt.add_argument("--word-features", type=_positive_int, default=None,
                     help="most frequent word 1-2-grams kept (default: training.WORD_FEATURES)")
-    tt.add_argument("--char-features", type=int, default=None,
+    tt.add_argument("--char-features", type=_positive_int, default=None,
                     help="most frequent character 1-4-grams kept (default: training.CHAR_FEATURES)")
     tt.set_defaults(func=cmd_train_text)
     return p

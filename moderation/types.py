@@ -69,7 +69,7 @@ class Item:
     def __reduce__(self) -> tuple[Any, ...]:
         # Items cross to the Ray workers by the hundred: a plain tuple (the type by its
         # value) pickles about ten times faster than a slotted dataclass with an enum.
-        return (_item, (self.id, self.type.value, self.context, self.author_id, self.text, self.image, self.locale))
+        return (_item, (self.id, ItemType(self.type).value, self.context, self.author_id, self.text, self.image, self.locale))
 
 
 def _item(id: str, type: str, context: str, author_id: str, text: str | None, image: bytes | None, locale: str | None) -> Item:

@@ -66,3 +66,38 @@ def test_export_labels_writes_moderators_decisions_as_jsonl(tmp_path: Path) -> N
 def test_eval_without_data_says_where_it_looked(tmp_path: Path) -> None:
     out = run_cli(tmp_path, "eval", "photos", str(tmp_path / "nowhere"))
     assert out.returncode == 2 and "no evaluation photos" in out.stderr
+
+
+def _labeled_rows(n: int) -> list[dict[str, str]]:
+    insults = ["idiot", "connard", "stupid", "crétin", "moron", "abruti"]
+    rows = []
+    for i in range(n):
+        lang = "en" if i % 2 else "fr"
+        if i % 3 == 0:
+            text = f"you are a {insults[i % 6]} number {i}" if lang == "en" else f"tu es un {insults[i % 6]} numéro {i}"
+            rows.append({"text": text, "label": "profanity_insult", "lang": lang})
+        else:
+            text = f"leaving at {i % 24} from the station, seat {i}" if lang == "en" else f"départ à {i % 24}h, place {i}"
+            rows.append({"text": text, "label": "ok", "lang": lang})
+    return rows
+
+
+def test_train_text_judges_the_new_model_against_the_shipped_one(tmp_path: Path) -> None:
+    labeled = tmp_path / "labeled.jsonl"
+    labeled.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in _labeled_rows(300)))
+    out = run_cli(tmp_path, "train", "text", str(labeled), "--out", str(tmp_path / "models"),
+                  "--word-features", "500", "--char-features", "1000")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout[: out.stdout.rindex("}") + 1])
+    # the shipped profanity-enfr was scored on the same held-out rows
+    assert report["current"] is not None and report["n_holdout"] == 60
+    models = tmp_path / "models"
+    written = sorted(p.name for p in models.iterdir()) if models.exists() else []
+    assert written == (["profanity-enfr.json", "profanity-enfr.md", "profanity-enfr.onnx"] if report["improved"] else [])
+
+
+def test_train_text_refuses_a_zero_feature_cap(tmp_path: Path) -> None:
+    labeled = tmp_path / "labeled.jsonl"
+    labeled.write_text("\n".join(json.dumps(r) for r in _labeled_rows(30)))
+    out = run_cli(tmp_path, "train", "text", str(labeled), "--word-features", "0")
+    assert out.returncode == 2 and "must be at least 1" in out.stderr

@@ -35,10 +35,10 @@ _FORMAT_NAMES = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WEBP", "G
 
 # EXIF orientations that swap width and height (transpose, rotate 90/270, transverse).
 # A JPEG decoded at a DCT scale is kept without a resize when its long side is at least
-# this share of the work size (2 MP: 1/4 scale, 408 px; 12 MP: 1/8 scale, 500 px). PDQ
-# is computed for the full-size photo whatever the scale (`moderation.photos.pdq`); the
-# nudity model reads 320 px.
-WORK_BAND = 0.6
+# this share of the work size (2 MP: 1/4 scale, 408 px; 12 MP: 1/8 scale, 500 px): 320 px
+# for the default 512, the nudity model's input, so the model never sees an upscaled photo.
+# PDQ is computed for the full-size photo whatever the scale (`moderation.photos.pdq`).
+WORK_BAND = 0.625
 _SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
 # EXIF orientation -> the transpose that shows the photo upright (as ImageOps.exif_transpose).
 _T = Image.Transpose

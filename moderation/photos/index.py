@@ -11,9 +11,9 @@ search is exact, not approximate), and candidates are then checked on the full h
 
 Layout: a "main" part, where each chunk table is a counting-sort of row numbers by key
 (`order`, with `starts` giving each key's slice, so a probe is two array reads), and a
-small "tail" of recent additions that is scanned exhaustively. The tables lie end to end
-in two flat arrays, so one query reads every probe of every table in a handful of numpy
-operations (per-table loops cost more in call overhead than the probes themselves). When the tail grows past
+small "tail" of recent additions that is scanned exhaustively. The tables lie end to
+end in two flat arrays, so one query reads every probe of every table in a handful of
+numpy operations (a loop over the tables cost more in call overhead than the probes). When the tail grows past
 `tail_rows`, it is merged into the main tables by insertion (one memmove per table,
 amortised a few microseconds per hash, not a rebuild). Removal marks rows dead (queries
 skip them); their space is reclaimed when dead rows outnumber the live ones.

@@ -63,3 +63,20 @@ def test_dct_scaled_decode_hashed_at_full_size_is_closer_to_the_full_decode_hash
         plain_dists.append(hamming(pdq_dihedral(small)[0][0], reference))
     assert max(full_dists) <= 10  # upstream's conformance rule against the C++ reference
     assert sum(full_dists) < sum(plain_dists)
+
+
+@pytest.mark.parametrize(("width", "height", "k"), [(1632, 1224, 4), (1633, 1225, 4), (1001, 803, 2), (4003, 2999, 8)])
+def test_photo_made_of_k_by_k_blocks_hashes_the_same_from_its_blocks(width: int, height: int, k: int) -> None:
+    # What a 1/k DCT-scaled decode approximates: one pixel per block, the last block partial
+    # when the side is not a multiple of k (libjpeg rounds the scaled size up).
+    small = photo_array(-(-width // k), -(-height // k), 5)
+    full = np.repeat(np.repeat(small, k, axis=0), k, axis=1)[:height, :width]
+    assert hamming(pdq_dihedral(small, (width, height))[0][0], pdq_dihedral(full)[0][0]) <= 2
+    assert pdq_dihedral(small, (width, height))[1] == pdq_dihedral(full)[1]
+
+
+def test_wrong_shapes_and_sizes_are_refused() -> None:
+    with pytest.raises(ValueError, match="RGB"):
+        pdq_dihedral(np.zeros((40, 40, 4), dtype=np.uint8))
+    with pytest.raises(ValueError, match="smaller"):
+        pdq_dihedral(np.zeros((300, 400, 3), dtype=np.uint8), (300, 400))  # width and height swapped
