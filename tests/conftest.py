@@ -24,6 +24,9 @@ os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 
 from servers import LiveService, free_port, make_settings
 
+from moderation.store import make_engine, migrate
+from moderation.store.repository import Store
+
 REPO = Path(__file__).resolve().parent.parent
 EVAL_DIR = Path(os.environ.get("MODERATION_EVAL_DIR", REPO.parent / "shared" / "eval"))
 
@@ -110,6 +113,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'moderation.db'}"
     return fresh_postgres_database(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    """A migrated store on each backend of `database_url`."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    yield Store(engine)
+    engine.dispose()
 
 
 # -- a live service -----------------------------------------------------------------------

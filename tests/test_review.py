@@ -19,20 +19,11 @@ from moderation.review import (
     training_label,
     utcnow,
 )
-from moderation.store import make_engine, migrate
 from moderation.store.repository import Store
 
 ALICE = User(1, "alice", "moderator")
 BOB = User(2, "bob", "moderator")
 ADMIN = User(3, "root", "admin")
-
-
-@pytest.fixture
-def store(database_url: str) -> Store:
-    engine = make_engine(database_url)
-    migrate(engine)
-    yield Store(engine)
-    engine.dispose()
 
 
 def queue_for(store: Store, review: str = "", qa: str = "") -> ReviewQueue:

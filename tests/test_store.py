@@ -8,17 +8,9 @@ import pytest
 from sqlalchemy import inspect
 
 from moderation.errors import NotFound
-from moderation.store import make_engine, migrate
+from moderation.store import migrate
 from moderation.store.repository import NewBankEntry, NewItem, Store
 from moderation.store.tables import metadata
-
-
-@pytest.fixture
-def store(database_url: str) -> Store:
-    engine = make_engine(database_url)
-    migrate(engine)
-    yield Store(engine)
-    engine.dispose()
 
 
 def new_item(item_id: str, decision: str = "approve", content: str = "c1", image: bytes | None = None) -> NewItem:
