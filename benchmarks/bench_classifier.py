@@ -17,16 +17,15 @@ seed is printed.
 
 from __future__ import annotations
 
-import os
 import random
 
 import pytest
+from benchkit import QUICK, record
 
 from moderation.text.classifier import ToxicityClassifier
 from moderation.text.language import LanguageDetector
 
 SEED = 4242
-QUICK = os.environ.get("MODERATION_BENCH_QUICK") == "1"
 N_TEXTS = 200 if QUICK else 2000
 ROUNDS = 2 if QUICK else 5
 
@@ -58,10 +57,6 @@ def texts() -> list[str]:
     return chat_texts(N_TEXTS)
 
 
-def _per_text(benchmark, n: int) -> None:  # type: ignore[no-untyped-def]
-    benchmark.extra_info["texts_per_call"] = n
-
-
 def _reference():  # type: ignore[no-untyped-def]
     return pytest.importorskip("profanity_check", reason="alt-profanity-check==1.9.1 not installed")
 
@@ -69,49 +64,43 @@ def _reference():  # type: ignore[no-untyped-def]
 @pytest.mark.benchmark(group="classifier")
 def test_classifier_ours_batched(benchmark, texts: list[str]) -> None:  # type: ignore[no-untyped-def]
     clf = ToxicityClassifier(threads=1, batch_size=100)
-    _per_text(benchmark, len(texts))
     result = benchmark.pedantic(clf.predict, args=(texts,), rounds=ROUNDS, warmup_rounds=1)
     assert len(result) == len(texts)
-    benchmark.extra_info["texts_per_s"] = len(texts) / benchmark.stats.stats.mean
+    record(benchmark, "classifier", "ours", len(texts))
 
 
 @pytest.mark.benchmark(group="classifier")
 def test_classifier_naive_profanity_check_one_at_a_time(benchmark, texts: list[str]) -> None:  # type: ignore[no-untyped-def]
     ref = _reference()
-    _per_text(benchmark, len(texts))
     benchmark.pedantic(lambda: [ref.predict_prob([t])[0] for t in texts], rounds=ROUNDS, warmup_rounds=1)
-    benchmark.extra_info["texts_per_s"] = len(texts) / benchmark.stats.stats.mean
+    record(benchmark, "classifier", "naive", len(texts))
 
 
 @pytest.mark.benchmark(group="classifier")
 def test_classifier_profanity_check_whole_list(benchmark, texts: list[str]) -> None:  # type: ignore[no-untyped-def]
     ref = _reference()
-    _per_text(benchmark, len(texts))
     benchmark.pedantic(ref.predict_prob, args=(texts,), rounds=ROUNDS, warmup_rounds=1)
-    benchmark.extra_info["texts_per_s"] = len(texts) / benchmark.stats.stats.mean
+    record(benchmark, "classifier", "profanity-check-whole-list", len(texts))
 
 
 @pytest.mark.benchmark(group="classifier-batch")
 @pytest.mark.parametrize("batch_size", [1, 100, 1000])
 def test_classifier_batch_size(benchmark, texts: list[str], batch_size: int) -> None:  # type: ignore[no-untyped-def]
     clf = ToxicityClassifier(threads=1, batch_size=batch_size)
-    _per_text(benchmark, len(texts))
     benchmark.pedantic(clf.predict, args=(texts,), rounds=ROUNDS, warmup_rounds=1)
-    benchmark.extra_info["texts_per_s"] = len(texts) / benchmark.stats.stats.mean
+    record(benchmark, "classifier-batch", f"batch-{batch_size}", len(texts))
 
 
 @pytest.mark.benchmark(group="language")
 def test_language_ours_batched(benchmark, texts: list[str]) -> None:  # type: ignore[no-untyped-def]
     det = LanguageDetector()
-    _per_text(benchmark, len(texts))
     found = benchmark.pedantic(det.detect_batch, args=(texts,), rounds=ROUNDS, warmup_rounds=1)
     assert {lang for lang, _ in found} <= {"en", "fr", "other"}
-    benchmark.extra_info["texts_per_s"] = len(texts) / benchmark.stats.stats.mean
+    record(benchmark, "language", "ours", len(texts))
 
 
 @pytest.mark.benchmark(group="language")
 def test_language_naive_one_at_a_time(benchmark, texts: list[str]) -> None:  # type: ignore[no-untyped-def]
     det = LanguageDetector()
-    _per_text(benchmark, len(texts))
     benchmark.pedantic(lambda: [det.detect(t) for t in texts], rounds=ROUNDS, warmup_rounds=1)
-    benchmark.extra_info["texts_per_s"] = len(texts) / benchmark.stats.stats.mean
+    record(benchmark, "language", "naive", len(texts))

@@ -12,18 +12,17 @@ for speed, not a competitor on quality.
 
 from __future__ import annotations
 
-import os
 import random
 import re
 from collections.abc import Callable
 
 import pytest
+from benchkit import QUICK
 
 from moderation.text.contact import find_contacts
 from moderation.text.normalize import normalize, normalize_for_contacts
 
 SEED = 20240611
-QUICK = os.environ.get("MODERATION_BENCH_QUICK") == "1"
 N_TEXTS = 300 if QUICK else 3000
 
 _HARMLESS = [

@@ -4,29 +4,24 @@ Run: `.venv/bin/python -m pytest benchmarks/bench_index.py --benchmark-only`
 Quick (CI): `MODERATION_BENCH_QUICK=1 ...` shrinks the bank from 10M to 100k hashes.
 Seeded, uniform random hashes; queries are bank hashes with a few bits flipped (true
 matches exist) plus fresh random hashes (no match). Build time, memory per hash and
-recall against the linear scan go into each benchmark's extra_info.
+recall against the linear scan go into each benchmark's extra_info; the ratio summary
+prints ours against the linear scan and against threatexchange.
 """
 
 from __future__ import annotations
 
-import os
 import time
 
 import numpy as np
 import pytest
+from benchkit import QUICK, mean_seconds, record
 
 from moderation.photos.index import HashIndex
 
 SEED = 20240611
-QUICK = os.environ.get("MODERATION_BENCH_QUICK") == "1"
 N = 100_000 if QUICK else 10_000_000
 N_QUERIES = 40
 print(f"bench_index seed={SEED} n={N} quick={QUICK}")
-
-
-def _mean(benchmark) -> float:
-    """Mean seconds per round; NaN under --benchmark-disable (the code still runs once)."""
-    return benchmark.stats.stats.mean if benchmark.stats else float("nan")
 
 
 def _bank(bits: int) -> np.ndarray:
@@ -91,50 +86,48 @@ def _recall(ours, truth) -> float:
     return 1.0 if hits == 0 else sum(len(set(o) & set(t)) for o, t in zip(ours, truth)) / hits
 
 
-@pytest.mark.benchmark(group="index-phash-r8")
-def test_phash_r8_ours(benchmark, phash_setup) -> None:
-    bank, index, build_s = phash_setup
-    queries = _queries(bank, 4)
-    results = benchmark(_loop(lambda q: index.query(q, 8), queries))
-    words = bank.view(np.uint64)
-    truth = [_linear(words, q, 8).tolist() for q in queries]
+def _bench_ours(benchmark, setup, radius: int, flips: int, group: str) -> None:  # type: ignore[no-untyped-def]
+    bank, index, build_s = setup
+    queries = _queries(bank, flips)
+    results = benchmark(_loop(lambda q: index.query(q, radius), queries))
+    truth = [_linear(bank.view(np.uint64), q, radius).tolist() for q in queries]
+    record(benchmark, group, "ours", len(queries))
     benchmark.extra_info.update(
-        n=N, per_query_ms=_mean(benchmark) / N_QUERIES * 1e3, build_s=build_s,
+        n=N, per_query_ms=mean_seconds(benchmark) / len(queries) * 1e3, build_s=build_s,
         bytes_per_hash=index.memory_bytes() / N,
         recall=_recall([[i for i, _ in r] for r in results], truth),
     )
+
+
+def _bench_linear_scan(benchmark, setup, radius: int, flips: int, group: str) -> None:  # type: ignore[no-untyped-def]
+    bank, _, _ = setup
+    words = bank.view(np.uint64)
+    queries = _queries(bank, flips)
+    benchmark.pedantic(_loop(lambda q: _linear(words, q, radius), queries), rounds=2)
+    record(benchmark, group, "naive", len(queries))
+    benchmark.extra_info.update(n=N, per_query_ms=mean_seconds(benchmark) / len(queries) * 1e3)
+
+
+@pytest.mark.benchmark(group="index-phash-r8")
+def test_phash_r8_ours(benchmark, phash_setup) -> None:
+    _bench_ours(benchmark, phash_setup, 8, 4, "index-phash-r8-vs-scan")
 
 
 @pytest.mark.benchmark(group="index-phash-r8")
 def test_phash_r8_linear_scan(benchmark, phash_setup) -> None:
-    bank, _, _ = phash_setup
-    words = bank.view(np.uint64)
-    queries = _queries(bank, 4)
-    benchmark.pedantic(_loop(lambda q: _linear(words, q, 8), queries), rounds=2)
-    benchmark.extra_info.update(n=N, per_query_ms=_mean(benchmark) / len(queries) * 1e3)
+    _bench_linear_scan(benchmark, phash_setup, 8, 4, "index-phash-r8-vs-scan")
 
 
 @pytest.mark.benchmark(group="index-pdq-r31")
 def test_pdq_r31_ours(benchmark, pdq_setup) -> None:
-    bank, index, build_s = pdq_setup
-    queries = _queries(bank, 16)
-    results = benchmark(_loop(lambda q: index.query(q, 31), queries))
-    words = bank.view(np.uint64)
-    truth = [_linear(words, q, 31).tolist() for q in queries]
-    benchmark.extra_info.update(
-        n=N, per_query_ms=_mean(benchmark) / N_QUERIES * 1e3, build_s=build_s,
-        bytes_per_hash=index.memory_bytes() / N,
-        recall=_recall([[i for i, _ in r] for r in results], truth),
-    )
+    _bench_ours(benchmark, pdq_setup, 31, 16, "index-pdq-r31-vs-scan")
+    # Also the reference for the comparison with Meta's matcher below.
+    record(benchmark, "index-pdq-r31-vs-threatexchange", "ours", N_QUERIES)
 
 
 @pytest.mark.benchmark(group="index-pdq-r31")
 def test_pdq_r31_linear_scan(benchmark, pdq_setup) -> None:
-    bank, _, _ = pdq_setup
-    words = bank.view(np.uint64)
-    queries = _queries(bank, 16)
-    benchmark.pedantic(_loop(lambda q: _linear(words, q, 31), queries), rounds=2)
-    benchmark.extra_info.update(n=N, per_query_ms=_mean(benchmark) / len(queries) * 1e3)
+    _bench_linear_scan(benchmark, pdq_setup, 31, 16, "index-pdq-r31-vs-scan")
 
 
 @pytest.mark.benchmark(group="index-pdq-r31")
@@ -153,7 +146,8 @@ def test_pdq_r31_threatexchange(benchmark, pdq_setup) -> None:
     results = benchmark.pedantic(lambda: [index.search_with_distance_in_result([q], 31)[q] for q in qhex], rounds=2)
     words = bank.view(np.uint64)
     truth = [_linear(words, q, 31).tolist() for q in queries]
+    record(benchmark, "index-pdq-r31-vs-threatexchange", "naive", len(queries))
     benchmark.extra_info.update(
-        n=N, per_query_ms=_mean(benchmark) / N_QUERIES * 1e3, build_s=build_s,
+        n=N, per_query_ms=mean_seconds(benchmark) / len(queries) * 1e3, build_s=build_s,
         recall=_recall([[int(m[0]) for m in r] for r in results], truth),
     )

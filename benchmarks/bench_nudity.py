@@ -16,18 +16,17 @@ Data: seeded synthetic 2 MP (1632 x 1224) JPEGs, quality 90; the seed is printed
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from benchkit import QUICK, record
 from PIL import Image, ImageFilter
 
 from moderation.photos.decode import decode
 from moderation.photos.nudity import NudityDetector, decode_output, letterbox
 
 SEED = 1234
-QUICK = os.environ.get("MODERATION_BENCH_QUICK") == "1"
 N_IMAGES = 2 if QUICK else 8
 ROUNDS = 2 if QUICK else 5
 
@@ -208,7 +207,6 @@ def pool():  # type: ignore[no-untyped-def]
 
 @pytest.mark.benchmark(group="photo-path-nudity-2cores")
 def test_full_path_two_processes_ours(benchmark, pool, pool_jpegs: list[bytes]) -> None:  # type: ignore[no-untyped-def]
-    from benchkit import record
 
     chunks = [pool_jpegs[i : i + POOL_CHUNK] for i in range(0, len(pool_jpegs), POOL_CHUNK)]
     # Warm both workers (spawn, imports, bank, first session run) outside the timing.
@@ -220,7 +218,6 @@ def test_full_path_two_processes_ours(benchmark, pool, pool_jpegs: list[bytes]) 
 
 @pytest.mark.benchmark(group="photo-path-nudity-2cores")
 def test_full_path_nudenet_detect_serial(benchmark, pool_jpegs: list[bytes], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from benchkit import record
 
     ref = reference()
     paths = []

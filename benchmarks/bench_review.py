@@ -8,13 +8,13 @@ waiting on the server between items).
 from __future__ import annotations
 
 import itertools
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from benchkit import QUICK
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
@@ -31,7 +31,6 @@ _spec.loader.exec_module(tests_conftest)
 ray_session = tests_conftest.ray_session  # the tests' session Ray, as a fixture here
 from review_helpers import policy, policy_text, review_item
 
-QUICK = os.environ.get("MODERATION_BENCH_QUICK") == "1"
 ROUNDS = 50 if QUICK else 300
 ALICE = User(1, "alice", "moderator")
 
@@ -56,9 +55,9 @@ def test_decision_latency(benchmark, queue: ReviewQueue) -> None:
         return (ALICE, next(claimed), next(decisions)), {}
 
     benchmark.pedantic(queue.decide, setup=setup, rounds=min(ROUNDS, 400), iterations=1)
-    median_ms = benchmark.stats.stats.median * 1000
-    benchmark.extra_info["median_ms"] = round(median_ms, 2)
-    assert median_ms < 20
+    # The figure (target: under 20 ms) goes to extra_info and benchmarks/README.md; no time is asserted.
+    if benchmark.stats:
+        benchmark.extra_info["median_ms"] = round(benchmark.stats.stats.median * 1000, 2)
 
 
 def test_claim_ten_tasks(benchmark, queue: ReviewQueue) -> None:

@@ -8,19 +8,23 @@ import numpy as np
 from PIL import Image
 
 
-def photo_array(width: int, height: int, seed: int) -> np.ndarray:
-    """A smooth, photo-like RGB image: low-frequency noise upsampled, plus fine grain."""
+def photo_array(width: int, height: int, seed: int = 0, *, cell: int = 64, grain: int = 8) -> np.ndarray:
+    """A smooth, photo-like RGB image: random colours every `cell` pixels, upsampled
+    (bicubic), plus uniform grain of +/- `grain` (none when 0), so JPEGs compress like photos."""
     rng = np.random.default_rng(seed)
-    small = rng.integers(0, 256, size=(max(2, height // 64), max(2, width // 64), 3), dtype=np.uint8)
+    small = rng.integers(0, 256, size=(max(2, height // cell), max(2, width // cell), 3), dtype=np.uint8)
     img = Image.fromarray(small, "RGB").resize((width, height), Image.BICUBIC)
+    if not grain:
+        return np.asarray(img)
     arr = np.asarray(img).astype(np.int16)
-    arr += rng.integers(-8, 9, size=arr.shape, dtype=np.int16)
+    arr += rng.integers(-grain, grain + 1, size=arr.shape, dtype=np.int16)
     return np.clip(arr, 0, 255).astype(np.uint8)
 
 
-def encode(arr: np.ndarray, fmt: str = "JPEG", **kw: object) -> bytes:
+def encode(image: np.ndarray | Image.Image, fmt: str = "JPEG", **kw: object) -> bytes:
+    """`image` (pixels or a Pillow image) saved as `fmt` with Pillow's options `kw`."""
     buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format=fmt, **kw)
+    (image if isinstance(image, Image.Image) else Image.fromarray(image)).save(buf, format=fmt, **kw)
     return buf.getvalue()
 
 

@@ -6,6 +6,7 @@ import io
 
 import numpy as np
 import pytest
+from images import encode, photo_array
 from PIL import Image
 
 from moderation.errors import ImageTooLarge, InvalidImage
@@ -13,20 +14,12 @@ from moderation.photos.decode import DecodeLimits, Photo, decode
 
 
 def _photo_array(width: int, height: int, seed: int = 0) -> np.ndarray:
-    """Smooth random colour field: compresses like a photo, deterministic."""
-    rng = np.random.default_rng(seed)
-    small = rng.integers(0, 256, (max(2, height // 32), max(2, width // 32), 3), dtype=np.uint8)
-    return np.asarray(Image.fromarray(small).resize((width, height), Image.Resampling.BICUBIC))
-
-
-def _encode(image: Image.Image, fmt: str, **params: object) -> bytes:
-    buf = io.BytesIO()
-    image.save(buf, fmt, **params)
-    return buf.getvalue()
+    """Smooth random colour field without grain: compresses like a photo, deterministic."""
+    return photo_array(width, height, seed, cell=32, grain=0)
 
 
 def _jpeg(width: int = 800, height: int = 600, **params: object) -> bytes:
-    return _encode(Image.fromarray(_photo_array(width, height)), "JPEG", quality=90, **params)
+    return encode(Image.fromarray(_photo_array(width, height)), "JPEG", quality=90, **params)
 
 
 def _fault(exc_info: pytest.ExceptionInfo) -> str:
@@ -35,7 +28,7 @@ def _fault(exc_info: pytest.ExceptionInfo) -> str:
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF"])
 def test_decode_accepts_the_four_formats(fmt: str) -> None:
-    photo = decode(_encode(Image.fromarray(_photo_array(300, 200)), fmt))
+    photo = decode(encode(Image.fromarray(_photo_array(300, 200)), fmt))
     assert isinstance(photo, Photo)
     assert (photo.width, photo.height, photo.format) == (300, 200, fmt)
     assert photo.image.mode == "RGB"
@@ -44,15 +37,16 @@ def test_decode_accepts_the_four_formats(fmt: str) -> None:
 def test_decode_downscales_large_jpeg_to_work_size() -> None:
     photo = decode(_jpeg(4000, 3000))
     assert (photo.width, photo.height) == (4000, 3000)
-    # libjpeg's 1/8 scale (500 px) is within the work band: kept as decoded, no resize.
+    # libjpeg's 1/8 scale (500 px) is within the work band: kept as decoded; a full decode
+    # followed by a resize to the 512 px work size would give 512 x 384.
     assert photo.image.size == (500, 375)
 
 
 def test_decode_resizes_when_no_dct_scale_fits_the_work_band() -> None:
-    # 1/2 of 1200 is 600 (> 512) and 1/4 is 300 (< 3/4 of 512): decoded at 1/2, resized.
+    # 1/2 of 1200 is 600 (> 512) and 1/4 is 300 (< 320, WORK_BAND of 512): decoded at 1/2, resized.
     photo = decode(_jpeg(1200, 900))
     assert photo.image.size == (512, 384)
-    # 1/4 of 1728 is 432 (>= 384): used as decoded.
+    # 1/4 of 1728 is 432 (>= 320): used as decoded.
     assert decode(_jpeg(1728, 1152)).image.size == (432, 288)
     # Never above the work size, even when 1/8 is too big (8000 px: 1000 px at 1/8).
     assert max(decode(_jpeg(6000, 1000)).image.size) == 512
@@ -75,8 +69,8 @@ def test_decode_refuses_bad_bytes_with_reason(data: bytes, fault: str) -> None:
 
 
 def test_decode_names_refused_format() -> None:
-    bmp = _encode(Image.fromarray(_photo_array(100, 100)), "BMP")
-    tiff = _encode(Image.fromarray(_photo_array(100, 100)), "TIFF")
+    bmp = encode(Image.fromarray(_photo_array(100, 100)), "BMP")
+    tiff = encode(Image.fromarray(_photo_array(100, 100)), "TIFF")
     with pytest.raises(InvalidImage, match="BMP"):
         decode(bmp)
     with pytest.raises(InvalidImage, match="TIFF"):
@@ -85,7 +79,7 @@ def test_decode_names_refused_format() -> None:
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
 def test_decode_refuses_truncated_file(fmt: str) -> None:
-    data = _encode(Image.fromarray(_photo_array(400, 300)), fmt)
+    data = encode(Image.fromarray(_photo_array(400, 300)), fmt)
     with pytest.raises(InvalidImage) as exc_info:
         decode(data[: len(data) // 2])
     assert _fault(exc_info) in {"truncated", "corrupt"}
@@ -112,7 +106,7 @@ def test_decode_refuses_too_many_bytes() -> None:
 
 def test_decode_refuses_pixel_bomb_from_header() -> None:
     # A 1-bit PNG of 20000 x 20000 (400 MP) compresses to a few hundred kB.
-    bomb = _encode(Image.new("1", (20_000, 20_000)), "PNG", optimize=True)
+    bomb = encode(Image.new("1", (20_000, 20_000)), "PNG", optimize=True)
     with pytest.raises(ImageTooLarge) as exc_info:
         decode(bomb)
     assert _fault(exc_info) == "too_many_pixels"
@@ -121,34 +115,34 @@ def test_decode_refuses_pixel_bomb_from_header() -> None:
 def test_decode_turns_pillow_bomb_warning_into_error() -> None:
     # Above our cap but between Pillow's 1x and 2x limit: Pillow would only warn.
     limits = DecodeLimits(max_pixels=10**9)
-    bomb = _encode(Image.new("1", (10_000, 10_000)), "PNG", optimize=True)
+    bomb = encode(Image.new("1", (10_000, 10_000)), "PNG", optimize=True)
     with pytest.raises(ImageTooLarge):
         decode(bomb, limits)
 
 
 def test_decode_composites_alpha_on_white() -> None:
     rgba = Image.new("RGBA", (100, 100), (255, 0, 0, 0))  # fully transparent red
-    photo = decode(_encode(rgba, "PNG"))
+    photo = decode(encode(rgba, "PNG"))
     assert photo.image.getpixel((50, 50)) == (255, 255, 255)
 
 
 def test_decode_palette_transparency_composited_on_white() -> None:
     pal = Image.new("P", (100, 100), 1)
     pal.putpalette([0, 0, 0, 10, 200, 10] + [0] * 762)
-    photo = decode(_encode(pal, "GIF", transparency=1))
+    photo = decode(encode(pal, "GIF", transparency=1))
     assert photo.image.getpixel((10, 10)) == (255, 255, 255)
 
 
 def test_decode_converts_cmyk_and_grayscale() -> None:
     cmyk = Image.fromarray(_photo_array(200, 200)).convert("CMYK")
     gray = Image.fromarray(_photo_array(200, 200)).convert("L")
-    assert decode(_encode(cmyk, "JPEG")).image.mode == "RGB"
-    assert decode(_encode(gray, "PNG")).image.mode == "RGB"
+    assert decode(encode(cmyk, "JPEG")).image.mode == "RGB"
+    assert decode(encode(gray, "PNG")).image.mode == "RGB"
 
 
 def test_decode_scales_16_bit_instead_of_clipping() -> None:
     ramp = np.tile(np.linspace(0, 65535, 256).astype(np.uint16), (128, 1))
-    photo = decode(_encode(Image.fromarray(ramp), "PNG"))
+    photo = decode(encode(Image.fromarray(ramp), "PNG"))
     row = np.asarray(photo.image)[64, :, 0]
     assert row[0] < 5 and row[-1] > 250 and 100 < row[128] < 160
 
@@ -167,17 +161,9 @@ def test_decode_applies_exif_orientation() -> None:
     image.paste((255, 0, 0), (0, 0, 30, 30))  # red mark at stored top-left
     exif = Image.Exif()
     exif[0x0112] = 6
-    photo = decode(_encode(image, "JPEG", quality=95, exif=exif.tobytes()))
+    photo = decode(encode(image, "JPEG", quality=95, exif=exif.tobytes()))
     assert (photo.width, photo.height) == (200, 300)
     assert photo.image.size == (200, 300)
     # Rotating 90 CW moves the stored top-left to the top-right.
     r, g, _b = photo.image.getpixel((190, 10))
     assert r > 200 and g < 60
-
-
-def test_decode_jpeg_uses_dct_draft() -> None:
-    # 4000 x 3000 decodes at 1/8 scale to exactly 500 x 375 and is used as is; a full
-    # decode followed by a resize to the 512-px work size would give 512 x 384.
-    photo = decode(_jpeg(4000, 3000))
-    assert photo.image.size == (500, 375)
-    assert (photo.width, photo.height) == (4000, 3000)

@@ -11,6 +11,7 @@ import imagehash
 import numpy as np
 import pdqhash
 import pytest
+from images import encode, photo_array
 from PIL import Image, ImageOps
 
 from moderation.photos.decode import DecodeLimits, Photo, decode
@@ -30,17 +31,7 @@ def _pattern() -> np.ndarray:
 
 def _photo(width: int, height: int, seed: int) -> Image.Image:
     """Photo-like: smooth colour noise plus grain, so JPEG sizes and hashes are realistic."""
-    rng = np.random.default_rng(seed)
-    small = rng.integers(0, 256, (height // 48, width // 48, 3), dtype=np.uint8)
-    arr = np.asarray(Image.fromarray(small).resize((width, height), Image.Resampling.BICUBIC), dtype=np.int16)
-    arr = arr + rng.integers(-6, 7, arr.shape, dtype=np.int16)
-    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
-
-
-def _bytes(image: Image.Image, fmt: str = "JPEG", **params: object) -> bytes:
-    buf = io.BytesIO()
-    image.save(buf, fmt, **params)
-    return buf.getvalue()
+    return Image.fromarray(photo_array(width, height, seed, cell=48, grain=6))
 
 
 def _hashes(data: bytes) -> PhotoHashes:
@@ -53,7 +44,7 @@ def _best(a: tuple[bytes, ...], b: tuple[bytes, ...]) -> int:
 
 def test_golden_hashes_of_synthetic_image_are_pinned() -> None:
     # A library upgrade that changes stored hashes must fail here.
-    data = _bytes(Image.fromarray(_pattern()), "PNG")
+    data = encode(Image.fromarray(_pattern()), "PNG")
     h = _hashes(data)
     assert h.phash.hex() == "82b807b8e7f8f807"
     assert h.pdq.hex() == "fa0ffff0ea0ffff0a00ffff0800ffff0000ffff0000f000f5553000efff0000e"
@@ -72,7 +63,7 @@ def test_draft_decode_hashes_match_full_decode_of_jpeg(size: tuple[int, int]) ->
     # The DCT-scaled path (12 MP: 1/8, 500 px; 2 MP: 1/4, 432 / 480 px, kept without a
     # resize) must hash like the naive full decode, or banks built either way diverge.
     for seed in range(3):
-        data = _bytes(_photo(*size, seed), quality=88)
+        data = encode(_photo(*size, seed), quality=88)
         ours = _hashes(data)
         full = Image.open(io.BytesIO(data)).convert("RGB")
         naive_phash = bytes.fromhex(str(imagehash.phash(full)))
@@ -83,14 +74,14 @@ def test_draft_decode_hashes_match_full_decode_of_jpeg(size: tuple[int, int]) ->
 
 def test_hashes_survive_reencode_and_resize() -> None:
     original = _photo(1200, 800, 7)
-    a = _hashes(_bytes(original, quality=92))
-    b = _hashes(_bytes(original.resize((600, 400)), quality=60))
+    a = _hashes(encode(original, quality=92))
+    b = _hashes(encode(original.resize((600, 400)), quality=60))
     assert hamming(a.phash, b.phash) <= 4
     assert hamming(a.pdq, b.pdq) <= 31
 
 
 def test_unrelated_photos_are_far_apart() -> None:
-    a, b = _hashes(_bytes(_photo(800, 600, 1))), _hashes(_bytes(_photo(800, 600, 2)))
+    a, b = _hashes(encode(_photo(800, 600, 1))), _hashes(encode(_photo(800, 600, 2)))
     assert _best(a.all_phashes, b.all_phashes) > 14
     assert _best(a.all_pdqs, b.all_pdqs) > 70
 
@@ -106,7 +97,7 @@ def test_unrelated_photos_are_far_apart() -> None:
 )
 def test_dihedral_variants_match_mirrored_and_rotated_copies(edit) -> None:
     original = _photo(900, 600, 3)
-    a, b = _hashes(_bytes(original)), _hashes(_bytes(edit(original)))
+    a, b = _hashes(encode(original)), _hashes(encode(edit(original)))
     assert hamming(a.pdq, b.pdq) > 64  # the plain hash alone misses it
     assert min(hamming(a.pdq, v) for v in b.all_pdqs) <= 31
     assert min(hamming(a.phash, v) for v in b.all_phashes) <= 8
@@ -119,7 +110,7 @@ def test_content_box_finds_photo_inside_white_border() -> None:
     assert box is not None
     left, top, right, bottom = box
     assert abs(left - 40) <= 3 and abs(top - 30) <= 3 and abs(right - 440) <= 3 and abs(bottom - 330) <= 3
-    a, b = _hashes(_bytes(inner)), _hashes(_bytes(padded))
+    a, b = _hashes(encode(inner)), _hashes(encode(padded))
     assert _best(a.all_phashes, b.all_phashes) <= 8
 
 
@@ -130,7 +121,7 @@ def test_content_box_is_none_for_plain_photo() -> None:
 def test_center_crop_of_banked_photo_matches_crop_variant() -> None:
     original = _photo(1000, 800, 6)
     cropped = original.crop((100, 80, 900, 720))  # central 80 %, i.e. 10 % off every side
-    a, b = _hashes(_bytes(original)), _hashes(_bytes(cropped))
+    a, b = _hashes(encode(original)), _hashes(encode(cropped))
     assert hamming(a.phash, b.phash) > 8  # the plain hash alone misses it
     assert _best(a.all_phashes, b.all_phashes) <= 8
 
