@@ -180,17 +180,16 @@ class PhotoAnalyzer:
                 if any(r.category in ("banned_match", "allowed_match") for r in reasons):
                     decided.add(k)
         t1 = time.perf_counter()
-        for name, signal in self.photo_signals.items():
-            todo = [
-                (k, photo)
-                for k, photo, _ in decoded
-                if k not in decided and name in self._checks(items[k].context)
-            ]
-            if not todo:
+        # One photo at a time through every model its context asks for: the nudity and
+        # profile checks of a photo then share one detector pass (the detector keeps the
+        # last image's detections; signal by signal over the batch, each photo ran twice).
+        for k, photo, _ in decoded:
+            if k in decided:
                 continue
-            results = signal.analyze_batch([items[k] for k, _ in todo], [p for _, p in todo])
-            for (k, _), res in zip(todo, results):
-                out[k].merge(res)
+            checks = self._checks(items[k].context)
+            for name, signal in self.photo_signals.items():
+                if name in checks:
+                    out[k].merge(signal.analyze(items[k], photo))
         t_models = time.perf_counter() - t1
         n = max(len(items), 1)
         for sig in out:

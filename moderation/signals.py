@@ -50,6 +50,3 @@ class PhotoSignal(ABC):
     @abstractmethod
     def analyze(self, item: Item, photo: Photo) -> Signals:
         """Never raises on a photo that decoded; returns empty Signals when nothing fires."""
-
-    def analyze_batch(self, items: Sequence[Item], photos: Sequence[Photo]) -> list[Signals]:
-        return [self.analyze(i, p) for i, p in zip(items, photos)]

@@ -309,3 +309,30 @@ def test_no_eval_photo_is_explicit(detector: NudityDetector) -> None:
     # None of the development photos is nude; the worst false alarm is recorded in the model card.
     worst = max(detector.analyze(ITEM, Pic(photo(p.name))).scores["nudity"] for p in ORIGINALS.glob("*.jpg"))
     assert worst < 0.5
+
+
+class _CountingDetector(NudityDetector):
+    """The real detector, counting its model runs."""
+
+    runs = 0
+
+    def _detect(self, image: Image.Image) -> list[Detection]:
+        self.runs += 1
+        return super()._detect(image)
+
+
+def test_profile_photos_in_a_batch_run_the_model_once_each() -> None:
+    from images import make_jpeg
+
+    from moderation.config import DEFAULT_POLICY
+    from moderation.photos.decode import DecodeLimits
+    from moderation.pipeline import PhotoAnalyzer
+    from moderation.policy import load_policy
+
+    counting = _CountingDetector()
+    analyzer = PhotoAnalyzer(load_policy(DEFAULT_POLICY), DecodeLimits(), None,
+                             {"nudity": counting, "profile": ProfilePhotoCheck(counting)})
+    items = [Item(f"p{i}", ItemType.PHOTO, "profile_photo", "a", image=make_jpeg(seed=i)) for i in range(3)]
+    signals = analyzer.analyze(items)
+    assert all("nudity" in s.scores and "face" in s.scores for s in signals)  # both checks ran
+    assert counting.runs == 3
