@@ -171,9 +171,12 @@ class PhotoAnalyzer:
             decoded.append((k, photo, hashes))
         t_decode = time.perf_counter() - t0
         decided: set[int] = set()
-        if self.matcher is not None and decoded:
-            matches = self.matcher([h for _, _, h in decoded])
-            for (k, _, _), ms in zip(decoded, matches):
+        # Bank lookups for the photos whose context checks `hashes` (the others are still
+        # hashed: an approved photo joins the seen bank whatever its context).
+        matchable = [(k, h) for k, _, h in decoded if "hashes" in self._checks(items[k].context)]
+        if self.matcher is not None and matchable:
+            matches = self.matcher([h for _, h in matchable])
+            for (k, _), ms in zip(matchable, matches):
                 reasons = match_reasons(ms, items[k].author_id, self.policy.banks, self.policy.hash_matching.seen_bank)
                 out[k].reasons.extend(reasons)
                 # A banned or allowed photo is decided by its bank: skip the models.

@@ -336,3 +336,31 @@ def test_profile_photos_in_a_batch_run_the_model_once_each() -> None:
     signals = analyzer.analyze(items)
     assert all("nudity" in s.scores and "face" in s.scores for s in signals)  # both checks ran
     assert counting.runs == 3
+
+
+def test_banks_are_searched_only_for_contexts_that_check_hashes() -> None:
+    from images import make_jpeg
+
+    from moderation.config import DEFAULT_POLICY
+    from moderation.photos.banks import BankEntry, BankIndex
+    from moderation.photos.decode import DecodeLimits, decode
+    from moderation.photos.hashing import compute_hashes
+    from moderation.pipeline import PhotoAnalyzer
+    from moderation.policy import parse_policy
+
+    text = DEFAULT_POLICY.read_text()
+    assert "checks: [hashes, nudity]\n" in text  # car_photo
+    policy = parse_policy(text.replace("checks: [hashes, nudity]\n", "checks: [nudity]\n", 1))
+    data = make_jpeg(seed=7)
+    h = compute_hashes(data, decode(data))
+    bank = BankIndex()
+    bank.add([BankEntry(1, "banned", None, h.sha256, h.phash, h.pdq)])
+
+    def matcher(hashes):  # type: ignore[no-untyped-def]
+        return [bank.match(x, policy.hash_matching) for x in hashes]
+
+    analyzer = PhotoAnalyzer(policy, DecodeLimits(), matcher, {})
+    car, profile = analyzer.analyze([Item("c", ItemType.PHOTO, "car_photo", "a", image=data),
+                                     Item("p", ItemType.PHOTO, "profile_photo", "a", image=data)])
+    assert not any(r.category == "banned_match" for r in car.reasons)
+    assert any(r.category == "banned_match" for r in profile.reasons)
