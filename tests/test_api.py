@@ -269,6 +269,8 @@ def test_duplicate_id_within_a_batch_is_an_item_error(api: httpx.Client) -> None
         ({"image": ("x.jpg", make_jpeg(seed=2), "image/jpeg")}, {"id": "m5", "context": "message", "author_id": "a"}, 422, None),
         ({"image": ("x.jpg", make_jpeg(seed=2), "image/jpeg")}, {"context": "car_photo", "author_id": "a"}, 422, None),
         ({}, {"id": "m7", "context": "car_photo", "author_id": "a"}, 422, None),
+        ({"image": ("x.jpg", make_jpeg(seed=2), "image/jpeg")},
+         {"id": "m8", "context": "car_photo", "author_id": "a", "callback_url": "javascript:alert(1)"}, 422, None),
     ],
 )
 def test_bad_multipart_photo_is_4xx_problem(api: httpx.Client, files, data, status: int, fault) -> None:

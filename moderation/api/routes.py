@@ -89,13 +89,7 @@ def parse_item(raw: Any, service: Service) -> ItemRequest:
         loc = ".".join(str(p) for p in err.get("loc", ()))
         raise InvalidInput(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg"))) from None
     s = service.settings
-    ctx = service.policy.contexts.get(item.context)
-    if ctx is None:
-        raise InvalidInput(f"unknown context {item.context!r}; known: {', '.join(sorted(service.policy.contexts))}")
-    if ctx.type.value != item.type:
-        raise InvalidInput(f"context {item.context!r} takes {ctx.type.value} items, not {item.type}")
-    if item.callback_url is not None and not re.match(r"^https?://[^\s]+$", item.callback_url):
-        raise InvalidInput("callback_url must be an http(s) URL")
+    check_routing(service, item.context, ItemType(item.type), item.callback_url)
     if item.type == "text":
         if item.image_b64 is not None:
             raise InvalidInput("a text item has no image_b64")
@@ -122,6 +116,20 @@ def parse_item(raw: Any, service: Service) -> ItemRequest:
     except (binascii.Error, ValueError):
         raise InvalidImage("image_b64 is not valid base64", fault="bad_base64") from None
     return photo_request(item.id, item.context, item.author_id, data, service, item.locale, item.metadata, item.callback_url)
+
+
+_CALLBACK_URL = re.compile(r"https?://\S+")
+
+
+def check_routing(service: Service, context: str, type_: ItemType, callback_url: str | None) -> None:
+    """The checks every way in shares: the context exists and takes this type, the callback is http(s)."""
+    ctx = service.policy.contexts.get(context)
+    if ctx is None:
+        raise InvalidInput(f"unknown context {context!r}; known: {', '.join(sorted(service.policy.contexts))}")
+    if ctx.type is not type_:
+        raise InvalidInput(f"context {context!r} takes {ctx.type.value} items, not {type_.value}")
+    if callback_url is not None and not _CALLBACK_URL.fullmatch(callback_url):
+        raise InvalidInput("callback_url must be an http(s) URL")
 
 
 def check_text(text: str, max_chars: int) -> str:
@@ -238,11 +246,7 @@ async def moderate_photo(
     is answered with its problem+json (422, or 413 for too many bytes or pixels)."""
     data = await _read_upload(image, service.settings.max_image_bytes)
     meta = _parse_metadata(metadata)
-    ctx = service.policy.contexts.get(context)
-    if ctx is None:
-        raise InvalidInput(f"unknown context {context!r}; known: {', '.join(sorted(service.policy.contexts))}")
-    if ctx.type is not ItemType.PHOTO:
-        raise InvalidInput(f"context {context!r} takes {ctx.type.value} items, not photos")
+    check_routing(service, context, ItemType.PHOTO, callback_url)
     req = photo_request(id, context, author_id, data, service, locale, meta, callback_url)
     [result] = await service.moderate([req], key)
     if result.error is not None:
