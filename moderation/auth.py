@@ -12,19 +12,18 @@ and never open these routes.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, delete, insert, select, update
 
 from moderation.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
-from moderation.store.repository import Transaction
+from moderation.store.repository import Transaction, aware, hash_secret, utcnow
 from moderation.store.review_tables import sessions, users
 
 ROLES = ("moderator", "admin")
@@ -34,15 +33,6 @@ MIN_PASSWORD = 8
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so a login takes as long either way.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(t: datetime) -> datetime:
-    """SQLite returns naive datetimes for timezone-aware columns: they are UTC."""
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -72,10 +62,6 @@ class Session:
 class SessionPolicy:
     idle: timedelta = timedelta(minutes=60)
     absolute: timedelta = timedelta(hours=12)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class Accounts:
@@ -162,7 +148,7 @@ class Accounts:
         with self._tx() as conn:
             conn.execute(
                 insert(sessions).values(
-                    token_hash=hash_token(token),
+                    token_hash=hash_secret(token),
                     user_id=row.id,
                     csrf_token=csrf,
                     created_at=now,
@@ -176,7 +162,7 @@ class Accounts:
         """The live session of a cookie token, its idle expiry pushed forward; Unauthorized
         when unknown, expired, or its user is disabled."""
         now = utcnow()
-        th = hash_token(token)
+        th = hash_secret(token)
         with self._tx() as conn:
             row = conn.execute(
                 select(sessions, users.c.username, users.c.role, users.c.disabled_at)
@@ -185,22 +171,22 @@ class Accounts:
             ).first()
             if row is None:
                 raise Unauthorized("not logged in")
-            if _aware(row.expires_at) <= now or row.disabled_at is not None:
+            if aware(row.expires_at) <= now or row.disabled_at is not None:
                 conn.execute(delete(sessions).where(sessions.c.token_hash == th))
                 raise Unauthorized("session expired; log in again")
-            expires = min(now + self.policy.idle, _aware(row.created_at) + self.policy.absolute)
+            expires = min(now + self.policy.idle, aware(row.created_at) + self.policy.absolute)
             # Touch at most once a minute: a busy moderator does not write on every request.
-            if (now - _aware(row.last_seen_at)).total_seconds() > 60:
+            if (now - aware(row.last_seen_at)).total_seconds() > 60:
                 conn.execute(
                     update(sessions).where(sessions.c.token_hash == th).values(last_seen_at=now, expires_at=expires)
                 )
             else:
-                expires = _aware(row.expires_at)
+                expires = aware(row.expires_at)
         return Session(User(row.user_id, row.username, row.role), row.csrf_token, expires)
 
     def logout(self, token: str) -> None:
         with self._tx() as conn:
-            conn.execute(delete(sessions).where(sessions.c.token_hash == hash_token(token)))
+            conn.execute(delete(sessions).where(sessions.c.token_hash == hash_secret(token)))
 
     def purge_expired(self) -> int:
         with self._tx() as conn:

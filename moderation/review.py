@@ -30,7 +30,7 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, case, func, insert, literal, or_, select, update
@@ -40,7 +40,7 @@ from moderation import webhooks
 from moderation.auth import SessionPolicy, User
 from moderation.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyError
 from moderation.policy import Policy
-from moderation.store.repository import Transaction
+from moderation.store.repository import Transaction, aware, utcnow
 from moderation.store.review_tables import bank_changes, review_cursors, webhook_outbox
 from moderation.store.tables import api_keys, audit_log, decisions, items, review_tasks
 
@@ -59,16 +59,6 @@ LABEL_OF_CATEGORY = {
     "spam": "spam_other",
 }
 TRAINING_LABELS = ("ok", "profanity_insult", "contact_info", "spam_link", "spam_other", "ambiguous")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(t: datetime | None) -> datetime | None:
-    if t is None:
-        return None
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 # -- settings from the policy file ------------------------------------------------------------
@@ -349,7 +339,7 @@ class ReviewQueue:
         out = []
         for r in rows:
             blind = r.queue in BLIND_QUEUES
-            created = _aware(r.created_at)
+            created = aware(r.created_at)
             dups = []
             ph = (r.features or {}).get("phash") if r.type == "photo" else None
             if ph:
@@ -370,7 +360,7 @@ class ReviewQueue:
                     "age_seconds": round((now - created).total_seconds(), 1) if created else None,
                     "sla_minutes": sla.get(r.queue, 120),
                     "lease_owner": r.lease_owner,
-                    "lease_expires_at": _aware(r.lease_expires_at),
+                    "lease_expires_at": aware(r.lease_expires_at),
                     "item": {
                         "id": r.item_id,
                         "type": r.type,
@@ -380,7 +370,7 @@ class ReviewQueue:
                         "language": r.language,
                         "locale": r.locale,
                         "metadata": r.metadata,
-                        "created_at": _aware(r.item_created_at),
+                        "created_at": aware(r.item_created_at),
                         "first_decision": None if blind else r.first_decision,
                         "image_url": _image_url(r.item_id) if r.type == "photo" else None,
                         "size": (r.features or {}).get("size"),
@@ -389,7 +379,7 @@ class ReviewQueue:
                     "scores": r.scores,
                     "sensitive": any(x.get("category") in ("nudity", "suggestive", "sexual") for x in r.reasons or []),
                     "author_recent": [
-                        {"id": a.id, "type": a.type, "context": a.context, "decision": a.final_decision or a.first_decision, "status": a.status, "created_at": _aware(a.created_at), "excerpt": a.excerpt}
+                        {"id": a.id, "type": a.type, "context": a.context, "decision": a.final_decision or a.first_decision, "status": a.status, "created_at": aware(a.created_at), "excerpt": a.excerpt}
                         for a in recent[r.author_id]
                         if a.id != r.item_id
                     ][:8],
@@ -527,7 +517,7 @@ class ReviewQueue:
             "decided_by": user.actor,
             "reasons": [{"source": "human", "actor": user.actor, "note": note}] + list(item.reasons or []),
             "decided_at": now,
-            "created_at": _aware(item.created_at),
+            "created_at": aware(item.created_at),
             "policy_version": item.policy_version,
         }
         return webhooks.enqueue(conn, item_pk=item.pk, decision_id=decision_id, url=url, api_key_id=key_id, payload=payload, not_before=not_before)
@@ -567,7 +557,7 @@ class ReviewQueue:
             if not user.is_admin:
                 if row.actor != user.actor:
                     raise Forbidden("a moderator can undo only their own decisions")
-                if (now - _aware(row.created_at)).total_seconds() > s.undo_seconds:
+                if (now - aware(row.created_at)).total_seconds() > s.undo_seconds:
                     raise Conflict(f"the undo window of {s.undo_seconds:g} s has passed; ask an admin")
             item = conn.execute(select(items).where(items.c.pk == row.item_pk)).one()
             later = conn.execute(
@@ -711,7 +701,7 @@ class ReviewQueue:
         with self._tx() as conn:
             total = int(conn.execute(n).scalar_one())
             rows = conn.execute(q.order_by(audit_log.c.id.desc()).limit(limit).offset(offset)).all()
-        return total, [{"id": r.id, "at": _aware(r.at), "actor": r.actor, "action": r.action, "target": r.target, "detail": r.detail} for r in rows]
+        return total, [{"id": r.id, "at": aware(r.at), "actor": r.actor, "action": r.action, "target": r.target, "detail": r.detail} for r in rows]
 
     def stats(self, now: datetime | None = None, hours: int = 24) -> dict[str, Any]:
         now = now or utcnow()
@@ -746,7 +736,7 @@ class ReviewQueue:
             ).scalar_one()
         per_hour: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         for actor, at, _kind in human:
-            at = _aware(at)
+            at = aware(at)
             per_hour[actor][at.replace(minute=0, second=0, microsecond=0).isoformat()] += 1
         total_items = sum(n for _, n in first_counts)
         auto = sum(n for d, n in first_counts if d != "review")
@@ -760,7 +750,7 @@ class ReviewQueue:
                     "queue": q,
                     "depth": int(n),
                     "leased": int(leased or 0),
-                    "oldest_age_seconds": round((now - _aware(oldest)).total_seconds(), 1) if oldest else None,
+                    "oldest_age_seconds": round((now - aware(oldest)).total_seconds(), 1) if oldest else None,
                     "sla_minutes": sla.get(q),
                     "past_sla": late.get(q, 0),
                 }

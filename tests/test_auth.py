@@ -126,13 +126,13 @@ def test_expired_session_is_refused(live: LiveService) -> None:
 
     from sqlalchemy import update
 
-    from moderation.auth import hash_token, utcnow
+    from moderation.store.repository import hash_secret, utcnow
     from moderation.store.review_tables import sessions
 
     with login(live, "mod") as c:
         token = c.cookies.get("moderation_session")
         with live.service.engine.begin() as conn:
-            conn.execute(update(sessions).where(sessions.c.token_hash == hash_token(token)).values(expires_at=utcnow() - timedelta(seconds=1)))
+            conn.execute(update(sessions).where(sessions.c.token_hash == hash_secret(token)).values(expires_at=utcnow() - timedelta(seconds=1)))
         resp = c.get("/v1/review/stats")
     assert resp.status_code == 401 and "expired" in resp.json()["detail"]
 

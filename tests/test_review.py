@@ -17,9 +17,8 @@ from moderation.review import (
     review_settings,
     sampled,
     training_label,
-    utcnow,
 )
-from moderation.store.repository import Store
+from moderation.store.repository import Store, utcnow
 
 ALICE = User(1, "alice", "moderator")
 BOB = User(2, "bob", "moderator")

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from moderation.errors import Unauthorized
 from moderation.service import Service
-from moderation.store.repository import ApiKey, hash_key
+from moderation.store.repository import ApiKey, hash_secret
 
 _KEY_CACHE_SECONDS = 30.0
 
@@ -29,7 +29,7 @@ async def require_api_key(request: Request, service: ServiceDep) -> ApiKey:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send Authorization: Bearer <api key>")
-    digest = hash_key(token.strip())
+    digest = hash_secret(token.strip())
     cache: dict[str, tuple[float, ApiKey]] = request.app.state.key_cache
     hit = cache.get(digest)
     now = time.monotonic()

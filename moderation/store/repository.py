@@ -35,9 +35,17 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def hash_key(key: str) -> str:
-    """API keys are 32 random bytes: a plain SHA-256 is enough (no dictionary to attack)."""
-    return hashlib.sha256(key.encode()).hexdigest()
+def aware(t: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes for timezone-aware columns: they are UTC."""
+    if t is None:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def hash_secret(secret: str) -> str:
+    """API keys and session tokens are 32 random bytes: a plain SHA-256 is enough to store
+    them (no dictionary to attack), and it can be looked up."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -126,7 +134,7 @@ class Store:
             conn.execute(
                 insert(api_keys).values(
                     name=name,
-                    key_hash=hash_key(key),
+                    key_hash=hash_secret(key),
                     prefix=key[:8],
                     webhook_url=webhook_url,
                     webhook_secret=secret,
@@ -138,7 +146,7 @@ class Store:
     def authenticate(self, key: str) -> ApiKey | None:
         with self._tx() as conn:
             row = conn.execute(
-                select(api_keys).where(api_keys.c.key_hash == hash_key(key), api_keys.c.revoked_at.is_(None))
+                select(api_keys).where(api_keys.c.key_hash == hash_secret(key), api_keys.c.revoked_at.is_(None))
             ).first()
         if row is None:
             return None
