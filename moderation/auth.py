@@ -112,16 +112,6 @@ class Accounts:
             if disabled:
                 conn.execute(delete(sessions).where(sessions.c.user_id == row.id))
 
-    def set_password(self, username: str, password: str) -> None:
-        if len(password) < MIN_PASSWORD:
-            raise InvalidInput(f"password: at least {MIN_PASSWORD} characters")
-        with self._tx() as conn:
-            res = conn.execute(
-                update(users).where(users.c.username == username).values(password_hash=_hasher.hash(password))
-            )
-            if res.rowcount == 0:
-                raise NotFound(f"no user {username!r}")
-
     # -- sessions -------------------------------------------------------------------------
 
     def login(self, username: str, password: str) -> tuple[str, Session]:
@@ -188,9 +178,11 @@ class Accounts:
         with self._tx() as conn:
             conn.execute(delete(sessions).where(sessions.c.token_hash == hash_secret(token)))
 
-    def purge_expired(self) -> int:
+    def purge_expired(self, grace: timedelta = timedelta(days=1)) -> int:
+        """Delete sessions that expired more than `grace` ago (until then a stale cookie is
+        told "session expired", not "unknown"). Run by the review background loop."""
         with self._tx() as conn:
-            return int(conn.execute(delete(sessions).where(sessions.c.expires_at <= utcnow())).rowcount)
+            return int(conn.execute(delete(sessions).where(sessions.c.expires_at <= utcnow() - grace)).rowcount)
 
 
 def check_csrf(session: Session, header: str | None) -> None:

@@ -47,7 +47,3 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'moderation.db').resolve()}"
-
-
-def get_settings() -> Settings:
-    return Settings()

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -780,20 +781,27 @@ def _image_url(item_id: str) -> str:
 # -- the background loop the service runs ---------------------------------------------------
 
 
+SESSION_PURGE_SECONDS = 3600.0
+
+
 async def run_background(service: Any, interval: float = 0.5) -> None:
-    """Deliver due webhooks, apply bank changes past their undo window, sample QA.
-    One failing pass is logged; the loop keeps going."""
+    """Deliver due webhooks, apply bank changes past their undo window, sample QA, and
+    hourly delete long-expired sessions. One failing pass is logged; the loop keeps going."""
     import httpx
     from starlette.concurrency import run_in_threadpool
 
     queue: ReviewQueue = service.review
     outbox = webhooks.Outbox(service.engine)
+    purged_at = float("-inf")
     async with httpx.AsyncClient(follow_redirects=False) as client:
         while True:
             try:
                 await webhooks.deliver_due(outbox, client, queue.settings.backoff)
                 await apply_bank_changes(service)
                 await run_in_threadpool(queue.sample_qa)
+                if time.monotonic() - purged_at > SESSION_PURGE_SECONDS:
+                    await run_in_threadpool(service.accounts.purge_expired)
+                    purged_at = time.monotonic()
             except asyncio.CancelledError:
                 raise
             except Exception:

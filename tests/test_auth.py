@@ -175,3 +175,24 @@ def test_review_flow_over_http_image_headers_and_item_state(live: LiveService) -
         assert state["history"][-1]["decision_id"] == d["decision_id"]
     page = httpx.get(live.url + "/review")
     assert "script-src 'self'" in page.headers["content-security-policy"] and page.headers["x-frame-options"] == "DENY"
+
+
+def test_purge_deletes_only_sessions_expired_longer_than_the_grace(store) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from sqlalchemy import func, select, update
+
+    from moderation.auth import Accounts
+    from moderation.store.repository import hash_secret, utcnow
+    from moderation.store.review_tables import sessions
+
+    accounts = Accounts(store.engine)
+    accounts.create_user("mo", "a long passphrase", "moderator")
+    tokens = [accounts.login("mo", "a long passphrase")[0] for _ in range(3)]
+    ages = [timedelta(days=2), timedelta(seconds=1)]  # the third session is live
+    with store.engine.begin() as conn:
+        for token, age in zip(tokens, ages):
+            conn.execute(update(sessions).where(sessions.c.token_hash == hash_secret(token)).values(expires_at=utcnow() - age))
+    assert accounts.purge_expired() == 1
+    with store.engine.begin() as conn:
+        assert conn.execute(select(func.count()).select_from(sessions)).scalar() == 2

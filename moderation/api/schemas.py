@@ -51,16 +51,6 @@ class ReasonOut(BaseModel):
     detail: dict[str, Any] | None = None
 
 
-class Problem(BaseModel):
-    """RFC 9457 problem details."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-
-
 class ItemResultOut(BaseModel):
     id: str
     decision: Literal["approve", "reject", "review"] | None = None

@@ -75,12 +75,6 @@ class BankIndex:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def sizes(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for e in self._entries.values():
-            out[e.bank] = out.get(e.bank, 0) + 1
-        return out
-
     def add(self, entries: Iterable[BankEntry]) -> None:
         by_bank: dict[str, list[BankEntry]] = {}
         for e in entries:

@@ -139,7 +139,8 @@ def _dihedral_phashes(gray32: np.ndarray) -> list[bytes]:
     """pHashes of the 8 dihedral transforms of a thumbnail, from the thumbnail's one DCT.
 
     Mirroring the rows (columns) of the input multiplies DCT-II row (column) frequency k
-    by (-1)^k; transposing the input transposes the DCT. Same order as `_dihedral`.
+    by (-1)^k; transposing the input transposes the DCT. Same order as
+    `pdqhash.compute_dihedral`: original, rot90, rot180, rot270, then the four flips.
     """
     low = _low_dct(gray32)
     lowt = low.T
@@ -210,20 +211,6 @@ def _phash_thumbnail(gray: Image.Image) -> np.ndarray:
     # reducing_gap box-reduces by an integer factor first (3x faster, within 2 bits).
     small = gray.resize((32, 32), Image.Resampling.LANCZOS, reducing_gap=3.0)
     return np.asarray(small, dtype=np.float64)
-
-
-def _dihedral(square: np.ndarray) -> list[np.ndarray]:
-    # Same order as pdqhash.compute_dihedral: original, rot90, rot180, rot270, flips.
-    return [
-        square,
-        np.rot90(square, 1),
-        np.rot90(square, 2),
-        np.rot90(square, 3),
-        square[:, ::-1],
-        square[::-1, :],
-        square.T,
-        np.rot90(square, 2).T,
-    ]
 
 
 def _small(image: Image.Image) -> np.ndarray:

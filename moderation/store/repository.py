@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -390,10 +390,6 @@ class Store:
     def audit(self, actor: str, action: str, target: str | None = None, detail: dict[str, Any] | None = None) -> None:
         with self._tx() as conn:
             conn.execute(insert(audit_log).values(at=utcnow(), actor=actor, action=action, target=target, detail=detail))
-
-    def set_item_language(self, item_id: str, language: str) -> None:
-        with self._tx() as conn:
-            conn.execute(update(items).where(items.c.id == item_id).values(language=language))
 
 
 class Transaction:

@@ -302,7 +302,6 @@ _URL = re.compile(
     r"(?P<host>[a-z0-9](?:[a-z0-9\-]{0,62})(?:\.[a-z0-9](?:[a-z0-9\-]{0,62})){0,4})"
     r"\.(?P<tld>" + _TLDS + r")(?![a-z0-9\-@])(?P<path>/[^\s]{0,200})?)"
 )
-_URL_SCHEME_ONLY = re.compile(r"https?://[^\s/$.?#][^\s]{0,300}")
 _STOP_HANDLES = frozenset(
     ["me", "moi", "you", "toi", "the", "le", "la", "les", "un", "une", "pour", "for", "and", "et", "ou", "or", "to", "au", "a", "is", "est", "c'est", "cest", "aussi", "too", "please", "stp", "svp", "merci", "thanks", "so", "plus", "easier", "when", "quand", "si", "if"]
 )

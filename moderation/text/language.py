@@ -172,22 +172,6 @@ class LanguageDetector:
         return self.detect_batch([text])[0]
 
 
-_default: LanguageDetector | None = None
-
-
-def detect_language(text: str) -> tuple[str, float]:
-    """("en" | "fr" | "other", confidence) with the shipped model, loaded on first use."""
-    return detect_languages([text])[0]
-
-
-def detect_languages(texts: Sequence[str]) -> list[tuple[str, float]]:
-    """The batch form of `detect_language`."""
-    global _default
-    if _default is None:
-        _default = LanguageDetector()
-    return _default.detect_batch(texts)
-
-
 class LanguageSignal(TextSignal):
     """Puts `language` and `language_confidence` in each item's features (no reasons, no scores)."""
 

@@ -154,9 +154,6 @@ class IndexActor:
     def size(self) -> int:
         return len(self.index)
 
-    def sizes(self) -> dict[str, int]:
-        return self.index.sizes()
-
 
 class ShardedIndex:
     """The bank index as `shards` IndexActors: an entry lives on shard entry_id % shards,
@@ -220,5 +217,3 @@ class CampaignActor:
         self.window.configure(settings)
         return self.window.observe_fingerprints(list(prints), time.time())
 
-    def size(self) -> int:
-        return len(self.window)

@@ -16,8 +16,6 @@ from moderation.text.language import (
     LanguageDetector,
     LanguageModel,
     LanguageSignal,
-    detect_language,
-    detect_languages,
 )
 from moderation.text.normalize import normalize
 from moderation.types import Item, ItemType
@@ -59,8 +57,6 @@ def test_text_without_letters_has_no_language(detector: LanguageDetector, text: 
 def test_batch_matches_one_at_a_time(detector: LanguageDetector) -> None:
     texts = ["Bonjour à tous", "", "Hello everyone, how are you doing?", "Hallo zusammen", "ok"]
     assert detector.detect_batch(texts) == [detector.detect(t) for t in texts]
-    assert detect_languages(texts) == detector.detect_batch(texts)
-    assert detect_language("Bonjour à tous, merci pour tout") == detector.detect("Bonjour à tous, merci pour tout")
 
 
 def test_huge_text_is_decided_on_its_beginning(detector: LanguageDetector) -> None:
