@@ -105,17 +105,10 @@ class HashIndex:
 
     def query(self, h: bytes, max_distance: int) -> list[tuple[int, int]]:
         """(id, distance) of every id with a hash within max_distance, best first."""
-        if max_distance < 0:
-            raise ValueError("max_distance must be >= 0")
-        q = self._to_words([h])[0]
-        rows, dist = self._tail_hits(q, max_distance)
-        if self._main:
-            mrows, _, mdist = self._main_hits_many(q[None, :], max_distance)
-            rows, dist = np.concatenate((rows, mrows)), np.concatenate((dist, mdist))
-        return _best_per_id(self._ids[rows], dist)
+        return self.query_many([h], max_distance)[0]
 
     def query_many(self, hs: Sequence[bytes], max_distance: int) -> list[list[tuple[int, int]]]:
-        """`query` for each hash; the tail is scanned once for all of them."""
+        """`query` for each hash: the tail is scanned and the tables probed once for all of them."""
         if max_distance < 0:
             raise ValueError("max_distance must be >= 0")
         if len(hs) == 0:
@@ -254,18 +247,6 @@ class HashIndex:
         self._n = len(ids)
         if self._n > self._tail_rows:
             self._merge_tail()
-
-    def _tail_hits(self, q: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
-        rows = np.arange(self._main, self._n)
-        return self._verify(rows, q, r)
-
-    def _verify(self, rows: np.ndarray, q: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
-        if rows.size == 0:
-            return rows.astype(np.int64), np.zeros(0, dtype=np.int64)
-        # Hamming distance on the full hash: popcount of the XOR, summed over words.
-        dist = np.bitwise_count(self._codes[rows] ^ q).sum(axis=1, dtype=np.int64)
-        ok = (dist <= r) & self._alive[rows]
-        return rows[ok].astype(np.int64), dist[ok]
 
 
 @functools.lru_cache(maxsize=64)

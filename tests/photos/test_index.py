@@ -51,9 +51,10 @@ def test_query_matches_linear_scan(bits: int, radius: int) -> None:
         got = index.query(np.packbits(q).tobytes(), radius)
         assert dict(got) == _brute(db, ids, q, radius)
         assert [d for _, d in got] == sorted(d for _, d in got)
-    # query_many (batched probing) gives the same answers as query, one by one.
-    qs = [np.packbits(_near(db[j], 3, rng)).tobytes() for j in range(20)]
-    assert index.query_many(qs, radius) == [index.query(q, radius) for q in qs]
+    # query_many (all queries probed together) against the scan, query by query.
+    near = [_near(db[j], 3, rng) for j in range(20)]
+    batched = index.query_many([np.packbits(q).tobytes() for q in near], radius)
+    assert [dict(got) for got in batched] == [_brute(db, ids, q, radius) for q in near]
 
 
 def test_query_returns_best_distance_per_id() -> None:
