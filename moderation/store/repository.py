@@ -191,18 +191,21 @@ class Store:
 
     def _insert_items(self, conn: Connection, new: Sequence[NewItem], now: datetime) -> dict[str, int]:
         """Insert the rows; returns each item's primary key."""
-        blob_rows = {}
-        for i in new:
-            if i.image is not None:
-                sha = hashlib.sha256(i.image).hexdigest()
-                blob_rows[sha] = {"sha256": sha, "media_type": i.media_type or "application/octet-stream", "data": i.image}
+        # Each image's SHA-256 once: it names the blob row and the item's reference to it.
+        blob_sha = [hashlib.sha256(i.image).hexdigest() if i.image is not None else None for i in new]
+        blob_rows = {
+            sha: {"sha256": sha, "media_type": i.media_type or "application/octet-stream", "data": i.image}
+            for i, sha in zip(new, blob_sha)
+            if sha is not None
+        }
         if blob_rows:
             present = set(conn.execute(select(blobs.c.sha256).where(blobs.c.sha256.in_(list(blob_rows)))).scalars())
             missing = [r for s, r in blob_rows.items() if s not in present]
             if missing:
                 conn.execute(insert(blobs), missing)
         rows = []
-        for i in new:
+        for i, sha in zip(new, blob_sha):
+            status, final = _first_state(i.decision)
             rows.append(
                 {
                     "id": i.id,
@@ -211,15 +214,15 @@ class Store:
                     "author_id": i.author_id,
                     "content_sha256": i.content_sha256,
                     "text": i.text,
-                    "blob_sha256": hashlib.sha256(i.image).hexdigest() if i.image is not None else None,
+                    "blob_sha256": sha,
                     "locale": i.locale,
                     "language": i.language,
                     "metadata": i.metadata,
                     "api_key_id": i.api_key_id,
                     "callback_url": i.callback_url,
-                    "status": _first_state(i.decision)[0],
+                    "status": status,
                     "first_decision": i.decision,
-                    "final_decision": _first_state(i.decision)[1],
+                    "final_decision": final,
                     "reasons": i.reasons,
                     "scores": i.scores,
                     "features": i.features,
