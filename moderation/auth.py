@@ -15,6 +15,7 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -67,9 +68,14 @@ class SessionPolicy:
 class Accounts:
     """Users and sessions over the store's engine."""
 
-    def __init__(self, engine: Engine, policy: SessionPolicy | None = None) -> None:
+    def __init__(self, engine: Engine, policy: Callable[[], SessionPolicy] = SessionPolicy) -> None:
+        # A function, not a value: a policy reload changes session lifetimes at once.
         self.engine = engine
-        self.policy = policy or SessionPolicy()
+        self._policy = policy
+
+    @property
+    def policy(self) -> SessionPolicy:
+        return self._policy()
 
     def _tx(self) -> Transaction:
         return Transaction(self.engine)

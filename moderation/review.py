@@ -496,12 +496,16 @@ class ReviewQueue:
     def _bank_for(self, item: Any, decision: str) -> str | None:
         if item.type != "photo" or item.blob_sha256 is None:
             return None
-        p, s = self.policy, self.settings
         if decision == "reject":
             cats = {r.get("category") for r in item.reasons or []}
-            return "banned" if "banned" in p.banks and s.bans(cats) else None
-        seen = p.hash_matching.seen_bank
-        return seen if s.remember_approved_photos and seen in p.banks else None
+            return "banned" if "banned" in self.policy.banks and self.settings.bans(cats) else None
+        return self.seen_bank()
+
+    def seen_bank(self) -> str | None:
+        """Where an approved photo goes, by a moderator or automatically: the policy's seen
+        bank, unless `review.remember_approved_photos` is off or the bank is not defined."""
+        seen = self.policy.hash_matching.seen_bank
+        return seen if self.settings.remember_approved_photos and seen in self.policy.banks else None
 
     def _enqueue_webhook(self, conn: Connection, item: Any, decision_id: int | None, final: str | None, user: User, note: str | None, now: datetime, not_before: datetime, kind: str) -> str | None:
         url, key_id = item.callback_url, item.api_key_id

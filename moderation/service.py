@@ -137,7 +137,7 @@ class Service:
         from moderation.review import ReviewQueue
 
         self.review = ReviewQueue(self.engine, lambda: self.policy)
-        self.accounts = Accounts(self.engine, self.review.settings.session_policy)
+        self.accounts = Accounts(self.engine, lambda: self.review.settings.session_policy)
         self._review_loop: asyncio.Task[None] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -372,9 +372,10 @@ class Service:
         return [r for r in results if r is not None]
 
     async def _remember_approved_photos(self, approved: list[tuple[ItemRequest, Signals]]) -> None:
-        """Every approved photo joins the seen set, so a later copy by another author is caught."""
-        seen_bank = self.policy.hash_matching.seen_bank
-        if not approved or seen_bank not in self.policy.banks:
+        """An approved photo joins the seen set, so a later copy by another author is caught
+        (the same rule as a moderator's approval: `ReviewQueue.seen_bank`)."""
+        seen_bank = self.review.seen_bank()
+        if not approved or seen_bank is None:
             return
         entries = [
             new_bank_entry(seen_bank, sig.features["hashes"], note=None, author_id=r.author_id, item_id=r.id, actor="policy")

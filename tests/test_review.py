@@ -311,3 +311,27 @@ def test_accounts_hash_passwords_and_refuse_wrong_ones(store: Store) -> None:
     accounts.set_disabled("carol", True)
     with pytest.raises(Unauthorized):
         accounts.session(token)
+
+
+def test_approved_photos_join_the_seen_bank_unless_the_policy_says_not(store: Store) -> None:
+    # One rule for moderators' approvals and automatic ones (Service._remember_approved_photos).
+    assert queue_for(store).seen_bank() == "seen"
+    assert queue_for(store, review="  remember_approved_photos: false\n").seen_bank() is None
+
+
+def test_session_lifetimes_follow_the_current_policy(store: Store) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from moderation.auth import SessionPolicy
+    from moderation.store.review_tables import sessions
+
+    current = [SessionPolicy(idle=timedelta(minutes=60))]
+    accounts = Accounts(store.engine, lambda: current[0])
+    accounts.create_user("eve", "a long passphrase", "moderator")
+    token, first = accounts.login("eve", "a long passphrase")
+    current[0] = SessionPolicy(idle=timedelta(minutes=5))  # a policy reload
+    with store.engine.begin() as conn:  # the next request after the once-a-minute touch
+        conn.execute(update(sessions).values(last_seen_at=utcnow() - timedelta(minutes=2)))
+    assert accounts.session(token).expires_at < first.expires_at - timedelta(minutes=50)
