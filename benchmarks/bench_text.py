@@ -14,10 +14,9 @@ from benchkit import QUICK, SEED, record
 from data import texts
 
 from moderation.config import DEFAULT_POLICY
-from moderation.pipeline import TextAnalyzer
+from moderation.pipeline import TextAnalyzer, text_signals_for
 from moderation.policy import load_policy
 from moderation.types import Item, ItemType
-from moderation.workers.actors import build_text_signals
 
 N = 500 if QUICK else 3000
 BATCH = 100
@@ -31,7 +30,7 @@ def corpus() -> list[str]:
 @pytest.fixture(scope="module")
 def analyzer() -> TextAnalyzer:
     policy = load_policy(DEFAULT_POLICY)
-    return TextAnalyzer(policy, text_signals=build_text_signals(policy))
+    return TextAnalyzer(policy, text_signals=text_signals_for(policy))
 
 
 @pytest.mark.benchmark(group="text-path")

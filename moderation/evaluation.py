@@ -50,10 +50,9 @@ def _flagged_categories(policy: Policy, item: Item, signals: Any) -> set[str]:
 
 def run_text_eval(path: Path, policy: Policy, batch: int = 256) -> dict[str, Any]:
     """Precision and recall per category and per (source, language), plus false alarms on `ok`."""
-    from moderation.pipeline import TextAnalyzer
-    from moderation.workers.actors import build_text_signals
+    from moderation.pipeline import TextAnalyzer, text_signals_for
 
-    analyzer = TextAnalyzer(policy, text_signals=build_text_signals(policy))
+    analyzer = TextAnalyzer(policy, text_signals=text_signals_for(policy))
     # counts[group][category] = [tp, fp, fn]; ok[group] = [flagged, total, flagged_contact]
     counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
     ok: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])

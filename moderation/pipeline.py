@@ -47,6 +47,44 @@ def invalid_signals(exc: InvalidImage | Exception, detector: str = "decode") -> 
     return Signals(reasons=[reason], features={"error": {"fault": fault, "detail": str(exc), "type": getattr(exc, "type_", "invalid-input"), "status": getattr(exc, "status", 422)}})
 
 
+def _wanted(policy: Policy) -> set[str]:
+    return {c for ctx in policy.contexts.values() for c in ctx.checks}
+
+
+def text_signals_for(policy: Policy, loaded: dict[str, TextSignal] | None = None) -> dict[str, TextSignal]:
+    """The model-backed text signals the policy's contexts ask for, each loaded once: those
+    in `loaded` are kept (a reload that turns a check on loads its model, and only that)."""
+    loaded = loaded or {}
+    wanted = _wanted(policy)
+    out: dict[str, TextSignal] = {}
+    if "classifier" in wanted:
+        from moderation.text.classifier import ToxicityClassifier
+
+        out["classifier"] = loaded.get("classifier") or ToxicityClassifier()
+    if "language" in wanted:
+        from moderation.text.language import LanguageSignal
+
+        out["language"] = loaded.get("language") or LanguageSignal()
+    return out
+
+
+def photo_signals_for(policy: Policy, loaded: dict[str, PhotoSignal] | None = None) -> dict[str, PhotoSignal]:
+    """`text_signals_for` for photos; the nudity and profile checks share one detector."""
+    loaded = loaded or {}
+    wanted = _wanted(policy)
+    out: dict[str, PhotoSignal] = {}
+    if "nudity" in wanted or "profile" in wanted:
+        from moderation.photos.nudity import NudityDetector, ProfilePhotoCheck
+
+        previous = loaded.get("nudity") or getattr(loaded.get("profile"), "detector", None)
+        detector = previous if isinstance(previous, NudityDetector) else NudityDetector()
+        if "nudity" in wanted:
+            out["nudity"] = detector
+        if "profile" in wanted:
+            out["profile"] = loaded.get("profile") or ProfilePhotoCheck(detector)
+    return out
+
+
 class TextAnalyzer:
     """What a text worker holds: the compiled rules, the optional models and a way to reach
     the campaign window (check `spam`; without `campaigns` the check finds nothing)."""

@@ -123,3 +123,19 @@ def test_a_rule_with_an_unknown_parameter_is_refused() -> None:
     with pytest.raises(PolicyError) as exc:
         parse_policy(text, "policy.yaml")
     assert "unknown parameters ['wordz']" in exc.value.detail and exc.value.detail.startswith("policy.yaml:")
+
+
+def test_a_reload_that_turns_a_check_on_loads_its_model_and_keeps_the_loaded_ones() -> None:
+    from moderation.pipeline import photo_signals_for, text_signals_for
+
+    text = DEFAULT_POLICY.read_text()
+    without = parse_policy(text.replace("checks: [language, rules, classifier, spam]", "checks: [language, rules, spam]")
+                           .replace("checks: [hashes, nudity, profile]", "checks: [hashes]")
+                           .replace("checks: [hashes, nudity]", "checks: [hashes]"))
+    before = text_signals_for(without)
+    assert set(before) == {"language"} and photo_signals_for(without) == {}
+    after = text_signals_for(load_policy(DEFAULT_POLICY), before)
+    assert set(after) == {"language", "classifier"} and after["language"] is before["language"]
+    photos = photo_signals_for(load_policy(DEFAULT_POLICY))
+    assert photos["profile"].detector is photos["nudity"]  # one detector for both checks
+    assert photo_signals_for(load_policy(DEFAULT_POLICY), photos)["nudity"] is photos["nudity"]

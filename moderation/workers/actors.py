@@ -41,46 +41,17 @@ def one_native_thread() -> None:
     threadpool_limits(limits=1)
 
 
-def build_text_signals(policy: Policy) -> dict[str, Any]:
-    """The model-backed text signals the policy asks for, loaded once per worker."""
-    wanted = {c for ctx in policy.contexts.values() for c in ctx.checks}
-    out: dict[str, Any] = {}
-    if "classifier" in wanted:
-        from moderation.text.classifier import ToxicityClassifier
-
-        out["classifier"] = ToxicityClassifier()
-    if "language" in wanted:
-        from moderation.text.language import LanguageSignal
-
-        out["language"] = LanguageSignal()
-    return out
-
-
-def build_photo_signals(policy: Policy) -> dict[str, Any]:
-    wanted = {c for ctx in policy.contexts.values() for c in ctx.checks}
-    out: dict[str, Any] = {}
-    if "nudity" in wanted or "profile" in wanted:
-        from moderation.photos.nudity import NudityDetector, ProfilePhotoCheck
-
-        detector = NudityDetector()
-        if "nudity" in wanted:
-            out["nudity"] = detector
-        if "profile" in wanted:
-            out["profile"] = ProfilePhotoCheck(detector)
-    return out
-
-
 @ray.remote(max_restarts=0)
 class TextWorker:
     def __init__(self, policy: Policy, campaigns: Any = None) -> None:
-        from moderation.pipeline import TextAnalyzer
+        from moderation.pipeline import TextAnalyzer, text_signals_for
 
         one_native_thread()
         self.policy = policy
         self.campaign_actor = campaigns
         self.analyzer = TextAnalyzer(
             policy,
-            text_signals=build_text_signals(policy),
+            text_signals=text_signals_for(policy),
             campaigns=self._campaigns if campaigns is not None else None,
         )
 
@@ -97,6 +68,10 @@ class TextWorker:
         return self.analyzer.analyze(items)
 
     def reconfigure(self, policy: Policy) -> str:
+        from moderation.pipeline import text_signals_for
+
+        # a check the new policy turns on gets its model loaded here; loaded ones are kept
+        self.analyzer.text_signals = text_signals_for(policy, self.analyzer.text_signals)
         self.analyzer.reconfigure(policy)
         self.policy = policy
         return policy.version
@@ -108,12 +83,12 @@ class TextWorker:
 @ray.remote(max_restarts=0)
 class PhotoWorker:
     def __init__(self, policy: Policy, limits: DecodeLimits, index: Any) -> None:
-        from moderation.pipeline import PhotoAnalyzer
+        from moderation.pipeline import PhotoAnalyzer, photo_signals_for
 
         one_native_thread()
         self.index = index
         self.policy = policy
-        self.analyzer = PhotoAnalyzer(policy, limits, matcher=self._match, photo_signals=build_photo_signals(policy))
+        self.analyzer = PhotoAnalyzer(policy, limits, matcher=self._match, photo_signals=photo_signals_for(policy))
 
     def _match(self, hashes: Sequence[PhotoHashes]) -> list[list[BankMatch]]:
         # One call to each index shard per batch, not per photo.
@@ -123,6 +98,9 @@ class PhotoWorker:
         return self.analyzer.analyze(items)
 
     def reconfigure(self, policy: Policy) -> str:
+        from moderation.pipeline import photo_signals_for
+
+        self.analyzer.photo_signals = photo_signals_for(policy, self.analyzer.photo_signals)
         self.policy = policy
         self.analyzer.reconfigure(policy)
         return policy.version
