@@ -35,16 +35,22 @@ Matcher = Callable[[Sequence[PhotoHashes]], list[list[BankMatch]]]
 Campaigns = Callable[[Sequence[tuple[str, str]]], "list[CampaignCount] | Callable[[], list[CampaignCount]]"]
 
 
-def invalid_signals(exc: InvalidImage | Exception, detector: str = "decode") -> Signals:
-    """An item whose content cannot be analysed: one `invalid` reason naming the fault."""
-    fault = getattr(exc, "extra", {}).get("fault", "invalid")
-    reason = Reason(
-        source=Source.RULE,
-        category="invalid",
-        detector=f"{detector}:{fault}",
-        detail={"fault": fault, "message": str(exc)},
-    )
-    return Signals(reasons=[reason], features={"error": {"fault": fault, "detail": str(exc), "type": getattr(exc, "type_", "invalid-input"), "status": getattr(exc, "status", 422)}})
+def invalid_signals(exc: InvalidImage) -> Signals:
+    """A photo that cannot be analysed: one `invalid` reason naming the fault."""
+    fault = exc.extra.get("fault", "invalid")
+    reason = Reason(source=Source.RULE, category="invalid", detector=f"decode:{fault}",
+                    detail={"fault": fault, "message": str(exc)})
+    error = {"fault": fault, "detail": str(exc), "type": exc.type_, "status": exc.status}
+    return Signals(reasons=[reason], features={"error": error})
+
+
+def _finish(out: list[Signals], timings: dict[str, float]) -> list[Signals]:
+    # Each category's score is at least that of its strongest reason; stage timings per item.
+    for sig in out:
+        for r in sig.reasons:
+            sig.scores[r.category] = max(sig.scores.get(r.category, 0.0), r.score)
+        sig.features["timings"] = timings
+    return out
 
 
 def _wanted(policy: Policy) -> set[str]:
@@ -114,23 +120,19 @@ class TextAnalyzer:
         # Language first: rules may be limited to languages.
         self._run_signal("language", inputs, out)
         for inp, sig in zip(inputs, out):
-            if "rules" in self._checks(inp.item.context):
+            if "rules" in self.policy.checks(inp.item.context):
                 sig.reasons.extend(run_rules(self.rules, inp, sig.features.get("language")))
         for name in self.text_signals:
             if name != "language":
                 self._run_signal(name, inputs, out)
         self._finish_campaigns(pending, out)
-        for sig in out:
-            for r in sig.reasons:
-                sig.scores[r.category] = max(sig.scores.get(r.category, 0.0), r.score)
-            sig.features["timings"] = {"text": (time.perf_counter() - t0) / max(len(items), 1)}
-        return out
+        return _finish(out, {"text": (time.perf_counter() - t0) / max(len(items), 1)})
 
     def _start_campaigns(self, inputs: list[TextInput]) -> tuple[list[int], Any] | None:
         """One call to the shared window per batch, for the items whose context checks spam."""
         if self.campaigns is None or self.policy.campaigns is None:
             return None
-        idx = [k for k, inp in enumerate(inputs) if "spam" in self._checks(inp.item.context)]
+        idx = [k for k, inp in enumerate(inputs) if "spam" in self.policy.checks(inp.item.context)]
         if not idx:
             return None
         return idx, self.campaigns([(inputs[k].item.author_id, inputs[k].normalized.text) for k in idx])
@@ -165,14 +167,10 @@ class TextAnalyzer:
         signal = self.text_signals.get(name)
         if signal is None:
             return
-        idx = [k for k, inp in enumerate(inputs) if name in self._checks(inp.item.context)]
+        idx = [k for k, inp in enumerate(inputs) if name in self.policy.checks(inp.item.context)]
         if idx:
             for k, res in zip(idx, signal.analyze_batch([inputs[k] for k in idx])):
                 out[k].merge(res)
-
-    def _checks(self, context: str) -> tuple[str, ...]:
-        ctx = self.policy.contexts.get(context)
-        return ctx.checks if ctx else ()
 
 
 class PhotoAnalyzer:
@@ -211,7 +209,7 @@ class PhotoAnalyzer:
         decided: set[int] = set()
         # Bank lookups for the photos whose context checks `hashes` (the others are still
         # hashed: an approved photo joins the seen bank whatever its context).
-        matchable = [(k, h) for k, _, h in decoded if "hashes" in self._checks(items[k].context)]
+        matchable = [(k, h) for k, _, h in decoded if "hashes" in self.policy.checks(items[k].context)]
         if self.matcher is not None and matchable:
             matches = self.matcher([h for _, h in matchable])
             for (k, _), ms in zip(matchable, matches):
@@ -227,18 +225,10 @@ class PhotoAnalyzer:
         for k, photo, _ in decoded:
             if k in decided:
                 continue
-            checks = self._checks(items[k].context)
+            checks = self.policy.checks(items[k].context)
             for name, signal in self.photo_signals.items():
                 if name in checks:
                     out[k].merge(signal.analyze(items[k], photo))
         t_models = time.perf_counter() - t1
         n = max(len(items), 1)
-        for sig in out:
-            for r in sig.reasons:
-                sig.scores[r.category] = max(sig.scores.get(r.category, 0.0), r.score)
-            sig.features["timings"] = {"decode_hash": t_decode / n, "models": t_models / n}
-        return out
-
-    def _checks(self, context: str) -> tuple[str, ...]:
-        ctx = self.policy.contexts.get(context)
-        return ctx.checks if ctx else ()
+        return _finish(out, {"decode_hash": t_decode / n, "models": t_models / n})

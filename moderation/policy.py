@@ -140,6 +140,11 @@ class Policy:
             return "review"  # a category the policy forgot is a human's call, never an approval
         return rule.action_for(reason.score)
 
+    def checks(self, context: str) -> tuple[str, ...]:
+        """The checks a context runs (none for an unknown context)."""
+        ctx = self.contexts.get(context)
+        return ctx.checks if ctx else ()
+
     def decide(self, item: Item, signals: Signals) -> Verdict:
         """Every reason's action; the most severe wins, except that an `allowed` bank match
         approves (unless the photo is also banned, or invalid)."""

@@ -84,7 +84,7 @@ class ToxicityClassifier(TextSignal):
 
     @property
     def detector(self) -> str:
-        return f"{self.manifest.name}@{self.manifest.version}"
+        return self.manifest.tag
 
     def predict(self, texts: list[str]) -> np.ndarray:
         """Probability of profanity for each text, float32 of shape (len(texts),)."""
