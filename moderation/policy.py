@@ -7,6 +7,7 @@ not validate is refused with the file and line, and the running one stays.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,7 +94,9 @@ class HashMatching:
     pdq_min_quality: int = 50
     seen_bank: str = "seen"
 
+    @functools.cached_property
     def match_thresholds(self):  # type: ignore[no-untyped-def]
+        """The index's `MatchThresholds`, built (and validated) once per policy, not per photo."""
         from moderation.photos.index import MatchThresholds
 
         return MatchThresholds(
@@ -286,7 +289,7 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
     hm_raw = _strip_lines(raw.get("hash_matching") or {})
     try:
         hash_matching = HashMatching(**hm_raw)
-        hash_matching.match_thresholds()
+        hash_matching.match_thresholds  # noqa: B018 - validates the distances now
     except (TypeError, ValueError) as exc:
         raise PolicyError(f"{origin}: hash_matching: {exc}") from exc
 

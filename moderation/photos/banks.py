@@ -118,7 +118,7 @@ class BankIndex:
                 hex_ = stored if isinstance(stored, str) else (stored.hex() if stored else "")
                 best[eid] = BankMatch(bank, eid, hash_type, distance, entry.author_id, entry.item_id, hex_)
 
-        rule = thresholds.match_thresholds()
+        rule = thresholds.match_thresholds
         for name, bank in self._banks.items():
             for eid in bank.sha256.get(hashes.sha256, ()):
                 offer(name, eid, "sha256", 0)
