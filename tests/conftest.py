@@ -22,13 +22,12 @@ os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 
-from servers import LiveService, free_port, make_settings
+from servers import EVAL_DIR, LiveService, free_port, make_settings
 
 from moderation.store import make_engine, migrate
 from moderation.store.repository import Store
 
 REPO = Path(__file__).resolve().parent.parent
-EVAL_DIR = Path(os.environ.get("MODERATION_EVAL_DIR", REPO.parent / "shared" / "eval"))
 
 
 # -- Ray --------------------------------------------------------------------------------

@@ -19,6 +19,17 @@ from typing import Any
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
+# The development data (../shared/eval), read in place; tests that need it skip without it.
+EVAL_DIR = Path(os.environ.get("MODERATION_EVAL_DIR", REPO.parent / "shared" / "eval"))
+
+
+def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.05, what: str = "condition") -> None:
+    """Poll `predicate` until it is true; an AssertionError naming `what` after `timeout` s."""
+    end = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > end:
+            raise AssertionError(f"{what} not met within {timeout:g} s")
+        time.sleep(interval)
 
 
 def free_port() -> int:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import base64
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 import ray
 from images import make_jpeg
-from servers import LiveService, ServedProcess, free_port, make_settings
+from servers import LiveService, ServedProcess, free_port, make_settings, wait_for
 
 
 def text_item(item_id: str, text: str = "bonjour", context: str = "message") -> dict:
@@ -59,10 +58,7 @@ def test_a_photo_worker_killed_mid_batch_loses_nothing_and_answers_once(small: L
     # Kill the actor as soon as the service has admitted the batch and sent it out (the
     # in-flight count rises just before the remote calls); four 2 MP photos through the
     # nudity model keep the actor busy far longer than this poll takes.
-    deadline = time.monotonic() + 60
-    while small.service.in_flight.current == 0 and time.monotonic() < deadline:
-        time.sleep(0.002)
-    assert small.service.in_flight.current > 0
+    wait_for(lambda: small.service.in_flight.current > 0, timeout=60, interval=0.002, what="batch in flight")
     ray.kill(victim, no_restart=True)
     t.join(timeout=120)
     resp = out["resp"]
@@ -106,18 +102,14 @@ def test_policy_file_change_is_reloaded_and_an_invalid_one_is_refused(ray_sessio
             )
             assert stricter != text
             policy.write_text(stricter)
-            deadline = time.monotonic() + 30
-            while live.service.policy.version == v1 and time.monotonic() < deadline:
-                time.sleep(0.2)
+            wait_for(lambda: live.service.policy.version != v1, interval=0.2, what="policy reloaded")
             res = c.post("/v1/moderate", json={"items": [text_item("pv2", "06 12 34 56 78")]}).json()["results"][0]
             assert res["policy_version"].startswith("2026.11.24+") and res["decision"] == "reject"
             # The decision of the first item keeps the version that made it.
             assert c.get("/v1/items/pv1").json()["policy_version"] == v1
 
             policy.write_text(stricter.replace("contact_info: reject", "contact_info: maybe"))
-            deadline = time.monotonic() + 30
-            while live.app.state.policy_error is None and time.monotonic() < deadline:
-                time.sleep(0.2)
+            wait_for(lambda: live.app.state.policy_error is not None, interval=0.2, what="bad policy refused")
             assert "maybe" in live.app.state.policy_error
             assert c.get("/readyz").json()["policy_error"]
             res = c.post("/v1/moderate", json={"items": [text_item("pv3", "06 12 34 56 78")]}).json()["results"][0]
@@ -182,9 +174,7 @@ def test_a_changed_word_list_is_reloaded_without_restart(ray_session: None, tmp_
             assert any(r["detector"] == "extra.words" for r in first["results"][0]["reasons"])
             version = live.service.policy.version
             words.write_text("zorglub\nbidule\n")
-            deadline = time.monotonic() + 30
-            while live.service.policy.version == version and time.monotonic() < deadline:
-                time.sleep(0.2)
+            wait_for(lambda: live.service.policy.version != version, interval=0.2, what="word list reloaded")
             res = c.post("/v1/moderate", json={"items": [text_item("wl2", "quel bidule celui-la")]}).json()
             assert any(r["detector"] == "extra.words" for r in res["results"][0]["reasons"])
             # The version names the lists too: two behaviours never share a version.

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 from review_helpers import policy_text, review_item
-from servers import LiveService, free_port, make_settings
+from servers import LiveService, free_port, make_settings, wait_for
 from sqlalchemy import select
 
 from moderation import webhooks
@@ -148,15 +148,6 @@ def moderator(live: LiveService) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=live.url, timeout=30) as c:
         c.headers["X-CSRF-Token"] = c.post("/v1/auth/login", json={"username": "mod", "password": "password1"}).json()["csrf_token"]
         yield c
-
-
-def wait_for(predicate, timeout: float = 10.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def test_moderator_decision_is_delivered_signed_after_the_undo_window(hooked) -> None:

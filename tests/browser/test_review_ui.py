@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from images import make_jpeg
 from review_helpers import policy_text, review_item
-from servers import LiveService, make_settings
+from servers import LiveService, make_settings, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -136,11 +136,7 @@ def test_bulk_select_and_decide(live: LiveService, page) -> None:
     before = decided(page)
     page.keyboard.press("Shift+R")
     page.wait_for_function(f"document.getElementById('decided-count').textContent === '{before + 2}'")
-    import time
-
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and live.service.store.get_item(second)["final_decision"] != "reject":
-        time.sleep(0.05)
+    wait_for(lambda: live.service.store.get_item(second)["final_decision"] == "reject", timeout=10, what="duplicate rejected")
     assert live.service.store.get_item(first)["final_decision"] == "reject"
     assert live.service.store.get_item(second)["final_decision"] == "reject"
 
@@ -174,15 +170,9 @@ def test_clear_the_queue_with_the_keyboard_alone(live: LiveService, page) -> Non
         presses += 1
     page.wait_for_function("document.body.dataset.state === 'empty'")
     assert decided(page) == N_TEXTS + N_PHOTOS
-    import time
-
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        open_items = [i for i in [f"ui-photo-{k}" for k in range(N_PHOTOS)] + [f"ui-xss-{k}" for k in range(3)] if live.service.store.get_item(i)["final_decision"] is None]
-        if not open_items:
-            break
-        time.sleep(0.1)
-    assert not open_items
+    ids = [f"ui-photo-{k}" for k in range(N_PHOTOS)] + [f"ui-xss-{k}" for k in range(3)]
+    wait_for(lambda: all(live.service.store.get_item(i)["final_decision"] is not None for i in ids), timeout=10,
+             interval=0.1, what="every item decided")
     assert page.dialogs == [] and page.errors == []
 
 

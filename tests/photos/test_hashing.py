@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-from pathlib import Path
 
 import imagehash
 import numpy as np
@@ -13,11 +11,10 @@ import pdqhash
 import pytest
 from images import encode, photo_array
 from PIL import Image, ImageOps
+from servers import EVAL_DIR
 
 from moderation.photos.decode import DecodeLimits, Photo, decode
 from moderation.photos.hashing import PhotoHashes, compute_hashes, content_box, hamming
-
-EVAL_DIR = Path(os.environ.get("MODERATION_EVAL_DIR", Path(__file__).resolve().parents[2].parent / "shared" / "eval"))
 
 
 def _pattern() -> np.ndarray:

@@ -7,12 +7,12 @@ skip when `../shared/eval` is absent.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from servers import EVAL_DIR
 
 from moderation.errors import InvalidImage, PolicyError
 from moderation.models import MODELS_DIR, file_sha256, read_manifest
@@ -29,8 +29,7 @@ from moderation.photos.nudity import (
 )
 from moderation.types import Item, ItemType, Source
 
-EVAL = Path(os.environ.get("MODERATION_EVAL_DIR", Path(__file__).resolve().parents[2].parent / "shared" / "eval"))
-ORIGINALS = EVAL / "photos" / "originals"
+ORIGINALS = EVAL_DIR / "photos" / "originals"
 needs_eval = pytest.mark.skipif(not ORIGINALS.is_dir(), reason="no ../shared/eval photos")
 
 ITEM = Item(id="1", type=ItemType.PHOTO, context="profile", author_id="u1")

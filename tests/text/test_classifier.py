@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import math
-import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from servers import EVAL_DIR, REPO
 
 from moderation.models import ModelError
 from moderation.signals import TextInput
 from moderation.text.classifier import MAX_MODEL_CHARS, ToxicityClassifier, prepare_text
 from moderation.text.normalize import normalize
 from moderation.types import Item, ItemType, Source
-
-REPO = Path(__file__).resolve().parents[2]
-EVAL_DIR = Path(os.environ.get("MODERATION_EVAL_DIR", REPO.parent / "shared" / "eval"))
 
 
 @pytest.fixture(scope="module")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
+from servers import EVAL_DIR, REPO
 
 from moderation.models import ModelError
 from moderation.signals import TextInput
@@ -19,9 +19,6 @@ from moderation.text.language import (
 )
 from moderation.text.normalize import normalize
 from moderation.types import Item, ItemType
-
-REPO = Path(__file__).resolve().parents[2]
-EVAL_DIR = Path(os.environ.get("MODERATION_EVAL_DIR", REPO.parent / "shared" / "eval"))
 
 
 @pytest.fixture(scope="module")
