@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from moderation.types import Item, Signals
 
 if TYPE_CHECKING:
     from moderation.photos.decode import Photo
+    from moderation.text.contact import ContactMatch
     from moderation.text.normalize import Normalized
 
 
@@ -27,6 +28,18 @@ if TYPE_CHECKING:
 class TextInput:
     item: Item
     normalized: Normalized
+    # Contact matches of the original text per region set, found once for all the rules
+    # that ask (contact details, links, domain lists).
+    _contacts: dict[tuple[str, ...], list[ContactMatch]] = field(default_factory=dict, compare=False, repr=False)
+
+    def contacts(self, regions: tuple[str, ...]) -> list[ContactMatch]:
+        """`moderation.text.contact` matches in the original text, spans into it."""
+        found = self._contacts.get(regions)
+        if found is None:
+            from moderation.text.contact import shared_detector
+
+            found = self._contacts[regions] = shared_detector(regions).find(self.normalized.original)
+        return found
 
 
 class TextSignal(ABC):

@@ -2,7 +2,8 @@
 
 Two rules usually share one detector run: `contact.details` (phones, e-mails, handles,
 category contact_info) and `links` (URLs and bare domains outside `allowed_domains`,
-category spam_link). The last text's matches are cached so the second rule is free.
+category spam_link). The detector runs once per text (`TextInput.contacts`), whatever
+the number of rules asking.
 """
 
 from __future__ import annotations
@@ -12,16 +13,12 @@ from moderation.rules.base import Rule, RuleSpec
 from moderation.signals import TextInput
 from moderation.text.contact import (
     DEFAULT_REGIONS,
-    ContactDetector,
-    ContactMatch,
+    KINDS,
     check_domains,
     domain_listed,
     shared_detector,
 )
 from moderation.types import Reason
-
-KINDS = ("phone", "email", "handle", "url")
-_LAST: dict[tuple[str, ...], tuple[str, list[ContactMatch]]] = {}
 
 
 class ContactRule(Rule):
@@ -36,25 +33,15 @@ class ContactRule(Rule):
             raise PolicyError(f"{spec.where}: rule {spec.id}: kinds must be among {KINDS}, not {bad or '[]'}")
         self.kinds = frozenset(kinds)
         self.regions = tuple(str(r).upper() for r in spec.params.get("regions", DEFAULT_REGIONS))
-        ContactDetector(self.regions)  # validates the regions now, not on the hot path
+        shared_detector(self.regions)  # validates the regions now (and loads the detector), not on the hot path
         self.allowed = check_domains(spec.params.get("allowed_domains", ()))
-
-    def _find(self, text: str) -> list[ContactMatch]:
-        # Rules of one policy run one after the other on the same text: the second one
-        # with the same regions reuses the first one's matches.
-        last = _LAST.get(self.regions)
-        if last is None or last[0] is not text:
-            last = (text, shared_detector(self.regions).find(text))
-            _LAST[self.regions] = last
-        return last[1]
 
     def _allowed(self, host: str) -> bool:
         return domain_listed(host.lower().split("/", 1)[0], self.allowed)
 
     def match(self, text: TextInput) -> list[Reason]:
-        original = text.normalized.original
         out = []
-        for m in self._find(original):
+        for m in text.contacts(self.regions):
             if m.kind not in self.kinds or (m.kind == "url" and self._allowed(m.value)):
                 continue
             out.append(self.reason(m.span, m.value, kind=m.kind, via=m.detector)

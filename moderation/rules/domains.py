@@ -74,7 +74,7 @@ class DomainsRule(ContactRule):
 
     def match(self, text: TextInput) -> list[Reason]:
         out = []
-        for m in self._find(text.normalized.original):
+        for m in text.contacts(self.regions):
             if m.kind != "url":
                 continue
             host = _host(m.value)
