@@ -121,6 +121,9 @@ def test_bank_entries_add_list_iterate_and_delete(store: Store) -> None:
     total, page = store.list_bank("banned", limit=2, offset=1)
     assert total == 5 and [e["entry_id"] for e in page] == ids[1:3]
     assert [e["entry_id"] for batch in store.iter_bank_entries(batch=2) for e in batch] == ids
+    [other] = store.add_bank_entries([NewBankEntry("seen", "f" * 64, "f" * 16, "f" * 64, 90, {"phash": [], "pdq": []}, None, "b", None, "t")])
+    assert [e["entry_id"] for batch in store.iter_bank_entries(batch=2, bank="banned") for e in batch] == ids
+    assert [e["entry_id"] for batch in store.iter_bank_entries(batch=2, bank="seen") for e in batch] == [other]
     store.delete_bank_entry("banned", ids[0])
     assert store.list_bank("banned")[0] == 4
     with pytest.raises(NotFound):

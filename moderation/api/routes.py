@@ -338,12 +338,7 @@ async def export_bank(bank: str, service: ServiceDep, key: ApiKeyDep) -> Respons
     _check_bank(bank, service)
 
     def all_entries() -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        while True:
-            _, page = service.store.list_bank(bank, 1000, len(out))
-            out.extend(page)
-            if len(page) < 1000:
-                return out
+        return [e for batch in service.store.iter_bank_entries(bank=bank) for e in batch]
 
     body = bank_csv(await run_in_threadpool(all_entries))
     headers = {"Content-Disposition": f'attachment; filename="{bank}.csv"'}

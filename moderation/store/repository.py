@@ -375,14 +375,16 @@ class Store:
             if res.rowcount == 0:
                 raise NotFound(f"no entry {entry_id} in bank {bank!r}")
 
-    def iter_bank_entries(self, batch: int = 10_000) -> Iterator[list[dict[str, Any]]]:
-        """Every entry of every bank, in id order, for rebuilding the index at start."""
+    def iter_bank_entries(self, batch: int = 10_000, bank: str | None = None) -> Iterator[list[dict[str, Any]]]:
+        """Every entry of one bank or of every bank, in id order, a batch at a time (keyset
+        paging: each batch costs the same however far in): the index rebuild, CSV export."""
         last = 0
         while True:
+            query = select(bank_entries).where(bank_entries.c.id > last)
+            if bank is not None:
+                query = query.where(bank_entries.c.bank == bank)
             with self._tx() as conn:
-                rows = conn.execute(
-                    select(bank_entries).where(bank_entries.c.id > last).order_by(bank_entries.c.id).limit(batch)
-                ).all()
+                rows = conn.execute(query.order_by(bank_entries.c.id).limit(batch)).all()
             if not rows:
                 return
             last = rows[-1].id
