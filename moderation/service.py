@@ -226,7 +226,9 @@ class Service:
 
         return f"{self.settings.public_url}/v1/items/{quote(item_id, safe='')}"
 
-    def _stored_result(self, row: StoredItem) -> ItemResult:
+    def _stored_result(self, row: StoredItem, replayed: bool) -> ItemResult:
+        """What the API answers for a stored item: its current decision (final when a
+        moderator has decided), reasons, scores and the policy version that made it."""
         return ItemResult(
             id=row.id,
             decision=row.final_decision or row.first_decision,
@@ -234,7 +236,7 @@ class Service:
             scores=row.scores,
             policy_version=row.policy_version,
             status_url=self.status_url(row.id),
-            replayed=True,
+            replayed=replayed,
         )
 
     async def moderate(self, reqs: Sequence[ItemRequest], api_key: ApiKey | None) -> list[ItemResult]:
@@ -250,7 +252,7 @@ class Service:
             if row is None:
                 todo.append(k)
             elif row.content_sha256 == hashes[k]:
-                results[k] = self._stored_result(row)
+                results[k] = self._stored_result(row, replayed=True)
             else:
                 results[k] = _error_result(r.id, Conflict(f"item {r.id!r} was already submitted with other content"))
 
@@ -338,7 +340,6 @@ class Service:
         t2 = time.perf_counter()
         stored = await run_in_threadpool(self.store.save_items, new_items)
         self.metrics.stage.labels("store").observe(time.perf_counter() - t2)
-        by_id = {n.id: n for n in new_items}
         for k in todo:
             if results[k] is not None:
                 continue
@@ -350,16 +351,8 @@ class Service:
             if row.content_sha256 != hashes[k]:  # a concurrent request stored other content first
                 results[k] = _error_result(r.id, Conflict(f"item {r.id!r} was already submitted with other content"))
                 continue
-            mine = by_id[r.id]
-            results[k] = ItemResult(
-                id=r.id,
-                decision=row.final_decision or row.first_decision,
-                reasons=row.reasons,
-                scores=row.scores,
-                policy_version=row.policy_version,
-                status_url=self.status_url(r.id),
-            )
-            decided[mine.type, mine.context, mine.decision] += 1
+            results[k] = self._stored_result(row, replayed=False)
+            decided[r.type.value, r.context, row.first_decision] += 1
         for labels, n in rule_hits.items():
             self.metrics.rule_hits.labels(*labels).inc(n)
         for labels, n in decided.items():

@@ -251,6 +251,7 @@ def create_app(settings: Settings | None = None, *, watch_policy: bool = True) -
         await service.start()
         app.state.service = service
         app.state.key_cache = {}
+        app.state.login_failures = {}  # username -> monotonic times of failed logins
         app.state.policy_error = None
         watcher = asyncio.create_task(_watch_policy(app, service)) if watch_policy else None
         try:

@@ -10,6 +10,7 @@ a moderator none of the admin routes (403).
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import logging
@@ -33,7 +34,6 @@ router = APIRouter()
 
 COOKIE = "moderation_session"
 _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-_LOGIN_FAILURES: dict[str, list[float]] = {}
 _LOGIN_WINDOW_S, _LOGIN_MAX_FAILURES = 300.0, 10
 
 # The UI is same-origin only: scripts and styles from /review/static, images from the
@@ -131,10 +131,14 @@ def _decided(d: Decided) -> dict[str, Any]:
 # -- auth --------------------------------------------------------------------------------
 
 
-def _throttle(username: str) -> None:
+def _throttle(failures: dict[str, list[float]], username: str) -> None:
+    """Refuse a username with too many failed logins in the window. `failures` lives on
+    app.state (one per app); names whose failures all left the window are dropped, so it
+    holds only the last few minutes' attempts."""
     now = time.monotonic()
-    recent = [t for t in _LOGIN_FAILURES.get(username, []) if now - t < _LOGIN_WINDOW_S]
-    _LOGIN_FAILURES[username] = recent
+    for name in [n for n, times in failures.items() if now - times[-1] >= _LOGIN_WINDOW_S]:
+        del failures[name]
+    recent = [t for t in failures.get(username, []) if now - t < _LOGIN_WINDOW_S]
     if len(recent) >= _LOGIN_MAX_FAILURES:
         raise Overloaded(f"too many failed logins for {username!r}; wait a few minutes", retry_after=int(_LOGIN_WINDOW_S))
 
@@ -142,14 +146,15 @@ def _throttle(username: str) -> None:
 @router.post("/v1/auth/login", tags=["review"], response_model=SessionOut)
 async def login(body: LoginIn, request: Request, service: ServiceDep) -> JSONResponse:
     """Log in; the session cookie is set and the CSRF token returned."""
-    _throttle(body.username)
+    failures: dict[str, list[float]] = request.app.state.login_failures
+    _throttle(failures, body.username)
     try:
         token, session = await run_in_threadpool(service.accounts.login, body.username, body.password)
     except Unauthorized:
-        _LOGIN_FAILURES.setdefault(body.username, []).append(time.monotonic())
+        failures.setdefault(body.username, []).append(time.monotonic())
         await run_in_threadpool(service.store.audit, f"user:{body.username}", "auth.login_failed", body.username[:256], {"ip": _client(request)})
         raise
-    _LOGIN_FAILURES.pop(body.username, None)
+    failures.pop(body.username, None)
     await run_in_threadpool(service.store.audit, session.user.actor, "auth.login", session.user.username, {"ip": _client(request)})
     resp = JSONResponse(_session_out(session))
     resp.set_cookie(
@@ -346,10 +351,16 @@ async def export_labels(session: AdminDep, service: ServiceDep) -> StreamingResp
 # -- the UI ------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1)
+def _review_html() -> str:
+    """The page is a shipped file: read once per process, not per request."""
+    return (REVIEW_UI / "index.html").read_text(encoding="utf-8")
+
+
 @router.get("/review", response_class=HTMLResponse, include_in_schema=False)
 async def review_page() -> HTMLResponse:
     return HTMLResponse(
-        (REVIEW_UI / "index.html").read_text(encoding="utf-8"),
+        _review_html(),
         headers={
             "Content-Security-Policy": UI_CSP,
             "X-Content-Type-Options": "nosniff",
