@@ -97,7 +97,6 @@ def main() -> None:
     manifest_path = args.out / f"{NAME}.json"
     card_path = args.out / f"{NAME}.md"
     manifest = json.loads(manifest_path.read_text())
-    manifest.pop("card_lines", None)
 
     # speed on the first 2,000 corpus texts: the same kind of short chat message the service sees
     sample = [r["text"] for r in read_labeled(args.corpus)[:2000]]

@@ -30,7 +30,7 @@ class ContactRule(Rule):
         kinds = tuple(spec.params.get("kinds", ("phone", "email", "handle")))
         bad = [k for k in kinds if k not in KINDS]
         if bad or not kinds:
-            raise PolicyError(f"{spec.where}: rule {spec.id}: kinds must be among {KINDS}, not {bad or '[]'}")
+            raise PolicyError(f"kinds must be among {KINDS}, not {bad or '[]'}")
         self.kinds = frozenset(kinds)
         self.regions = tuple(str(r).upper() for r in spec.params.get("regions", DEFAULT_REGIONS))
         shared_detector(self.regions)  # validates the regions now (and loads the detector), not on the hot path

@@ -44,10 +44,10 @@ class KeywordRule(Rule):
         if words_file:
             path = LISTS_DIR / words_file
             if not path.is_file():
-                raise PolicyError(f"{spec.where}: rule {spec.id}: word list {words_file} not found")
+                raise PolicyError(f"word list {words_file} not found")
             words.extend(read_word_list(path))
         if not words:
-            raise PolicyError(f"{spec.where}: rule {spec.id}: no words")
+            raise PolicyError("no words")
         self._automaton = ahocorasick.Automaton()
         for word in words:
             # Normalize the list the same way as the texts, so "enculé" matches "3ncul3".

@@ -80,9 +80,7 @@ def compile_rule(spec: RuleSpec, earlier: Sequence[Rule] = ()) -> Rule:
     """
     try:
         rule = RULE_KINDS[spec.kind](spec)
-    except PolicyError as exc:
-        if exc.detail.startswith(spec.where):
-            raise
+    except PolicyError as exc:  # rule classes say what is wrong; where it is is said here
         raise PolicyError(f"{spec.where}: rule {spec.id}: {exc.detail}") from exc
     except Exception as exc:  # a rule class's own validation error, translated at this boundary
         raise PolicyError(f"{spec.where}: rule {spec.id}: {exc}") from exc

@@ -228,7 +228,6 @@ def export_onnx(pipeline: Any) -> bytes:
     n_words = len(words.vocabulary_)
     parts = {"words": (words, coef[:n_words]), "chars": (chars, coef[n_words:])}
     parts_idf = {"words": words.idf_.astype(np.float32), "chars": chars.idf_.astype(np.float32)}
-    keep: list[Any] = []
     vec_nodes = set()
     for vec in vectorizers:
         block = "words" if tokenexp(vec) == words.token_pattern else "chars"
@@ -347,7 +346,7 @@ def default_card(name: str, version: str, meta: dict[str, Any], report_lines: li
         "",
         "Probability that a message is profanity, an insult or hate speech (label `profanity_insult`).",
         "",
-        f"- **file**: `{meta['file'] if 'file' in meta else name + '.onnx'}`, sha256 `{{sha256}}`",
+        f"- **file**: `{name}.onnx`, sha256 `{{sha256}}`",
         (
             f"- **input**: `text`, string tensor [N, 1], each text passed through "
             f"`moderation.text.classifier.prepare_text` (cut at {MAX_MODEL_CHARS} characters, casefolded, accents "
