@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import dataclasses
 import threading
 from pathlib import Path
 
@@ -211,3 +213,12 @@ def test_a_sharded_bank_index_matches_like_a_single_one(ray_session: None, tmp_p
             assert not any(x["category"] == "banned_match" for x in again["reasons"])
     finally:
         live.stop()
+
+
+def test_a_worker_dead_at_a_policy_reload_is_replaced_with_the_new_policy(small: LiveService) -> None:
+    pool = small.service.text_pool
+    ray.kill(pool.actors[0], no_restart=True)
+    newer = dataclasses.replace(small.service.policy, version="reload-test")
+    versions = asyncio.run(pool.broadcast("reconfigure", newer))
+    assert versions == ["reload-test"] * pool.size  # the replacement answered with the new version too
+    small.service.policy = newer  # as reload_policy does; the next test sees the same policy everywhere

@@ -107,13 +107,18 @@ class WorkerPool:
         return [s for r in results for s in r]
 
     async def broadcast(self, method: str, *args: Any) -> list[Any]:
-        out = []
-        for k, actor in enumerate(list(self.actors)):
+        """Call `method(*args)` on every actor at once. A dead one is replaced and the call
+        sent to its replacement too: built by the factory, it would otherwise miss what was
+        broadcast (a policy reload swaps the service's policy only after this returns)."""
+
+        async def one(k: int, actor: Any) -> Any:
             try:
-                out.append(await getattr(actor, method).remote(*args))
+                return await getattr(actor, method).remote(*args)
             except _DEAD:
                 self._replace(k, actor)
-        return out
+                return await getattr(self.actors[k], method).remote(*args)
+
+        return list(await asyncio.gather(*(one(k, a) for k, a in enumerate(list(self.actors)))))
 
     def shutdown(self) -> None:
         for a in self.actors:
