@@ -7,28 +7,18 @@ is read from its path at run time (default `../shared/eval`) and never copied.
 
 from __future__ import annotations
 
-import gzip
-import json
 from collections import defaultdict
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from moderation.config import Settings
 from moderation.policy import Policy, load_policy
+from moderation.text.evaluate import read_jsonl
 from moderation.types import Decision, Item, ItemType
 
 # Dataset label -> the reason category that should catch it.
 LABEL_CATEGORY = {"contact_info": "contact_info", "profanity_insult": "profanity", "spam_link": "spam_link"}
 TEXT_FILES = ("messages.dev.jsonl.gz", "contact_leakage.dev.jsonl", "carpool.dev.jsonl")
-
-
-def _rows(path: Path) -> Iterator[dict[str, Any]]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
-        for line in fh:
-            if line.strip():
-                yield json.loads(line)
 
 
 def _labels(row: dict[str, Any]) -> set[str]:
@@ -57,7 +47,7 @@ def run_text_eval(path: Path, policy: Policy, batch: int = 256) -> dict[str, Any
     counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
     ok: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for file in _text_files(path):
-        rows = [r for r in _rows(file) if r.get("label") != "ambiguous" and not r.get("ambiguous")]
+        rows = [r for r in read_jsonl(file) if r.get("label") != "ambiguous" and not r.get("ambiguous")]
         for start in range(0, len(rows), batch):
             chunk = rows[start : start + batch]
             items = [

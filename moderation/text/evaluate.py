@@ -26,7 +26,8 @@ __all__ = ["evaluate_contacts", "format_table"]
 _CONTACT_KINDS = frozenset({"phone", "email", "handle"})
 
 
-def _rows(path: Path) -> Iterator[dict[str, Any]]:
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    """The rows of a JSONL file, gzipped when it ends in .gz; blank lines skipped."""
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as fh:
         for line in fh:
@@ -67,7 +68,7 @@ def _labelled_file(
     misses: list[str] = []
     false_alarms: list[dict[str, Any]] = []
     exact = overlap = spanned = 0
-    for row in _rows(path):
+    for row in read_jsonl(path):
         if row.get("label") == "ambiguous":
             continue
         positive = row["label"] == "contact_info"
@@ -106,7 +107,7 @@ def _messages(detector: ContactDetector, path: Path) -> dict[str, Any]:
     other_flagged: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     misses: list[str] = []
     false_alarms: list[dict[str, Any]] = []
-    for row in _rows(path):
+    for row in read_jsonl(path):
         if row.get("ambiguous") or row["label"] == "ambiguous":
             continue
         matches = detector.find(row["text"])

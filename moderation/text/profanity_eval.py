@@ -13,8 +13,6 @@ MHC, English SMS, everything):
 
 from __future__ import annotations
 
-import gzip
-import json
 import re
 import unicodedata
 from pathlib import Path
@@ -23,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from moderation.models import MODELS_DIR
+from moderation.text.evaluate import read_jsonl
 
 LISTS_DIR = Path(__file__).resolve().parent.parent / "rules" / "lists"
 DEFAULT_EVAL_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "eval"
@@ -54,9 +53,7 @@ def lexicon_matcher(terms: list[str]) -> re.Pattern[str]:
 
 
 def read_messages(eval_dir: Path) -> list[dict[str, Any]]:
-    path = eval_dir / "text" / "messages.dev.jsonl.gz"
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        rows = [json.loads(line) for line in f if line.strip()]
+    rows = read_jsonl(eval_dir / "text" / "messages.dev.jsonl.gz")
     return [r for r in rows if not r.get("ambiguous") and r["label"] != "ambiguous"]
 
 
