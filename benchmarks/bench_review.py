@@ -9,27 +9,17 @@ from __future__ import annotations
 
 import itertools
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from benchkit import QUICK
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-import importlib.util
+from review_helpers import policy, policy_text, review_item
 
 from moderation.auth import User
 from moderation.review import ReviewQueue
 from moderation.store import make_engine, migrate
 from moderation.store.repository import Store
-
-_spec = importlib.util.spec_from_file_location("tests_conftest", Path(__file__).resolve().parent.parent / "tests" / "conftest.py")
-tests_conftest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tests_conftest)
-ray_session = tests_conftest.ray_session  # the tests' session Ray, as a fixture here
-from review_helpers import policy, policy_text, review_item
 
 ROUNDS = 50 if QUICK else 300
 ALICE = User(1, "alice", "moderator")
@@ -71,8 +61,7 @@ def test_scripted_moderator_clears_100_items_with_the_keyboard(benchmark, ray_se
     if not Path("/usr/bin/chromium").exists():
         pytest.skip("Debian chromium is not installed")
     from playwright.sync_api import sync_playwright
-
-    LiveService, make_settings = tests_conftest.LiveService, tests_conftest.make_settings
+    from servers import LiveService, make_settings
 
     path = tmp_path / "policy.yaml"
     path.write_text(policy_text(), encoding="utf-8")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-import ray
 from benchkit import SEED, record
 from data import texts
 
@@ -20,10 +19,7 @@ N = 200
 
 
 @pytest.fixture(scope="module")
-def pools():
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=2, include_dashboard=False, configure_logging=False, log_to_driver=False)
+def pools(ray_session):  # type: ignore[no-untyped-def]
     policy = load_policy(DEFAULT_POLICY)
     batched = WorkerPool("text", lambda: TextWorker.remote(policy), 2, batch_size=64, retries=1)
     per_item = WorkerPool("text", lambda: TextWorker.remote(policy), 2, batch_size=1, retries=1)
@@ -32,8 +28,6 @@ def pools():
     yield batched, per_item
     batched.shutdown()
     per_item.shutdown()
-    if started:
-        ray.shutdown()
 
 
 @pytest.fixture(scope="module")

@@ -35,3 +35,12 @@ def served(tmp_path_factory: pytest.TempPathFactory):
     proc.key = key  # type: ignore[attr-defined]
     yield proc
     proc.kill()
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """The local Ray of the session (shared with tests/ when both run in one pytest)."""
+    from servers import local_ray
+
+    with local_ray():
+        yield

@@ -22,7 +22,7 @@ os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 
-from servers import EVAL_DIR, LiveService, free_port, make_settings
+from servers import EVAL_DIR, LiveService, free_port, local_ray, make_settings
 
 from moderation.store import make_engine, migrate
 from moderation.store.repository import Store
@@ -35,20 +35,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session")
 def ray_session() -> Iterator[None]:
-    """One local Ray for the whole session (it takes 5 to 10 s to start)."""
-    import ray
-
-    if not ray.is_initialized():
-        ray.init(
-            num_cpus=2,
-            include_dashboard=False,
-            namespace="moderation-tests",
-            configure_logging=False,
-            log_to_driver=False,
-            object_store_memory=512 * 1024 * 1024,
-        )
-    yield
-    ray.shutdown()
+    """One local Ray for the whole session."""
+    with local_ray():
+        yield
 
 
 # -- PostgreSQL ---------------------------------------------------------------------------

@@ -6,6 +6,7 @@ have a conftest module, and only one of them can be imported under that name).""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,29 @@ def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.05, what
         if time.monotonic() > end:
             raise AssertionError(f"{what} not met within {timeout:g} s")
         time.sleep(interval)
+
+
+@contextlib.contextmanager
+def local_ray() -> Iterator[None]:
+    """One local Ray for a test or benchmark session (it takes 5 to 10 s to start); when one
+    is already running in this process, it is used and left running."""
+    import ray
+
+    started = not ray.is_initialized()
+    if started:
+        ray.init(
+            num_cpus=2,
+            include_dashboard=False,
+            namespace="moderation-tests",
+            configure_logging=False,
+            log_to_driver=False,
+            object_store_memory=512 * 1024 * 1024,
+        )
+    try:
+        yield
+    finally:
+        if started:
+            ray.shutdown()
 
 
 def free_port() -> int:
