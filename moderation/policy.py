@@ -350,14 +350,13 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
         where = f"{origin}:{r.get('__line__', '?')}"
         specs.append(parse_rule_spec(_strip_lines(r), where))
     # The version names what decides: the file and the word lists its rules read.
-    from moderation.rules.keywords import LISTS_DIR
+    from moderation.rules.keywords import word_list_paths
 
-    for spec in specs:
-        if spec.params.get("words_file"):
-            try:
-                digest.update((LISTS_DIR / str(spec.params["words_file"])).read_bytes())
-            except OSError:
-                pass  # compile_rules below names the missing file
+    for path in word_list_paths(specs):
+        try:
+            digest.update(path.read_bytes())
+        except OSError:
+            pass  # compile_rules below names the missing file
     version = f"{raw['version']}+{digest.hexdigest()[:8]}"
     compile_rules(specs)  # validates and runs every rule's examples
 

@@ -210,10 +210,9 @@ async def _send_problem(send: Send, exc: ModerationError) -> None:
 
 def _watched_mtime(service: Service) -> int:
     """The newest modification time of the policy file and the word lists its rules read."""
-    from moderation.rules.keywords import LISTS_DIR
+    from moderation.rules.keywords import word_list_paths
 
-    paths = [service.settings.policy_path]
-    paths += [LISTS_DIR / str(r.params["words_file"]) for r in service.policy.rules if r.params.get("words_file")]
+    paths = [service.settings.policy_path, *word_list_paths(service.policy.rules)]
     newest = 0
     for path in paths:
         try:

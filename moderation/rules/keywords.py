@@ -7,6 +7,7 @@ which is why it is a dependency rather than hand-written.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import ahocorasick
@@ -18,6 +19,12 @@ from moderation.text.normalize import normalize
 from moderation.types import Reason
 
 LISTS_DIR = Path(__file__).resolve().parent
+
+
+def word_list_paths(specs: Iterable[RuleSpec]) -> list[Path]:
+    """The word-list files these rules read (`words_file`, relative to the lists folder):
+    what the policy version digests and the service watches for changes."""
+    return [LISTS_DIR / str(spec.params["words_file"]) for spec in specs if spec.params.get("words_file")]
 
 
 def read_word_list(path: Path) -> list[str]:
@@ -42,7 +49,7 @@ class KeywordRule(Rule):
         words: list[str] = list(spec.params.get("words", []))
         words_file = spec.params.get("words_file")
         if words_file:
-            path = LISTS_DIR / words_file
+            [path] = word_list_paths([spec])
             if not path.is_file():
                 raise PolicyError(f"word list {words_file} not found")
             words.extend(read_word_list(path))
