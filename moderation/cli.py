@@ -5,8 +5,7 @@
     moderation users create NAME [--role moderator|admin]   (password on stdin)
     moderation eval photos [DIR]     | moderation eval text [FILE]
     moderation export labels [--out FILE]
-    moderation train text LABELED.jsonl
-    moderation users create NAME --role moderator|admin   (password on stdin)
+    moderation train text LABELED.jsonl [--current NAME] [--out DIR]
 """
 
 from __future__ import annotations
@@ -130,7 +129,6 @@ def _positive_int(value: str) -> int:
 def cmd_export_labels(args: argparse.Namespace) -> int:
     """Human-decided texts as JSON lines (text, label, lang): the input of `train text`."""
     import contextlib
-    import json
 
     from moderation.policy import load_policy
     from moderation.review import ReviewQueue

@@ -57,6 +57,8 @@ def run_text_eval(path: Path, policy: Policy, batch: int = 256) -> dict[str, Any
             for row, item, sig in zip(chunk, items, analyzer.analyze(items)):
                 flagged = _flagged_categories(policy, item, sig)
                 labels = _labels(row)
+                # an ok text counts as a false alarm when anything flags it or it is not approved
+                false_alarm = not labels and (bool(flagged) or policy.decide(item, sig).decision is not Decision.APPROVE)
                 lang = row.get("lang") or "?"
                 groups = ("all", f"{file.name.split('.')[0]}/{lang}")
                 for group in groups:
@@ -68,7 +70,7 @@ def run_text_eval(path: Path, policy: Policy, batch: int = 256) -> dict[str, Any
                         c[2] += want and not got
                     if not labels:
                         o = ok[group]
-                        o[0] += bool(flagged) or policy.decide(item, sig).decision is not Decision.APPROVE
+                        o[0] += false_alarm
                         o[1] += 1
                         o[2] += "contact_info" in flagged
     return {"counts": {g: dict(c) for g, c in counts.items()}, "ok": dict(ok), "policy_version": policy.version}

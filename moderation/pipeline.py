@@ -213,7 +213,7 @@ class PhotoAnalyzer:
         if self.matcher is not None and matchable:
             matches = self.matcher([h for _, h in matchable])
             for (k, _), ms in zip(matchable, matches):
-                reasons = match_reasons(ms, items[k].author_id, self.policy.banks, self.policy.hash_matching.seen_bank)
+                reasons = match_reasons(ms, items[k].author_id, self.policy.banks)
                 out[k].reasons.extend(reasons)
                 # A banned or allowed photo is decided by its bank: skip the models.
                 if any(r.category in ("banned_match", "allowed_match") for r in reasons):

@@ -18,7 +18,7 @@ from typing import Any
 from moderation.errors import InvalidInput
 from moderation.photos.hashing import PhotoHashes
 from moderation.photos.index import HashIndex, index_photo, match_photo
-from moderation.policy import HashMatching
+from moderation.policy import BankPolicy, HashMatching
 from moderation.types import Reason, Source
 
 
@@ -127,13 +127,11 @@ class BankIndex:
         return sorted(best.values(), key=lambda m: (m.distance, m.entry_id))
 
 
-def match_reasons(
-    matches: Sequence[BankMatch], author_id: str, banks: dict[str, object], seen_bank: str
-) -> list[Reason]:
+def match_reasons(matches: Sequence[BankMatch], author_id: str, banks: dict[str, BankPolicy]) -> list[Reason]:
     """Bank matches -> reasons: one per bank (the nearest entry), named with entry and distance.
 
-    A match in the seen set counts only when another author uploaded it: re-uploading
-    one's own photo is not theft.
+    A match in a bank marked `other_authors_only` (the seen set) counts only when another
+    author uploaded it: re-uploading one's own photo is not theft.
     """
     out: list[Reason] = []
     done: set[str] = set()
@@ -141,7 +139,7 @@ def match_reasons(
         policy = banks.get(m.bank)
         if policy is None or m.bank in done:
             continue
-        if getattr(policy, "other_authors_only", False) and m.author_id == author_id:
+        if policy.other_authors_only and m.author_id == author_id:
             continue
         done.add(m.bank)
         max_d = 64 if m.hash_type == "phash" else 256
