@@ -6,6 +6,7 @@ have a conftest module, and only one of them can be imported under that name).""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import signal
@@ -32,6 +33,20 @@ def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.05, what
         if time.monotonic() > end:
             raise AssertionError(f"{what} not met within {timeout:g} s")
         time.sleep(interval)
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def text_item(item_id: str, text: str = "bonjour", context: str = "message", author: str = "a1") -> dict[str, Any]:
+    """A text item of a `/v1/moderate` body."""
+    return {"id": item_id, "type": "text", "context": context, "author_id": author, "text": text}
+
+
+def photo_item(item_id: str, data: bytes, context: str = "car_photo", author: str = "a1") -> dict[str, Any]:
+    """A photo item of a `/v1/moderate` body (base64 JPEG, PNG, WebP or GIF bytes)."""
+    return {"id": item_id, "type": "photo", "context": context, "author_id": author, "image_b64": b64(data)}
 
 
 @contextlib.contextmanager

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import base64
 import struct
 import zlib
 
 import httpx
 import pytest
 from images import make_jpeg, reencode
+from servers import photo_item, text_item
 
 PROBLEM = "application/problem+json"
 
 
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
 
-
-def text_item(item_id: str, text: str, context: str = "message", author: str = "a1") -> dict:
-    return {"id": item_id, "type": "text", "context": context, "author_id": author, "text": text}
-
-
-def photo_item(item_id: str, data: bytes, context: str = "car_photo", author: str = "a1") -> dict:
-    return {"id": item_id, "type": "photo", "context": context, "author_id": author, "image_b64": b64(data)}
 
 
 def assert_problem(resp: httpx.Response, status: int, type_suffix: str | None = None) -> dict:

@@ -7,15 +7,11 @@ import re
 import uuid
 
 import httpx
-from servers import LiveService
-
-
-def text_item(item_id: str, text: str, author: str, context: str = "message") -> dict:
-    return {"id": item_id, "type": "text", "context": context, "author_id": author, "text": text}
+from servers import LiveService, text_item
 
 
 def moderate_one(api: httpx.Client, text: str, author: str) -> dict:
-    resp = api.post("/v1/moderate", json={"items": [text_item(uuid.uuid4().hex, text, author)]})
+    resp = api.post("/v1/moderate", json={"items": [text_item(uuid.uuid4().hex, text, author=author)]})
     assert resp.status_code == 200, resp.text
     [result] = resp.json()["results"]
     return result

@@ -12,16 +12,15 @@ import httpx
 import pytest
 import ray
 from images import make_jpeg
-from servers import LiveService, ServedProcess, free_port, make_settings, wait_for
-
-
-def text_item(item_id: str, text: str = "bonjour", context: str = "message") -> dict:
-    return {"id": item_id, "type": "text", "context": context, "author_id": "a", "text": text}
-
-
-def photo_item(item_id: str, seed: int) -> dict:
-    data = make_jpeg(1600, 1200, seed=seed)
-    return {"id": item_id, "type": "photo", "context": "car_photo", "author_id": f"a{seed}", "image_b64": base64.b64encode(data).decode()}
+from servers import (
+    LiveService,
+    ServedProcess,
+    free_port,
+    make_settings,
+    photo_item,
+    text_item,
+    wait_for,
+)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +45,7 @@ def test_a_killed_text_worker_is_replaced_and_nothing_is_lost(small: LiveService
 
 def test_a_photo_worker_killed_mid_batch_loses_nothing_and_answers_once(small: LiveService) -> None:
     pool = small.service.photo_pool
-    items = [photo_item(f"mid{i}", seed=100 + i) for i in range(4)]
+    items = [photo_item(f"mid{i}", make_jpeg(1600, 1200, seed=100 + i), author=f"a{100 + i}") for i in range(4)]
     victim = pool.actors[0]
     replaced_before = pool.replaced
     out: dict = {}
