@@ -15,8 +15,9 @@ from moderation.text.contact import (
     DEFAULT_REGIONS,
     KINDS,
     check_domains,
-    domain_listed,
+    listed_domain,
     shared_detector,
+    url_host,
 )
 from moderation.types import Reason
 
@@ -37,7 +38,7 @@ class ContactRule(Rule):
         self.allowed = check_domains(spec.params.get("allowed_domains", ()))
 
     def _allowed(self, host: str) -> bool:
-        return domain_listed(host.lower().split("/", 1)[0], self.allowed)
+        return listed_domain(url_host(host), self.allowed) is not None
 
     def match(self, text: TextInput) -> list[Reason]:
         out = []

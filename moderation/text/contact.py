@@ -600,20 +600,26 @@ def find_contacts(text: str, regions: Sequence[str] = DEFAULT_REGIONS) -> list[C
     return shared_detector(tuple(regions)).find(text)
 
 
-def check_domains(domains: Sequence[str] | object) -> tuple[str, ...]:
-    """Validated, lower-cased domain names without `www.` (an allow or deny list)."""
+def check_domains(domains: Sequence[str] | object, key: str = "allowed_domains") -> tuple[str, ...]:
+    """Validated, lower-cased domain names without `www.` (an allow or deny list); `key`
+    names the list in the error."""
     if isinstance(domains, str) or not isinstance(domains, (list, tuple, set, frozenset)):
-        raise PolicyError("allowed_domains must be a list of domain names")
+        raise PolicyError(f"`{key}` must be a list of domain names")
     out = []
     for d in domains:
-        d = str(d).strip().lower().removeprefix("www.")
+        d = str(d).strip().lower().lstrip(".").removeprefix("www.")
         if not re.fullmatch(r"[a-z0-9](?:[a-z0-9\-]{0,62})(?:\.[a-z0-9\-]{1,63})+", d):
-            raise PolicyError(f"not a domain name: {d!r}")
+            raise PolicyError(f"`{key}`: {d!r} is not a domain")
         out.append(d)
     return tuple(out)
 
 
-def domain_listed(host: str, allowed: tuple[str, ...]) -> bool:
-    """Whether `host` is one of the domains or a subdomain of one."""
+def url_host(url: str) -> str:
+    """The host of a found link, lower-cased, without `www.` and path."""
+    return url.lower().split("/", 1)[0].removeprefix("www.")
+
+
+def listed_domain(host: str, domains: Sequence[str]) -> str | None:
+    """The domain of `domains` that `host` is or is a subdomain of; None when there is none."""
     host = host.removeprefix("www.")
-    return any(host == d or host.endswith("." + d) for d in allowed)
+    return next((d for d in domains if host == d or host.endswith("." + d)), None)
