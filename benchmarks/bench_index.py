@@ -65,20 +65,19 @@ def _loop(fn, queries):
     return run
 
 
-@pytest.fixture(scope="module")
-def phash_setup():
-    bank = _bank(64)
-    index, build_s = _ours(bank)
-    yield bank, index, build_s
-    del index, bank
+def _setup(bits: int) -> tuple[np.ndarray, HashIndex, float]:
+    bank = _bank(bits)
+    return (bank, *_ours(bank))
 
 
 @pytest.fixture(scope="module")
-def pdq_setup():
-    bank = _bank(256)
-    index, build_s = _ours(bank)
-    yield bank, index, build_s
-    del index, bank
+def phash_setup() -> tuple[np.ndarray, HashIndex, float]:
+    return _setup(64)
+
+
+@pytest.fixture(scope="module")
+def pdq_setup() -> tuple[np.ndarray, HashIndex, float]:
+    return _setup(256)
 
 
 def _recall(ours, truth) -> float:
