@@ -123,7 +123,7 @@ def run_photo_eval(directory: Path, policy: Policy) -> list[dict[str, Any]]:
     entries = []
     for entry_id, (_, file) in enumerate(originals):
         data = (directory / file).read_bytes()
-        h = compute_hashes(data, decode(data, EVAL_LIMITS))
+        h = compute_hashes(data, decode(data, EVAL_LIMITS, "L"))
         entries.append(
             BankEntry(entry_id, "banned", None, h.sha256, h.phash, h.pdq, h.phash_variants, h.pdq_variants, file, h.pdq_quality)
         )

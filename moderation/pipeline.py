@@ -191,13 +191,19 @@ class PhotoAnalyzer:
     def reconfigure(self, policy: Policy) -> None:
         self.policy = policy
 
+    def decode_mode(self, context: str) -> str:
+        """"RGB" for a context whose checks run a model on the photo; "L" (gray, a
+        cheaper decode) when only the hashes, which read luminance, look at it."""
+        checks = self.policy.checks(context)
+        return "RGB" if any(name in checks for name in self.photo_signals) else "L"
+
     def analyze(self, items: Sequence[Item]) -> list[Signals]:
         out: list[Signals] = [Signals() for _ in items]
         decoded: list[tuple[int, Photo, PhotoHashes]] = []
         t0 = time.perf_counter()
         for k, item in enumerate(items):
             try:
-                photo = decode(item.image or b"", self.limits)
+                photo = decode(item.image or b"", self.limits, self.decode_mode(item.context))
                 hashes = compute_hashes(item.image or b"", photo)
             except InvalidImage as exc:
                 out[k] = invalid_signals(exc)

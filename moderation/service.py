@@ -388,8 +388,7 @@ class Service:
         return ids
 
     def hash_photo(self, data: bytes) -> PhotoHashes:
-        photo = decode(data, self.limits)
-        return compute_hashes(data, photo)
+        return compute_hashes(data, decode(data, self.limits, "L"))  # hashes read gray only
 
     async def add_bank_photo(
         self, bank: str, data: bytes, *, note: str | None, author_id: str | None, item_id: str | None, actor: str

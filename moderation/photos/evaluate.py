@@ -34,11 +34,11 @@ def build_matcher(originals: dict[str, bytes], thresholds: MatchThresholds | Non
     phash_index, pdq_index = HashIndex(64), HashIndex(256)
     for entry_id, name in enumerate(names):
         data = originals[name]
-        index_photo(entry_id, compute_hashes(data, decode(data, limits)), phash_index, pdq_index,
+        index_photo(entry_id, compute_hashes(data, decode(data, limits, "L")), phash_index, pdq_index,
                     thresholds.pdq_min_quality)
 
     def match(data: bytes) -> set[str]:
-        hashes = compute_hashes(data, decode(data, limits))
+        hashes = compute_hashes(data, decode(data, limits, "L"))
         return {names[m.entry_id] for m in match_photo(hashes, phash_index, pdq_index, thresholds)}
 
     return match

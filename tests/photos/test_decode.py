@@ -167,3 +167,37 @@ def test_decode_applies_exif_orientation() -> None:
     # Rotating 90 CW moves the stored top-left to the top-right.
     r, g, _b = photo.image.getpixel((190, 10))
     assert r > 200 and g < 60
+
+
+def _gray_inputs() -> dict[str, bytes]:
+    colour = Image.fromarray(_photo_array(300, 200, 4))
+    rgba = colour.convert("RGBA")
+    rgba.putalpha(Image.linear_gradient("L").resize((300, 200)))
+    ramp = np.tile(np.linspace(0, 65535, 300).astype(np.uint16), (200, 1))
+    return {
+        "jpeg": encode(colour, "JPEG", quality=90),
+        "large jpeg": _jpeg(2400, 1600),
+        "cmyk jpeg": encode(colour.convert("CMYK"), "JPEG"),
+        "gray jpeg": encode(colour.convert("L"), "JPEG"),
+        "png with alpha": encode(rgba, "PNG"),
+        "16-bit png": encode(Image.fromarray(ramp), "PNG"),
+        "palette gif": encode(colour.convert("P"), "GIF"),
+        "webp": encode(colour, "WEBP"),
+    }
+
+
+@pytest.mark.parametrize("name", list(_gray_inputs()))
+def test_gray_decode_is_the_luma_of_the_colour_decode(name: str) -> None:
+    # Mode "L" (no model needs colour) must give the pixels the hashes would read from the
+    # RGB decode: for a JPEG, libjpeg's Y plane instead of Pillow's RGB-to-gray of it.
+    data = _gray_inputs()[name]
+    gray, colour = decode(data, mode="L"), decode(data)
+    assert gray.image.mode == "L" and colour.image.mode == "RGB"
+    assert gray.image.size == colour.image.size and (gray.width, gray.height) == (colour.width, colour.height)
+    difference = np.abs(np.asarray(gray.image, dtype=np.int16) - np.asarray(colour.image.convert("L"), dtype=np.int16))
+    assert difference.mean() < 0.6 and difference.max() <= 3  # rounding: measured mean < 0.5
+
+
+def test_decode_refuses_an_unknown_mode() -> None:
+    with pytest.raises(ValueError, match="mode"):
+        decode(_jpeg(), mode="CMYK")

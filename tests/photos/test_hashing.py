@@ -176,3 +176,41 @@ def test_dev_set_recall_and_no_false_positive() -> None:
     assert rows["all"]["recall"] >= 0.85
     assert sum(r["false_positives"] for r in rows.values()) == 0
     assert rows["hflip"]["recall"] == 1.0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_crop_and_content_box_phashes_are_imagehash_of_the_cropped_pixels(seed: int) -> None:
+    # The box pHashes come from matrix products over the whole image (Pillow's Lanczos
+    # weights restricted to the box), not from cropped thumbnails: they must stay the
+    # pHash of the crop, or banks built before and after would drift apart.
+    from moderation.photos.hashing import CROP_FRACTIONS, _bits8, _low_dcts
+
+    gray = _photo(640 - 40 * seed, 480 + 30 * seed, seed).convert("L")
+    width, height = gray.size
+    boxes = [(0, 0, width, height), (37, 21, width - 50, height - 9)]
+    boxes += [(round(width * f), round(height * f), width - round(width * f), height - round(height * f))
+              for f in CROP_FRACTIONS]
+    for box, low in zip(boxes, _low_dcts(np.asarray(gray, dtype=np.float32), boxes)):
+        assert hamming(_bits8(low), bytes.fromhex(str(imagehash.phash(gray.crop(box))))) <= 2, box
+
+
+@pytest.mark.skipif(not (EVAL_DIR / "photos").exists(), reason="shared/eval/photos not present")
+def test_gray_and_colour_decodes_hash_alike_on_real_photos() -> None:
+    from moderation.photos.hashing import CROP_FRACTIONS
+
+    # A bank filled through the API (gray decode) must match uploads whose context runs
+    # the nudity model (colour decode), and the other way round.
+    limits = DecodeLimits(min_side=16)
+    rows = list(csv.DictReader((EVAL_DIR / "photos" / "manifest.csv").open()))
+    files = [r["file"] for r in rows if r["transform"] in ("original", "jpeg_q50", "crop_10", "screenshot_png", "grayscale")]
+    assert len(files) >= 40
+    for file in files:
+        data = (EVAL_DIR / "photos" / file).read_bytes()
+        gray, colour = compute_hashes(data, decode(data, limits, "L")), compute_hashes(data, decode(data, limits))
+        assert hamming(gray.phash, colour.phash) <= 2, file
+        if colour.pdq_quality >= 50:
+            assert hamming(gray.pdq, colour.pdq) <= 10, file
+        # The central crops too (the content box may be found in one decode and not the
+        # other on a borderline image, such as a dark retina scan on black).
+        for a, b in zip(gray.phash_extra[-len(CROP_FRACTIONS):], colour.phash_extra[-len(CROP_FRACTIONS):]):
+            assert hamming(a, b) <= 4, file

@@ -363,3 +363,37 @@ def test_banks_are_searched_only_for_contexts_that_check_hashes() -> None:
                                      Item("p", ItemType.PHOTO, "profile_photo", "a", image=data)])
     assert not any(r.category == "banned_match" for r in car.reasons)
     assert any(r.category == "banned_match" for r in profile.reasons)
+
+
+def test_photos_are_decoded_in_colour_only_for_contexts_that_run_a_model() -> None:
+    from images import make_jpeg
+
+    from moderation.config import DEFAULT_POLICY
+    from moderation.photos.decode import DecodeLimits
+    from moderation.photos.hashing import hamming
+    from moderation.pipeline import PhotoAnalyzer
+    from moderation.policy import parse_policy
+    from moderation.signals import PhotoSignal
+    from moderation.types import Signals
+
+    text = DEFAULT_POLICY.read_text()
+    policy = parse_policy(text.replace("checks: [hashes, nudity]\n", "checks: [hashes]\n", 1))  # car_photo
+    seen: list[str] = []
+
+    class ModeRecorder(PhotoSignal):
+        name = "nudity"
+
+        def analyze(self, item, photo):  # type: ignore[no-untyped-def]
+            seen.append(photo.image.mode)
+            return Signals()
+
+    analyzer = PhotoAnalyzer(policy, DecodeLimits(), None, {"nudity": ModeRecorder()})
+    assert analyzer.decode_mode("car_photo") == "L"
+    assert analyzer.decode_mode("profile_photo") == "RGB"
+    data = make_jpeg(seed=3)
+    car, profile = analyzer.analyze([Item("c", ItemType.PHOTO, "car_photo", "a", image=data),
+                                     Item("p", ItemType.PHOTO, "profile_photo", "a", image=data)])
+    assert seen == ["RGB"]  # the signal ran for the profile photo only, on colour pixels
+    # Both decodes hash alike: a bank built from either matches the other.
+    gray, colour = car.features["hashes"], profile.features["hashes"]
+    assert hamming(gray.phash, colour.phash) <= 2 and hamming(gray.pdq, colour.pdq) <= 8
