@@ -9,7 +9,8 @@ and its filter is linear and separable, so the same numbers come out of
     A = R @ Y @ C.T        (64 x 64)
 
 where Y is the luminance, and R and C are the rows of the filter matrices at the sample
-positions: one matrix product over the pixels, about 0.2 ms for 408 x 306.
+positions. Each row of R and C is a short band (a sample reads about two windows of
+pixels), so the products are sums over those bands: about 0.08 ms for 432 x 288.
 
 The matrices also let a DCT-scaled decode stand in for the full-size photo. The reference
 hashes the full-resolution pixels with box windows sized for them (1/128 of each side,
@@ -102,6 +103,20 @@ def sample_weights(full: int, small: int) -> np.ndarray:
     return out[:, :small].astype(np.float32)
 
 
+@lru_cache(maxsize=512)
+def _band(full: int, small: int) -> tuple[np.ndarray, np.ndarray]:
+    """`sample_weights` as bands: [64, k] pixel indices and their weights, k the widest band."""
+    weights = sample_weights(full, small)
+    nonzero = weights != 0
+    first = nonzero.argmax(axis=1)
+    last = small - nonzero[:, ::-1].argmax(axis=1)
+    k = max(1, int((last - first).max()))
+    at = first[:, None] + np.arange(k)[None, :]
+    inside = at < small
+    at = np.minimum(at, small - 1)
+    return at, np.where(inside, np.take_along_axis(weights, at, 1), 0.0).astype(np.float32)
+
+
 def _edges(full: int, small: int) -> np.ndarray:
     """Where each of `small` pixels starts and ends on the `full` side ([small + 1] floats).
 
@@ -148,10 +163,15 @@ def pdq_dihedral(rgb: np.ndarray, full_size: tuple[int, int] | None = None) -> t
         raise ValueError(f"full size {full_w}x{full_h} is smaller than the {width}x{height} pixels given")
     if min(full_w, full_h) < MIN_SIDE or min(width, height) < 1:
         return [bytes(32)] * 8, 0
-    luma = rgb.reshape(-1, 3).astype(np.float32) @ _LUMA if rgb.ndim == 3 else rgb.astype(np.float32)
+    luma = rgb.reshape(-1, 3).astype(np.float32) @ _LUMA if rgb.ndim == 3 else np.asarray(rgb, dtype=np.float32)
     luma = luma.reshape(height, width)
-    # The filtered, decimated 64 x 64 image: two matrix products instead of four passes.
-    samples = sample_weights(full_h, height) @ luma @ sample_weights(full_w, width).T
+    # The filtered, decimated 64 x 64 image: two weighted sums instead of four passes.
+    # Each sample reads a few pixels per side (5 for a 1/4-scale 2 MP decode), so the
+    # sums go over those bands, not over whole rows: 0.08 ms instead of 0.25 for 432 x 288.
+    row_at, row_w = _band(full_h, height)
+    col_at, col_w = _band(full_w, width)
+    across = np.einsum("ik,ikw->iw", row_w, luma[row_at])  # [64, width]
+    samples = np.einsum("jk,ijk->ij", col_w, across[:, col_at])  # [64, 64]
     coeffs = _DCT @ samples @ _DCT.T  # [16, 16], frequencies 1..16
     t = coeffs.T
     variants = [
