@@ -85,11 +85,12 @@ class BankPolicy:
 @dataclass(frozen=True)
 class HashMatching:
     """A match is pHash within phash_max_distance, or PDQ within pdq_max_distance, or
-    both within the joint distances (two independent hashes agreeing)."""
+    both within the joint distances (two independent hashes agreeing; off while the joint
+    pHash distance is not above phash_max_distance, see `MatchThresholds`)."""
 
     phash_max_distance: int = 8
     pdq_max_distance: int = 31
-    joint_phash_max_distance: int = 11
+    joint_phash_max_distance: int = 8
     joint_pdq_max_distance: int = 70
     pdq_min_quality: int = 50
     seen_bank: str = "seen"

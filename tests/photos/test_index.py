@@ -114,6 +114,10 @@ def _flip(h: bytes, n: int) -> bytes:
     return value.to_bytes(len(h), "big")
 
 
+# The joint rule as a policy turns it on (the defaults leave it off).
+JOINT = MatchThresholds(joint_phash_max=11, joint_pdq_max=70)
+
+
 @pytest.mark.parametrize(
     ("phash_flips", "pdq_flips", "quality", "expected"),
     [
@@ -131,7 +135,16 @@ def test_match_photo_applies_thresholds(phash_flips, pdq_flips, quality, expecte
     phash_index, pdq_index = HashIndex(64), HashIndex(256)
     index_photo(1, bank, phash_index, pdq_index)
     query = _hashes(_flip(bank.phash, phash_flips), _flip(bank.pdq, pdq_flips), quality)
-    assert match_photo(query, phash_index, pdq_index, MatchThresholds()) == expected
+    assert match_photo(query, phash_index, pdq_index, JOINT) == expected
+
+
+def test_joint_rule_is_off_by_default() -> None:
+    bank = _hashes(b"\x00" * 8, b"\x00" * 32)
+    phash_index, pdq_index = HashIndex(64), HashIndex(256)
+    index_photo(1, bank, phash_index, pdq_index)
+    query = _hashes(_flip(bank.phash, 9), _flip(bank.pdq, 40))
+    assert match_photo(query, phash_index, pdq_index, JOINT) == [Match(1, "phash+pdq", 40)]
+    assert match_photo(query, phash_index, pdq_index, MatchThresholds()) == []
 
 
 def test_index_photo_leaves_out_low_quality_pdq() -> None:
