@@ -6,7 +6,7 @@ opencv-python-headless) for the reference groups; they skip without it.
 
 Groups, ours beside the naive way in each:
 * `nudity-e2e`: JPEG bytes -> detections. Ours: DCT-scaled decode (PIL draft) + letterbox
-  + session + numpy post-processing. nudenet: cv2.imread of the full photo + its own
+  (padded to a multiple of 64: 320 x 256 for these 4:3 photos) + session + numpy post-processing. nudenet: cv2.imread of the full photo + its own
   letterbox + the same model + its Python loop.
 * `nudity-post`: the (1, 22, 2100) output -> detections, numpy against nudenet's loop.
 * `nudity-threads`: the session alone at 1 and 2 intra-op threads.

@@ -71,12 +71,16 @@ def load_session(name: str, *, threads: int = 1, models_dir: Path = MODELS_DIR) 
     `threads` is the intra-op thread count; workers are sized by process count, so
     one thread per session is usually best (measured in benchmarks/README.md).
     """
+    manifest = verified_manifest(name, models_dir)
+    return session_from(str(manifest.path), threads=threads), manifest
+
+
+def session_from(model: str | bytes, *, threads: int = 1) -> Any:
+    """An onnxruntime CPU session for a model file path or serialized model bytes."""
     import onnxruntime as ort
 
-    manifest = verified_manifest(name, models_dir)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
-    session = ort.InferenceSession(str(manifest.path), sess_options=opts, providers=["CPUExecutionProvider"])
-    return session, manifest
+    return ort.InferenceSession(model, sess_options=opts, providers=["CPUExecutionProvider"])

@@ -12,6 +12,9 @@ Why it is not `nudenet.NudeDetector`:
 * nudenet's post-processing is a Python loop over the 2,100 output rows (about 7 ms); here
   it is a few numpy operations on the rows above the score threshold (about 0.1 ms).
 * no OpenCV: box decoding and non-maximum suppression are numpy.
+* no 320 x 320 square: the input is only padded to a multiple of 64 (`letterbox`, step),
+  with the model's head constants rebuilt for that shape (`shaped_model`): a 4:3 photo
+  costs 22 ms instead of 28, with the same detections (model card).
 
 The score threshold, IoU threshold and the class groups come from the model's manifest;
 the thresholds at which a reason is emitted are constructor arguments (set by the
@@ -21,6 +24,7 @@ policy); the decisions themselves belong to the policy.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -29,11 +33,14 @@ import numpy as np
 from PIL import Image
 
 from moderation.errors import InvalidImage, PolicyError
-from moderation.models import ModelError, load_session
+from moderation.models import ModelError, load_session, session_from
 from moderation.signals import PhotoSignal
 from moderation.types import Item, Reason, Signals, Source
 
 INPUT_SIZE = 320
+# Rectangular inputs round the shorter side up to a multiple of this (YOLOv8 needs 32;
+# 64 keeps it to 9 shapes, so 9 sessions at most, and costs 4:3 and 16:9 photos nothing).
+RECT_STEP = 64
 
 
 class HasImage(Protocol):
@@ -74,12 +81,15 @@ class Letterbox:
     height: int
 
 
-def letterbox(image: Image.Image, size: int = INPUT_SIZE) -> tuple[np.ndarray, Letterbox]:
+def letterbox(image: Image.Image, size: int = INPUT_SIZE, step: int | None = None) -> tuple[np.ndarray, Letterbox]:
     """The NCHW float32 model input for an RGB image, and the geometry to map boxes back.
 
     The image is scaled so its longer side is `size` and centred on black, as NudeNet 3.0
     does (it uses cv2.resize; Pillow's bilinear filter also antialiases, which only
     matters when shrinking by more than 2x, and the decoder already shrank the photo).
+    With `step`, the black canvas is only as large as the scaled image rounded up to a
+    multiple of `step` (rectangular inference, as Ultralytics' own predict does) instead
+    of `size` x `size`: a 4:3 photo is 320 x 256, a fifth less to compute.
     """
     if size < 32:
         raise ValueError("size must be >= 32")
@@ -93,9 +103,11 @@ def letterbox(image: Image.Image, size: int = INPUT_SIZE) -> tuple[np.ndarray, L
     new_w = max(1, min(size, round(width * scale)))
     new_h = max(1, min(size, round(height * scale)))
     resized = image.resize((new_w, new_h), Image.Resampling.BILINEAR) if (new_w, new_h) != (width, height) else image
-    # Centre on a black square; an odd padding puts the extra pixel right / bottom.
-    pad_left, pad_top = (size - new_w) // 2, (size - new_h) // 2
-    canvas = np.zeros((size, size, 3), dtype=np.uint8)
+    canvas_w, canvas_h = (size, size) if step is None else (
+        min(size, -(-new_w // step) * step), min(size, -(-new_h // step) * step))
+    # Centre on black; an odd padding puts the extra pixel right / bottom.
+    pad_left, pad_top = (canvas_w - new_w) // 2, (canvas_h - new_h) // 2
+    canvas = np.zeros((canvas_h, canvas_w, 3), dtype=np.uint8)
     canvas[pad_top : pad_top + new_h, pad_left : pad_left + new_w] = np.asarray(resized)
     # HWC uint8 -> NCHW float32 in [0, 1].
     blob = np.ascontiguousarray(canvas.transpose(2, 0, 1), dtype=np.float32)[None]
@@ -103,6 +115,60 @@ def letterbox(image: Image.Image, size: int = INPUT_SIZE) -> tuple[np.ndarray, L
     geometry = Letterbox(scale=new_w / width if width >= height else new_h / height,
                          pad_left=pad_left, pad_top=pad_top, width=width, height=height)
     return blob, geometry
+
+
+def shaped_model(model: bytes, height: int, width: int) -> bytes:
+    """The YOLOv8 export `model` (square input) for a `height` x `width` input instead.
+
+    A YOLOv8 network is convolutional: only its head's constants depend on the input
+    size (the anchor points and strides of the three feature maps, and the anchor count
+    in two reshapes; Ultralytics bakes them in at export). They are rebuilt here as
+    Ultralytics' `make_anchors` builds them; the weights are untouched. Refuses a graph
+    whose constants are not the ones this expects, rather than guess.
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    if height % 32 or width % 32 or height < 32 or width < 32:
+        raise ValueError(f"input sides must be positive multiples of 32, got {height} x {width}")
+    graph = onnx.load_from_string(model)
+    dims = graph.graph.input[0].type.tensor_type.shape.dim
+    if len(dims) != 4 or not dims[2].dim_value or dims[2].dim_value != dims[3].dim_value:
+        raise ModelError("shaped_model expects an NCHW export with a fixed square input")
+    size = dims[2].dim_value
+    old_points, old_strides = _anchors(size, size)
+    points, strides = _anchors(height, width)
+    old_n, n = old_points.shape[-1], points.shape[-1]
+    replaced = {"points": 0, "strides": 0, "counts": 0}
+    for node in graph.graph.node:
+        if node.op_type != "Constant":
+            continue
+        value = numpy_helper.to_array(node.attribute[0].t)
+        if value.shape == old_points.shape and np.array_equal(value, old_points):
+            new, kind = points, "points"
+        elif value.shape == old_strides.shape and np.array_equal(value, old_strides):
+            new, kind = strides, "strides"
+        elif value.dtype == np.int64 and value.ndim == 1 and old_n in value.tolist():
+            new, kind = np.where(value == old_n, n, value), "counts"
+        else:
+            continue
+        node.attribute[0].t.CopyFrom(numpy_helper.from_array(new.astype(value.dtype), node.output[0]))
+        replaced[kind] += 1
+    if replaced["points"] < 1 or replaced["strides"] < 1 or replaced["counts"] < 1:
+        raise ModelError(f"not a YOLOv8 head this can reshape (replaced {replaced})")
+    dims[2].dim_value, dims[3].dim_value = height, width
+    graph.graph.output[0].type.tensor_type.shape.dim[2].dim_value = n
+    return graph.SerializeToString()
+
+
+def _anchors(height: int, width: int, strides: tuple[int, ...] = (8, 16, 32)) -> tuple[np.ndarray, np.ndarray]:
+    """Ultralytics' `make_anchors`, as exported: points [1, 2, n] (cell centres, in cells) and strides [1, n]."""
+    points, steps = [], []
+    for stride in strides:
+        ys, xs = np.meshgrid(np.arange(height // stride) + 0.5, np.arange(width // stride) + 0.5, indexing="ij")
+        points.append(np.stack([xs.ravel(), ys.ravel()]))
+        steps.append(np.full(xs.size, stride))
+    return np.concatenate(points, axis=1)[None].astype(np.float32), np.concatenate(steps)[None].astype(np.float32)
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
@@ -176,11 +242,19 @@ class NudityDetector(PhotoSignal):
 
     name = "nudity"
 
-    def __init__(self, threads: int = 1, model: str = "nudenet-320n", min_score: float = 0.25) -> None:
+    def __init__(self, threads: int = 1, model: str = "nudenet-320n", min_score: float = 0.25,
+                 rect: bool = True) -> None:
         self._last: tuple[Image.Image, list[Detection]] | None = None
         if not 0.0 <= min_score <= 1.0:
             raise ValueError("min_score must be in [0, 1]")
         self.session, self.manifest = load_session(model, threads=threads)
+        self._threads = threads
+        # Rectangular inputs (see `letterbox`): one session per input shape, built on first
+        # use from the verified file's bytes (at most 9 shapes with RECT_STEP 64).
+        self.step = RECT_STEP if rect else None
+        self._model_bytes = self.manifest.path.read_bytes() if rect else b""
+        if rect and hashlib.sha256(self._model_bytes).hexdigest() != self.manifest.sha256:
+            raise ModelError(f"model {model}: file changed after it was verified")
         meta = self.manifest.meta
         self.labels: tuple[str, ...] = tuple(meta["labels"])
         self.groups: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in meta["groups"].items()}
@@ -192,6 +266,7 @@ class NudityDetector(PhotoSignal):
         self.iou_threshold = float(meta["postprocess"]["iou_threshold"])
         self.input_name = self.session.get_inputs()[0].name
         self.min_score = min_score
+        self._sessions: dict[tuple[int, int], Any] = {(self.size, self.size): self.session}
 
     def reconfigure(self, config: dict[str, Any]) -> None:
         """Takes `min_score` (the score above which a reason is emitted); nothing else."""
@@ -217,12 +292,19 @@ class NudityDetector(PhotoSignal):
         return detections
 
     def _detect(self, image: Image.Image) -> list[Detection]:
-        blob, geometry = letterbox(image, self.size)
+        blob, geometry = letterbox(image, self.size, self.step)
         try:
-            raw = self.session.run(None, {self.input_name: blob})[0]
+            raw = self._session_for(*blob.shape[2:]).run(None, {self.input_name: blob})[0]
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise ModelError(f"{self.manifest.tag} failed: {exc}") from exc
         return decode_output(raw, geometry, self.labels, self.score_threshold, self.iou_threshold)
+
+    def _session_for(self, height: int, width: int) -> Any:
+        session = self._sessions.get((height, width))
+        if session is None:
+            session = session_from(shaped_model(self._model_bytes, height, width), threads=self._threads)
+            self._sessions[(height, width)] = session
+        return session
 
     def faces(self, detections: Sequence[Detection]) -> list[Detection]:
         """The face detections among `detections`, best first."""
