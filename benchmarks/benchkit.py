@@ -31,9 +31,14 @@ def record(benchmark, group: str, variant: str, units: int) -> None:  # type: ig
     and put its throughput (`per_s`) in the benchmark's extra_info."""
     mean = mean_seconds(benchmark)
     if not math.isnan(mean):  # the benchmark was timed
-        _MEANS[(group, variant)] = mean
-        _UNITS[(group, variant)] = units
+        record_seconds(group, variant, units, mean)
         benchmark.extra_info["per_s"] = units / mean
+
+
+def record_seconds(group: str, variant: str, units: int, seconds: float) -> None:
+    """`record` for a side timed by the benchmark itself (both sides of an interleaved run)."""
+    _MEANS[(group, variant)] = seconds
+    _UNITS[(group, variant)] = units
 
 
 def write_ratio_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]

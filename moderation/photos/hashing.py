@@ -3,11 +3,13 @@
 Signals:
 * SHA-256 of the raw bytes: the exact re-upload.
 * pHash (64 bit), computed as `imagehash.phash` computes it (gray, Lanczos to 32x32, 2-D
-  DCT-II, low 8x8 block against its median), but on the decoded work image.
+  DCT-II, low 8x8 block against its median), but on the decoded work image, and without
+  the thumbnail: Pillow's Lanczos weights and the DCT as matrix products (`_low_dcts`).
 * PDQ (256 bit) and its quality (`moderation.photos.pdq`: bit for bit what the `pdqhash`
-  package computes on the same pixels, in matrix products), hashed as the full-size photo
-  would be even though only the DCT-scaled work image was decoded (within the upstream
-  conformance rule of <= 10 bits of the C++ reference on its test vectors).
+  package computes on the same luminance, in weighted sums), from the 8-bit gray work
+  image, hashed as the full-size photo would be even though only the DCT-scaled work
+  image was decoded (within the upstream conformance rule of <= 10 bits of the C++
+  reference on its test vectors).
 
 Variants, which a bank is indexed under and queried with, because no single hash survives
 these edits (measured on the development set, see `moderation.photos.evaluate`):
@@ -93,8 +95,9 @@ def compute_hashes(data: bytes, photo: Photo) -> PhotoHashes:
     pixels = np.asarray(gray)
     luma = pixels.astype(np.float32)
     # PDQ of the photo at its full size, from the work image, and its 7 dihedral siblings
-    # for free (sign flips of the DCT). From RGB, PDQ's own float luma; a gray decode is that luma.
-    pdqs, quality = pdq_dihedral(luma if image.mode == "L" else np.asarray(image), (photo.width, photo.height))
+    # for free (sign flips of the DCT). From the 8-bit gray, whatever the decode: PDQ's
+    # luma is the same ITU-R 601 weighting, rounded, so a colour and a gray decode hash alike.
+    pdqs, quality = pdq_dihedral(luma, (photo.width, photo.height))
 
     # pHash boxes: the whole image, the content box (the photo inside flat borders or a
     # screenshot) and the central crops (a cropped re-upload lands on a banked crop).
