@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from images import photo_array
 from PIL import Image
 from servers import EVAL_DIR
 
@@ -85,7 +86,8 @@ def test_letterbox_converts_gray_to_rgb() -> None:
     ((300, 400), (256, 320), (8, 0)),
     ((1920, 1080), (320, 192), (0, 6)),  # 16:9 -> 320 x 180
     ((500, 500), (320, 320), (0, 0)),
-    ((800, 100), (320, 64), (0, 12)),  # 320 x 40: the smallest canvas side is the step
+    ((1728, 1152), (320, 256), (0, 21)),  # 3:2 -> 320 x 213
+    ((800, 100), (320, 64), (0, 12)),  # 320 x 40
 ])
 def test_rectangular_letterbox_pads_only_to_the_step(size, canvas, pads) -> None:
     blob, geo = letterbox(Image.new("RGB", size, (0, 255, 0)), step=64)
@@ -159,34 +161,35 @@ def test_decode_output_matches_nudenet_postprocess_on_dense_output() -> None:
 # --- the model --------------------------------------------------------------------------
 
 
-def test_shaped_model_at_the_export_size_is_the_shipped_model(detector: NudityDetector) -> None:
-    # Rebuilding the head's anchors for 320 x 320 must give back the export's own numbers.
-    from moderation.models import session_from
-    from moderation.photos.nudity import shaped_model
+@pytest.mark.parametrize("image", [noise(512, 384), Image.fromarray(photo_array(400, 300, 5))], ids=["noise", "photo-like"])
+def test_split_model_gives_the_exports_output(image: Image.Image) -> None:
+    # The trunk in onnxruntime plus the box branch in numpy must be the shipped model:
+    # every anchor's box (threshold 0: all 2,100 computed) and class scores, same input.
+    from moderation.models import load_session
 
-    blob, _ = letterbox(noise(512, 384))
-    same = session_from(shaped_model(MODELS_DIR.joinpath("nudenet-320n.onnx").read_bytes(), 320, 320))
-    assert np.array_equal(same.run(None, {"images": blob})[0], detector.session.run(None, {"images": blob})[0])
+    full, _ = load_session("nudenet-320n")
+    every_anchor = NudityDetector(rect=False)
+    every_anchor.score_threshold = 0.0
+    blob, _ = letterbox(image)
+    expected, ours = full.run(None, {"images": blob})[0], every_anchor.raw_output(blob)
+    assert ours.shape == expected.shape == (1, 22, 2100)
+    assert np.abs(ours[0, 4:] - expected[0, 4:]).max() < 1e-5
+    assert np.abs(ours[0, :4] - expected[0, :4]).max() < 1e-3  # input pixels (measured 1e-4)
 
 
-def test_shaped_model_refuses_bad_sides_and_other_graphs() -> None:
-    from moderation.photos.nudity import shaped_model
+def test_split_model_refuses_a_graph_without_the_yolov8_head() -> None:
+    from moderation.photos.nudity import split_model
 
-    model = MODELS_DIR.joinpath("nudenet-320n.onnx").read_bytes()
-    with pytest.raises(ValueError):
-        shaped_model(model, 250, 320)
     with pytest.raises(ModelError):
-        shaped_model(MODELS_DIR.joinpath("profanity-enfr.onnx").read_bytes(), 256, 320)
+        split_model(MODELS_DIR.joinpath("profanity-enfr.onnx").read_bytes())
 
 
-def test_rectangular_input_runs_one_session_per_shape(detector: NudityDetector) -> None:
+def test_one_session_takes_every_rectangular_input(detector: NudityDetector) -> None:
     blob, geo = letterbox(noise(300, 400, seed=3), step=64)
     assert blob.shape == (1, 3, 320, 256) and (geo.pad_left, geo.pad_top) == (8, 0)
-    raw = detector._session_for(320, 256).run(None, {"images": blob})[0]
-    assert raw.shape == (1, 22, 40 * 32 + 20 * 16 + 10 * 8)  # anchors of the three maps
-    for seed, size in ((4, (300, 400)), (5, (600, 800)), (6, (400, 300))):
+    assert detector.raw_output(blob).shape == (1, 22, 40 * 32 + 20 * 16 + 10 * 8)  # anchors of the three maps
+    for seed, size in ((4, (300, 400)), (5, (1728, 1152)), (6, (1920, 1080)), (7, (500, 500))):
         assert detector.detect(noise(*size, seed=seed)) == []
-    assert {(320, 256), (256, 320)} <= detector._sessions.keys() and len(detector._sessions) <= 9
 
 
 @needs_eval
@@ -223,7 +226,7 @@ def test_detect_finds_nothing_on_noise_and_solid_images(detector: NudityDetector
 def test_raw_scores_on_seeded_noise_are_pinned(detector: NudityDetector) -> None:
     # Golden values: a model, onnxruntime or pre-processing change moves them.
     blob, _ = letterbox(noise(512, 384))
-    raw = detector.session.run(None, {"images": blob})[0]
+    raw = detector.raw_output(blob)
     top = np.sort(raw[0, 4:].max(axis=1))[::-1][:3]
     assert top.tolist() == pytest.approx(GOLDEN_NOISE_TOP3, rel=0.05)
 
