@@ -214,3 +214,20 @@ def test_gray_and_colour_decodes_hash_alike_on_real_photos() -> None:
         # other on a borderline image, such as a dark retina scan on black).
         for a, b in zip(gray.phash_extra[-len(CROP_FRACTIONS):], colour.phash_extra[-len(CROP_FRACTIONS):]):
             assert hamming(a, b) <= 4, file
+
+
+@pytest.mark.skipif(not (EVAL_DIR / "photos").exists(), reason="shared/eval/photos not present")
+def test_dct_scaled_and_full_decodes_hash_alike_on_real_photos() -> None:
+    # A bank filled elsewhere from full decodes must match our DCT-scaled decodes. Measured
+    # on the 13 originals that are DCT-scaled (640 px -> 320): pHash <= 2 bits, PDQ <= 6.
+    checked = 0
+    for path in sorted((EVAL_DIR / "photos" / "originals").glob("*.jpg")):
+        data = path.read_bytes()
+        scaled, full = decode(data), decode(data, DecodeLimits(work_size=4096))
+        if scaled.image.size == full.image.size:
+            continue
+        a, b = compute_hashes(data, scaled), compute_hashes(data, full)
+        assert hamming(a.phash, b.phash) <= 4, path.name
+        assert hamming(a.pdq, b.pdq) <= 10, path.name  # upstream's conformance tolerance
+        checked += 1
+    assert checked >= 10
