@@ -56,13 +56,20 @@ def file_sha256(path: Path) -> str:
 
 def verified_manifest(name: str, models_dir: Path = MODELS_DIR) -> Manifest:
     """The manifest of a model whose file is present and matches its sha256."""
+    return verified_model(name, models_dir)[0]
+
+
+def verified_model(name: str, models_dir: Path = MODELS_DIR) -> tuple[Manifest, bytes]:
+    """A model's manifest and its file's bytes, those bytes checked against the manifest's
+    sha256: what is loaded is what was checked, not a file read again later."""
     manifest = read_manifest(name, models_dir)
     if not manifest.path.is_file():
         raise ModelError(f"model file {manifest.path} is missing")
-    actual = file_sha256(manifest.path)
+    data = manifest.path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
     if actual != manifest.sha256:
         raise ModelError(f"model {name}: sha256 {actual} does not match manifest {manifest.sha256}")
-    return manifest
+    return manifest, data
 
 
 def load_session(name: str, *, threads: int = 1, models_dir: Path = MODELS_DIR) -> tuple[Any, Manifest]:
@@ -71,8 +78,8 @@ def load_session(name: str, *, threads: int = 1, models_dir: Path = MODELS_DIR) 
     `threads` is the intra-op thread count; workers are sized by process count, so
     one thread per session is usually best (measured in benchmarks/README.md).
     """
-    manifest = verified_manifest(name, models_dir)
-    return session_from(str(manifest.path), threads=threads), manifest
+    manifest, data = verified_model(name, models_dir)
+    return session_from(data, threads=threads), manifest
 
 
 def session_from(model: str | bytes, *, threads: int = 1) -> Any:

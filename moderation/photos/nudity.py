@@ -25,7 +25,6 @@ policy); the decisions themselves belong to the policy.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -34,7 +33,7 @@ import numpy as np
 from PIL import Image
 
 from moderation.errors import InvalidImage, PolicyError
-from moderation.models import ModelError, session_from, verified_manifest
+from moderation.models import ModelError, session_from, verified_model
 from moderation.signals import PhotoSignal
 from moderation.types import Item, Reason, Signals, Source
 
@@ -206,13 +205,18 @@ def box_rows(branch: BoxBranch, bins: np.ndarray, feature: np.ndarray, ys: np.nd
     `feature` is the level's [1, c, h, w] input to the branch."""
     _, channels, height, width = feature.shape
     # The first conv is needed at the 3 x 3 neighbours of each anchor (the second conv's
-    # window); a neighbour outside the map is the second conv's zero padding.
+    # window); a neighbour outside the map is the second conv's zero padding. Each cell
+    # is computed once: neighbouring anchors share most of their neighbours, and an image
+    # where every anchor passes then costs about what the dense branch does.
     ny, nx = ys[:, None] + _DY, xs[:, None] + _DX  # [k, 9]
     inside = (ny >= 0) & (ny < height) & (nx >= 0) & (nx < width)
-    padded = np.pad(feature[0], ((0, 0), (2, 2), (2, 2)))  # the first conv's own padding, around any neighbour
-    patches = padded[:, ny[:, :, None] + _DY + 2, nx[:, :, None] + _DX + 2]  # [c, k, 9 neighbours, 9 taps]
-    first = _silu(patches.transpose(1, 2, 0, 3).reshape(-1, channels * 9) @ branch.w1.T + branch.b1)
-    first = first.reshape(len(ys), 9, -1) * inside[:, :, None]  # [k, 9 taps of the second conv, c2]
+    cells, which = np.unique(ny[inside] * width + nx[inside], return_inverse=True)
+    cy, cx = np.divmod(cells, width)
+    padded = np.pad(feature[0], ((0, 0), (1, 1), (1, 1)))  # the first conv's own zero padding
+    patches = padded[:, cy[:, None] + _DY + 1, cx[:, None] + _DX + 1]  # [c, cells, 9 taps]
+    at_cells = _silu(patches.transpose(1, 0, 2).reshape(len(cells), channels * 9) @ branch.w1.T + branch.b1)
+    first = np.zeros((len(ys), 9, at_cells.shape[1]), dtype=at_cells.dtype)  # [k, 9 taps of the second conv, c2]
+    first[inside] = at_cells[which.ravel()]
     second = _silu(first.transpose(0, 2, 1).reshape(len(ys), -1) @ branch.w2.T + branch.b2)
     distribution = (second @ branch.w3.T + branch.b3).reshape(len(ys), 4, 16)
     distribution = np.exp(distribution - distribution.max(axis=2, keepdims=True))
@@ -298,10 +302,7 @@ class NudityDetector(PhotoSignal):
         self._last: tuple[Image.Image, list[Detection]] | None = None
         if not 0.0 <= min_score <= 1.0:
             raise ValueError("min_score must be in [0, 1]")
-        self.manifest = verified_manifest(model)
-        data = self.manifest.path.read_bytes()
-        if hashlib.sha256(data).hexdigest() != self.manifest.sha256:  # the bytes used, not just the file checked
-            raise ModelError(f"model {model}: file changed after it was verified")
+        self.manifest, data = verified_model(model)
         # The trunk in onnxruntime, the box branch in numpy for the anchors that pass
         # (`split_model`); inputs padded only to a multiple of RECT_STEP (`letterbox`).
         self.split = split_model(data)

@@ -60,12 +60,11 @@ def window(length: int) -> int:
     return (length + 2 * SAMPLES - 1) // (2 * SAMPLES)
 
 
-@lru_cache(maxsize=512)
 def sample_weights(full: int, small: int) -> np.ndarray:
     """[64, small] float32: the two box-filter passes of the reference along one side of
     `full` pixels, read at its 64 sample positions, as weights on the `small` pixels that
     stand for that side (see `_edges`). Each sample reads only about 2 windows of pixels,
-    so the work is per sample, not per pixel: ~0.2 ms for any size. Cached: sizes repeat."""
+    so the work is per sample, not per pixel: ~0.2 ms for any size. Cached by `_band`."""
     w = window(full)
     half = (w + 2) // 2
     # One pass: output o is the mean of inputs [lo[o], hi[o]), the window shrinking at the edges.

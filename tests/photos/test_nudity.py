@@ -177,6 +177,42 @@ def test_split_model_gives_the_exports_output(image: Image.Image) -> None:
     assert np.abs(ours[0, :4] - expected[0, :4]).max() < 1e-3  # input pixels (measured 1e-4)
 
 
+@pytest.mark.parametrize("size", [(400, 300), (300, 400), (800, 100), (100, 800)])
+def test_box_branch_is_the_exports_on_rectangular_inputs(size: tuple[int, int]) -> None:
+    # The export's own box convolutions (cut out of the shipped graph, input size freed)
+    # on the trunk's feature maps, then the DFL and dist2bbox as Ultralytics writes them,
+    # against `raw_output` at every anchor: catches a height / width mix-up that a square
+    # input cannot.
+    import onnx
+
+    from moderation.models import session_from
+
+    graph = onnx.shape_inference.infer_shapes(onnx.load(MODELS_DIR / "nudenet-320n.onnx"))
+    nodes = {n.name: n for n in graph.graph.node}
+    features = [nodes[f"/model.22/cv2.{i}/cv2.{i}.0/conv/Conv"].input[0] for i in range(3)]
+    branch = onnx.utils.Extractor(graph).extract_model(features, [f"/model.22/cv2.{i}/cv2.{i}.2/Conv_output_0" for i in range(3)])
+    del branch.graph.value_info[:]
+    for tensor in (*branch.graph.input, *branch.graph.output):
+        tensor.type.tensor_type.ClearField("shape")
+    every_anchor = NudityDetector()
+    every_anchor.score_threshold = 0.0
+    blob, _ = letterbox(noise(*size), step=64)
+    maps = every_anchor.trunk.run(None, {"images": blob})[:3]
+    distributions = session_from(branch.SerializeToString()).run(None, dict(zip(features, maps)))
+    expected = []
+    for stride, dist in zip((8, 16, 32), distributions):
+        _, _, h, w = dist.shape
+        bins = dist[0].reshape(4, 16, h * w)
+        p = np.exp(bins - bins.max(axis=1, keepdims=True))
+        left, top, right, bottom = ((p / p.sum(axis=1, keepdims=True)) * np.arange(16)[None, :, None]).sum(axis=1)
+        ys, xs = np.divmod(np.arange(h * w), w)
+        x0, y0, x1, y1 = xs + 0.5 - left, ys + 0.5 - top, xs + 0.5 + right, ys + 0.5 + bottom
+        expected.append(np.stack([(x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0]) * stride)
+    ours = every_anchor.raw_output(blob)[0, :4]
+    assert ours.shape == (4, sum(e.shape[1] for e in expected))
+    assert np.abs(ours - np.concatenate(expected, axis=1)).max() < 1e-3
+
+
 def test_split_model_refuses_a_graph_without_the_yolov8_head() -> None:
     from moderation.photos.nudity import split_model
 
