@@ -41,7 +41,7 @@ from moderation import webhooks
 from moderation.auth import SessionPolicy, User
 from moderation.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyError
 from moderation.policy import Policy
-from moderation.store.repository import Transaction, aware, utcnow
+from moderation.store.repository import Transaction, aware, claim_rows, utcnow
 from moderation.store.review_tables import bank_changes, review_cursors, webhook_outbox
 from moderation.store.tables import api_keys, audit_log, decisions, items, review_tasks
 
@@ -241,9 +241,9 @@ class ReviewQueue:
         want = limit - len(held)
         claimed: list[int] = []
         if want > 0:
-            available = and_(t.status == "open", or_(t.lease_owner.is_(None), t.lease_expires_at < now))
-            # The candidates come from an alias: a plain `review_tasks` in the subquery
-            # would be correlated to the UPDATE's row and the LIMIT would not bind.
+            def available(table: Any) -> Any:
+                return and_(table.c.status == "open", or_(table.c.lease_owner.is_(None), table.c.lease_expires_at < now))
+
             rt = review_tasks.alias("candidate")
             # a second review never goes to the moderator who made the first decision
             not_mine = ~select(decisions.c.id).where(
@@ -252,30 +252,13 @@ class ReviewQueue:
                 decisions.c.actor == user.actor,
                 decisions.c.undone.is_(False),
             ).exists()
-            sub = select(rt.c.id).where(
-                rt.c.status == "open",
-                or_(rt.c.lease_owner.is_(None), rt.c.lease_expires_at < now),
-                or_(rt.c.queue != SECOND_QUEUE, not_mine),
-            )
+            sub = select(rt.c.id).where(available(rt), or_(rt.c.queue != SECOND_QUEUE, not_mine))
             if queue:
                 sub = sub.where(rt.c.queue == queue)
             sub = sub.order_by(*self._order(now, rt)).limit(want)
             with self._tx() as conn:
-                if self.engine.dialect.name == "postgresql":
-                    # Lock the candidates first, skipping rows another claimer holds; inside
-                    # `IN (...)` PostgreSQL may rescan a locking subquery and overshoot the LIMIT.
-                    picked = list(conn.execute(sub.with_for_update(of=rt, skip_locked=True)).scalars())
-                    target = t.id.in_(picked)
-                else:
-                    target = t.id.in_(sub)  # one statement: SQLite takes its write lock first
-                claimed = list(
-                    conn.execute(
-                        update(review_tasks)
-                        .where(target, available)
-                        .values(lease_owner=user.actor, lease_expires_at=lease_until)
-                        .returning(t.id)
-                    ).scalars()
-                ) if (self.engine.dialect.name != "postgresql" or picked) else []
+                claimed = claim_rows(conn, review_tasks, sub, rt, available(review_tasks),
+                                     {"lease_owner": user.actor, "lease_expires_at": lease_until})
                 if claimed:
                     conn.execute(
                         insert(audit_log).values(
@@ -613,15 +596,14 @@ class ReviewQueue:
     def claim_due_bank_changes(self, limit: int = 20, now: datetime | None = None) -> list[dict[str, Any]]:
         now = now or utcnow()
         c = bank_changes.c
-        due = and_(c.applied_at.is_(None), c.cancelled_at.is_(None), c.due_at <= now)
-        bc = bank_changes.alias("candidate")  # not correlated to the UPDATE's row: the LIMIT binds
-        sub = select(bc.c.id).where(bc.c.applied_at.is_(None), bc.c.cancelled_at.is_(None), bc.c.due_at <= now).order_by(bc.c.due_at).limit(limit)
+
+        def due(table: Any) -> Any:
+            return and_(table.c.applied_at.is_(None), table.c.cancelled_at.is_(None), table.c.due_at <= now)
+
+        bc = bank_changes.alias("candidate")
+        sub = select(bc.c.id).where(due(bc)).order_by(bc.c.due_at).limit(limit)
         with self._tx() as conn:
-            if self.engine.dialect.name == "postgresql":
-                picked = list(conn.execute(sub.with_for_update(of=bc, skip_locked=True)).scalars())
-                ids = list(conn.execute(update(bank_changes).where(c.id.in_(picked), due).values(applied_at=now).returning(c.id)).scalars()) if picked else []
-            else:
-                ids = list(conn.execute(update(bank_changes).where(c.id.in_(sub), due).values(applied_at=now).returning(c.id)).scalars())
+            ids = claim_rows(conn, bank_changes, sub, bc, due(bank_changes), {"applied_at": now})
         if not ids:
             return []
         with self._tx() as conn:

@@ -29,7 +29,7 @@ import httpx
 from sqlalchemy import Engine, and_, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from moderation.store.repository import Transaction, utcnow
+from moderation.store.repository import Transaction, claim_rows, utcnow
 from moderation.store.review_tables import webhook_outbox
 from moderation.store.tables import api_keys
 
@@ -138,37 +138,16 @@ class Outbox:
         """Lock due events for this sender (for `lock_seconds`), so several service nodes
         do not send the same event at the same moment."""
         now = now or utcnow()
-        due = and_(
-            webhook_outbox.c.delivered_at.is_(None),
-            webhook_outbox.c.cancelled_at.is_(None),
-            webhook_outbox.c.next_attempt_at <= now,
-            or_(webhook_outbox.c.locked_until.is_(None), webhook_outbox.c.locked_until < now),
-        )
-        w = webhook_outbox.alias("candidate")  # not correlated to the UPDATE's row: the LIMIT binds
-        sub = (
-            select(w.c.id)
-            .where(
-                w.c.delivered_at.is_(None),
-                w.c.cancelled_at.is_(None),
-                w.c.next_attempt_at <= now,
-                or_(w.c.locked_until.is_(None), w.c.locked_until < now),
-            )
-            .order_by(w.c.next_attempt_at)
-            .limit(limit)
-        )
+
+        def due(t: Any) -> Any:
+            return and_(t.c.delivered_at.is_(None), t.c.cancelled_at.is_(None), t.c.next_attempt_at <= now,
+                        or_(t.c.locked_until.is_(None), t.c.locked_until < now))
+
+        w = webhook_outbox.alias("candidate")
+        sub = select(w.c.id).where(due(w)).order_by(w.c.next_attempt_at).limit(limit)
         with Transaction(self.engine) as conn:
-            target: Any = webhook_outbox.c.id.in_(sub)
-            if self.engine.dialect.name == "postgresql":
-                # lock first, skipping rows another sender holds (see review.ReviewQueue.claim)
-                target = webhook_outbox.c.id.in_(list(conn.execute(sub.with_for_update(of=w, skip_locked=True)).scalars()))
-            ids = list(
-                conn.execute(
-                    update(webhook_outbox)
-                    .where(target, due)
-                    .values(locked_until=now + timedelta(seconds=self.lock_seconds))
-                    .returning(webhook_outbox.c.id)
-                ).scalars()
-            )
+            ids = claim_rows(conn, webhook_outbox, sub, w, due(webhook_outbox),
+                             {"locked_until": now + timedelta(seconds=self.lock_seconds)})
         if not ids:
             return []
         with Transaction(self.engine) as conn:

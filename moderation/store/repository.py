@@ -15,7 +15,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import (
+    Alias,
+    ColumnElement,
+    Engine,
+    Select,
+    Table,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -40,6 +51,30 @@ def aware(t: datetime | None) -> datetime | None:
     if t is None:
         return None
     return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def claim_rows(conn: Connection, table: Table, candidates: Select, candidate_alias: Alias,
+               guard: ColumnElement[bool], values: dict[str, Any]) -> list[int]:
+    """`UPDATE table SET values WHERE id IN (candidates) AND guard RETURNING id`: how review
+    tasks, due bank changes and webhook events are claimed, so that two nodes never get
+    the same row.
+
+    `candidates` selects ids from `candidate_alias` (an alias of `table`: a plain table in
+    the subquery would be correlated to the UPDATE's row and its LIMIT would not bind);
+    `guard` re-checks the claim condition on the row updated. On PostgreSQL the candidates
+    are locked first with FOR UPDATE SKIP LOCKED, skipping rows another claimer holds
+    (inside `IN (...)` PostgreSQL may rescan a locking subquery and overshoot the LIMIT);
+    SQLite runs one statement, having taken its write lock first.
+    """
+    target: ColumnElement[bool]
+    if conn.dialect.name == "postgresql":
+        picked = list(conn.execute(candidates.with_for_update(of=candidate_alias, skip_locked=True)).scalars())
+        if not picked:
+            return []
+        target = table.c.id.in_(picked)
+    else:
+        target = table.c.id.in_(candidates)
+    return list(conn.execute(update(table).where(target, guard).values(**values).returning(table.c.id)).scalars())
 
 
 def hash_secret(secret: str) -> str:
