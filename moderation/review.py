@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Engine, and_, case, func, insert, literal, or_, select, update
 from sqlalchemy.engine import Connection
 
@@ -167,8 +168,27 @@ def training_label(decision: str, reasons: Sequence[dict[str, Any]], explicit: s
     return None
 
 
-def hamming_hex(a: str, b: str) -> int:
-    return (int(a, 16) ^ int(b, 16)).bit_count()
+def _phash_array(rows: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(task ids, pHashes as uint64) of (task id, hex) rows; rows whose hash is not 16 hex
+    digits are left out. One `bytes.fromhex` for the lot: 100,000 hashes in ~20 ms."""
+    texts = [text for _, text in rows]
+    try:
+        if any(len(t) != 16 for t in texts):
+            raise ValueError("not 16 hex digits")
+        codes = np.frombuffer(bytes.fromhex("".join(texts)), dtype=">u8").astype(np.uint64)
+        return np.array([task for task, _ in rows], dtype=np.int64), codes
+    except ValueError:  # a malformed hash somewhere: parse one by one, keep the good ones
+        good = [(task, value) for task, text in rows if (value := _phash_value(text)) is not None]
+        return np.array([t for t, _ in good], dtype=np.int64), np.array([v for _, v in good], dtype=np.uint64)
+
+
+def _phash_value(text: str | None) -> int | None:
+    """A stored pHash (16 hex digits) as an integer; None for anything else."""
+    try:
+        value = int(text or "", 16)
+    except ValueError:
+        return None
+    return value if 0 <= value < 1 << 64 else None
 
 
 # -- results --------------------------------------------------------------------------------
@@ -307,29 +327,12 @@ class ReviewQueue:
                     .limit(9)
                 ).all()
             photo_rows = [r for r in rows if r.type == "photo" and (r.features or {}).get("phash")]
-            open_photos = []
-            if photo_rows:
-                open_photos = conn.execute(
-                    select(review_tasks.c.id, review_tasks.c.lease_owner, review_tasks.c.lease_expires_at, items.c.id.label("item_id"), items.c.author_id, items.c.features)
-                    .join(items, items.c.pk == review_tasks.c.item_pk)
-                    .where(review_tasks.c.status == "open", items.c.type == "photo")
-                    .limit(5000)
-                ).all()
-        max_d = self.policy.hash_matching.phash_max_distance
+            duplicates = self._open_duplicates(conn, photo_rows) if photo_rows else {}
         out = []
         for r in rows:
             blind = r.queue in BLIND_QUEUES
             created = aware(r.created_at)
-            dups = []
-            ph = (r.features or {}).get("phash") if r.type == "photo" else None
-            if ph:
-                for o in open_photos:
-                    oph = (o.features or {}).get("phash")
-                    if o.id == r.id or not oph:
-                        continue
-                    d = hamming_hex(ph, oph)
-                    if d <= max_d:
-                        dups.append({"task_id": o.id, "item_id": o.item_id, "author_id": o.author_id, "distance": d, "image_url": _image_url(o.item_id)})
+            dups = duplicates.get(r.id, [])
             out.append(
                 {
                     "task_id": r.id,
@@ -367,6 +370,50 @@ class ReviewQueue:
                 }
             )
         return out
+
+    def _open_duplicates(self, conn: Connection, photo_rows: Sequence[Any]) -> dict[int, list[dict[str, Any]]]:
+        """For each task's photo, the open photo tasks within the policy's pHash distance.
+
+        Every open photo task is compared, however long the queue (this read at most 5,000,
+        in table order, before): only its pHash is read out of the item's features, the
+        distances are one numpy pass per page photo, and details are fetched for the
+        matches only. A claim of 20 photos took 50 to 100 ms with 10,000 open photos on
+        SQLite (300 ms with the cap), about 0.55 s with 100,000, most of it SQLite pulling
+        the hash out of each row's JSON: a pHash column would remove that."""
+        max_d = self.policy.hash_matching.phash_max_distance
+        phash = items.c.features["phash"].as_string()
+        candidates = conn.execute(
+            select(review_tasks.c.id, phash)
+            .join(items, items.c.pk == review_tasks.c.item_pk)
+            .where(review_tasks.c.status == "open", items.c.type == "photo", phash.is_not(None))
+        ).all()
+        if not candidates:
+            return {}
+        task_ids, codes = _phash_array(candidates)
+        near: dict[int, list[tuple[int, int]]] = {}
+        for r in photo_rows:
+            own = _phash_value(r.features["phash"])
+            if own is None:
+                continue
+            distance = np.bitwise_count(codes ^ np.uint64(own))
+            hit = np.flatnonzero((distance <= max_d) & (task_ids != r.id))
+            near[r.id] = [(int(task_ids[i]), int(distance[i])) for i in hit]
+        wanted = {t for hits in near.values() for t, _ in hits}
+        if not wanted:
+            return {}
+        details = {
+            row.id: row
+            for row in conn.execute(
+                select(review_tasks.c.id, items.c.id.label("item_id"), items.c.author_id)
+                .join(items, items.c.pk == review_tasks.c.item_pk)
+                .where(review_tasks.c.id.in_(list(wanted)))
+            )
+        }
+        return {
+            task: [{"task_id": t, "item_id": details[t].item_id, "author_id": details[t].author_id, "distance": d,
+                    "image_url": _image_url(details[t].item_id)} for t, d in hits if t in details]
+            for task, hits in near.items()
+        }
 
     # -- deciding ---------------------------------------------------------------------------
 
