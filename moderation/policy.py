@@ -123,13 +123,6 @@ class Policy:
     source: str
     campaigns: CampaignSettings | None = None  # copy-paste campaigns (check `spam`); None: not configured
 
-    @functools.cached_property
-    def review_settings(self):  # type: ignore[no-untyped-def]
-        """The review and QA sections, parsed and validated once per policy (`moderation.review.review_settings`)."""
-        from moderation.review import review_settings
-
-        return review_settings(self)
-
     def context(self, name: str) -> ContextPolicy:
         try:
             return self.contexts[name]
@@ -381,8 +374,10 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
         source=text,
         campaigns=campaigns,
     )
+    from moderation.review import review_settings  # the review section's own validation
+
     try:
-        _ = policy.review_settings  # the review section's own validation (cached for the queue)
+        review_settings(policy)
     except PolicyError as exc:
         raise PolicyError(f"{origin}: {exc.detail}") from exc
     return policy

@@ -218,6 +218,7 @@ class ReviewQueue:
     def __init__(self, engine: Engine, policy: Callable[[], Policy]) -> None:
         self.engine = engine
         self._policy = policy
+        self._settings_cache: tuple[str, ReviewSettings] | None = None
 
     def _tx(self) -> Transaction:
         return Transaction(self.engine)
@@ -228,7 +229,10 @@ class ReviewQueue:
 
     @property
     def settings(self) -> ReviewSettings:
-        return self.policy.review_settings  # parsed once per policy
+        p = self.policy
+        if self._settings_cache is None or self._settings_cache[0] != p.version:
+            self._settings_cache = (p.version, review_settings(p))
+        return self._settings_cache[1]
 
     # -- claiming ---------------------------------------------------------------------------
 
