@@ -111,6 +111,12 @@ def test_domains_deny_list_fires_on_subdomains_and_allow_wins() -> None:
     assert text[hit.span[0] : hit.span[1]].startswith("https://www.promo.scam.com")
 
 
+def test_domains_reason_names_the_most_specific_listed_domain() -> None:
+    [rule] = compile_rules([spec(id="deny", kind="domains", category="spam_link", deny=["example.com", "evil.example.com"])])
+    [hit] = run([rule], "go to https://a.evil.example.com/x now")
+    assert hit.detail["domain"] == "evil.example.com"
+
+
 def test_domains_similar_names_do_not_fire() -> None:
     [rule] = compile_rules([spec(id="deny", kind="domains", category="spam_link", deny=["scam.com"])])
     assert run([rule], "notscam.com et scam.company.org") == []

@@ -40,10 +40,10 @@ class DomainsRule(Rule):
         self.deny = self._recognised(check_domains(p["deny"], "deny"), "deny")
         self.allow_list = self._recognised(check_domains(p.get("allow") or [], "allow"), "allow")
 
-    def _recognised(self, domains: tuple[str, ...], key: str) -> tuple[str, ...]:
+    def _recognised(self, domains: frozenset[str], key: str) -> frozenset[str]:
         # A domain the link detector cannot see (an unknown top-level domain) would never fire.
         detector = shared_detector(self.regions)
-        for domain in domains:
+        for domain in sorted(domains):
             seen = [m for m in detector.find(f"http://{domain}/") if m.kind == "url"]
             if not seen or url_host(seen[0].value) != domain:
                 raise PolicyError(f"`{key}`: the link detector does not recognise {domain!r} (unknown top-level domain?)")
