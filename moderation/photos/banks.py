@@ -48,15 +48,25 @@ class BankEntry:
         )
 
 
+# Bits of the hash a match's distance counts (the joint rule reports its PDQ distance).
+HASH_BITS = {"sha256": 256, "phash": 64, "pdq": 256, "phash+pdq": 256}
+
+
 @dataclass(frozen=True)
 class BankMatch:
     bank: str
     entry_id: int
-    hash_type: str  # "sha256" | "phash" | "pdq"
+    hash_type: str  # "sha256" | "phash" | "pdq" | "phash+pdq"
     distance: int
     author_id: str | None
     item_id: str | None
     hash_hex: str
+
+    @property
+    def similarity(self) -> float:
+        """1 - distance / bits: comparable across hash types (8 of 64 pHash bits is further
+        than 10 of 256 PDQ bits)."""
+        return 1.0 - self.distance / HASH_BITS[self.hash_type]
 
 
 class _Bank:
@@ -105,18 +115,20 @@ class BankIndex:
             bank.pdq.remove([eid])
 
     def match(self, hashes: PhotoHashes, thresholds: HashMatching) -> list[BankMatch]:
-        """The best match per bank entry, exact SHA-256 first, then the nearer of pHash and PDQ."""
+        """The best match per bank entry, best first: exact SHA-256, then by similarity
+        (distance over the hash's bits, so pHash and PDQ distances compare)."""
         best: dict[int, BankMatch] = {}
 
+        def rank(m: BankMatch) -> tuple[bool, float, int]:
+            return (m.hash_type != "sha256", -m.similarity, m.entry_id)
+
         def offer(bank: str, eid: int, hash_type: str, distance: int) -> None:
-            entry = self._entries.get(eid)
-            if entry is None:
-                return
-            old = best.get(eid)
-            if old is None or (distance, hash_type != "sha256") < (old.distance, old.hash_type != "sha256"):
-                stored = {"sha256": entry.sha256, "phash": entry.phash, "pdq": entry.pdq, "phash+pdq": entry.pdq}[hash_type]
-                hex_ = stored if isinstance(stored, str) else (stored.hex() if stored else "")
-                best[eid] = BankMatch(bank, eid, hash_type, distance, entry.author_id, entry.item_id, hex_)
+            entry = self._entries[eid]
+            stored = {"sha256": entry.sha256, "phash": entry.phash, "pdq": entry.pdq, "phash+pdq": entry.pdq}[hash_type]
+            hex_ = stored if isinstance(stored, str) else (stored.hex() if stored else "")
+            new = BankMatch(bank, eid, hash_type, distance, entry.author_id, entry.item_id, hex_)
+            if eid not in best or rank(new) < rank(best[eid]):
+                best[eid] = new
 
         rule = thresholds.match_thresholds
         for name, bank in self._banks.items():
@@ -124,7 +136,7 @@ class BankIndex:
                 offer(name, eid, "sha256", 0)
             for m in match_photo(hashes, bank.phash, bank.pdq, rule):
                 offer(name, m.entry_id, m.hash_type, m.distance)
-        return sorted(best.values(), key=lambda m: (m.distance, m.entry_id))
+        return sorted(best.values(), key=rank)
 
 
 def match_reasons(matches: Sequence[BankMatch], author_id: str, banks: dict[str, BankPolicy]) -> list[Reason]:
@@ -142,13 +154,12 @@ def match_reasons(matches: Sequence[BankMatch], author_id: str, banks: dict[str,
         if policy.other_authors_only and m.author_id == author_id:
             continue
         done.add(m.bank)
-        max_d = 64 if m.hash_type == "phash" else 256
         out.append(
             Reason(
                 source=Source.HASH,
                 category=policy.category,  # type: ignore[attr-defined]
                 detector=f"bank:{m.bank}/{m.hash_type}",
-                score=1.0 - m.distance / max_d,
+                score=m.similarity,
                 distance=m.distance,
                 entry_id=m.entry_id,
                 matched=f"{m.hash_type}:{m.hash_hex}",

@@ -170,3 +170,20 @@ def test_distances_looks_up_ids_in_main_tables_and_tail() -> None:
     assert got == {10: 0, 999: 0}
     index.remove([10])
     assert index.distances([10], q) == {}
+
+
+def test_bank_match_ranks_pdq_and_phash_matches_by_similarity_not_raw_distance() -> None:
+    # Entry 1 is 8 of 64 pHash bits away (0.875), entry 2 is 10 of 256 PDQ bits (0.96):
+    # the reason must name entry 2, the nearer one.
+    from moderation.photos.banks import BankEntry, BankIndex, match_reasons
+    from moderation.policy import BankPolicy, HashMatching
+
+    query = _hashes(b"\x00" * 8, b"\x00" * 32)
+    far_phash, far_pdq = b"\xff" * 8, b"\xff" * 32
+    bank = BankIndex()
+    bank.add([BankEntry(1, "banned", "a", None, _flip(query.phash, 8), far_pdq),
+              BankEntry(2, "banned", "b", None, far_phash, _flip(query.pdq, 10))])
+    matches = bank.match(query, HashMatching())
+    assert [(m.entry_id, m.hash_type, m.distance) for m in matches] == [(2, "pdq", 10), (1, "phash", 8)]
+    [reason] = match_reasons(matches, "someone", {"banned": BankPolicy("banned", "banned_match")})
+    assert reason.entry_id == 2 and reason.score == pytest.approx(1 - 10 / 256)
