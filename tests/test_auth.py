@@ -196,3 +196,20 @@ def test_purge_deletes_only_sessions_expired_longer_than_the_grace(store) -> Non
     assert accounts.purge_expired() == 1
     with store.engine.begin() as conn:
         assert conn.execute(select(func.count()).select_from(sessions)).scalar() == 2
+
+
+def test_login_throttle_keeps_only_the_window_of_a_slowly_failing_name() -> None:
+    # One failure a minute for 100 minutes must not grow the list forever, nor lock out.
+    import time
+
+    from moderation.api.review import _LOGIN_MAX_FAILURES, _LOGIN_WINDOW_S, _throttle
+    from moderation.errors import Overloaded
+
+    now = time.monotonic()
+    failures = {"slow": [now - 60.0 * k for k in range(100, 0, -1)], "gone": [now - 2 * _LOGIN_WINDOW_S]}
+    _throttle(failures, "slow")
+    assert "gone" not in failures
+    assert 0 < len(failures["slow"]) < _LOGIN_MAX_FAILURES and all(now - t < _LOGIN_WINDOW_S for t in failures["slow"])
+    failures["fast"] = [now - 1.0] * _LOGIN_MAX_FAILURES
+    with pytest.raises(Overloaded):
+        _throttle(failures, "fast")

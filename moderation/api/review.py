@@ -139,6 +139,8 @@ def _throttle(failures: dict[str, list[float]], username: str) -> None:
     for name in [n for n, times in failures.items() if now - times[-1] >= _LOGIN_WINDOW_S]:
         del failures[name]
     recent = [t for t in failures.get(username, []) if now - t < _LOGIN_WINDOW_S]
+    if recent:
+        failures[username] = recent  # a name failing slowly keeps only its last window
     if len(recent) >= _LOGIN_MAX_FAILURES:
         raise Overloaded(f"too many failed logins for {username!r}; wait a few minutes", retry_after=int(_LOGIN_WINDOW_S))
 
