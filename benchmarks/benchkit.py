@@ -26,13 +26,26 @@ def mean_seconds(benchmark) -> float:  # type: ignore[no-untyped-def]
     return benchmark.stats.stats.mean if benchmark.stats else float("nan")
 
 
+def median_seconds(benchmark) -> float:  # type: ignore[no-untyped-def]
+    """Median seconds per round; NaN under --benchmark-disable."""
+    return benchmark.stats.stats.median if benchmark.stats else float("nan")
+
+
 def record(benchmark, group: str, variant: str, units: int) -> None:  # type: ignore[no-untyped-def]
     """Remember a finished benchmark's mean for the ratio table (units: items per call),
     and put its throughput (`per_s`) in the benchmark's extra_info."""
-    mean = mean_seconds(benchmark)
+    mean = throughput(benchmark, units)
     if not math.isnan(mean):  # the benchmark was timed
         record_seconds(group, variant, units, mean)
+
+
+def throughput(benchmark, units: int) -> float:  # type: ignore[no-untyped-def]
+    """Put a benchmark's throughput (`per_s`) in its extra_info, for a variant that is
+    neither side of a ratio; returns the mean seconds per round (NaN when not timed)."""
+    mean = mean_seconds(benchmark)
+    if not math.isnan(mean):
         benchmark.extra_info["per_s"] = units / mean
+    return mean
 
 
 def record_seconds(group: str, variant: str, units: int, seconds: float) -> None:
