@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
 import threading
 from pathlib import Path
@@ -199,8 +198,7 @@ def test_a_sharded_bank_index_matches_like_a_single_one(ray_session: None, tmp_p
             ]
             assert len({i % 3 for i in ids}) == 3  # entries spread over every shard
             items = [
-                {"id": f"sh{i}", "type": "photo", "context": "car_photo", "author_id": "x",
-                 "image_b64": base64.b64encode(reencode(p, 70)).decode()}
+                photo_item(f"sh{i}", reencode(p, 70), author="x")
                 for i, p in enumerate(photos)
             ]
             results = c.post("/v1/moderate", json={"items": items}).json()["results"]

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 from review_helpers import policy_text, review_item
-from servers import LiveService, free_port, make_settings, wait_for
+from servers import LiveService, free_port, make_settings, photo_item, wait_for
 from sqlalchemy import select
 
 from moderation import webhooks
@@ -185,7 +185,7 @@ def test_moderator_decision_is_delivered_signed_after_the_undo_window(hooked) ->
     # the rejected photo joined the banned bank: a copy from anyone is now rejected
     wait_for(lambda: any(e["item_id"] == "e2e-photo" for e in live.service.store.list_bank("banned", 1000)[1]))
     with live.client(key) as api:
-        res = api.post("/v1/moderate", json={"items": [{"id": "e2e-copy", "type": "photo", "context": "car_photo", "author_id": "z", "image_b64": __import__("base64").b64encode(img).decode()}]}).json()
+        res = api.post("/v1/moderate", json={"items": [photo_item("e2e-copy", img, author="z")]}).json()
     assert res["results"][0]["decision"] == "reject"
     assert d["undo_until"]
 
@@ -196,12 +196,19 @@ def test_undo_within_the_window_sends_nothing_and_bans_nothing(hooked) -> None:
     live, receiver = hooked
     key, _ = live.service.store.create_api_key("pipeline2", webhook_url=receiver.url)
     key_id = live.service.store.authenticate(key).id
-    live.service.store.save_items([review_item("e2e-undo", image=make_jpeg(seed=502), api_key_id=key_id, queue="photos-sensitive", priority=1)])
+    live.service.store.save_items([
+        review_item(f"e2e-{name}", image=make_jpeg(seed=seed), api_key_id=key_id, queue="photos-sensitive", priority=1)
+        for name, seed in (("undo", 502), ("control", 503))
+    ])
     with moderator(live) as c:
-        [task] = [t for t in c.post("/v1/review/claim", json={"limit": 10}).json()["tasks"] if t["item"]["id"] == "e2e-undo"]
-        d = c.post(f"/v1/review/tasks/{task['task_id']}/decision", json={"decision": "reject"}).json()
+        tasks = {t["item"]["id"]: t["task_id"] for t in c.post("/v1/review/claim", json={"limit": 10}).json()["tasks"]}
+        d = c.post(f"/v1/review/tasks/{tasks['e2e-undo']}/decision", json={"decision": "reject"}).json()
         undo = c.post(f"/v1/review/decisions/{d['decision_id']}/undo")
-        assert undo.status_code == 200 and undo.json()["task"]["task_id"] == task["task_id"]
-    time.sleep(2.0)
+        assert undo.status_code == 200 and undo.json()["task"]["task_id"] == tasks["e2e-undo"]
+        # A control decided after the undone one: once its webhook and ban are through,
+        # the background loop has gone past the undone decision's window too.
+        assert c.post(f"/v1/review/tasks/{tasks['e2e-control']}/decision", json={"decision": "reject"}).status_code == 200
+    wait_for(lambda: any(json.loads(b)["item_id"] == "e2e-control" for _, b in receiver.received))
+    wait_for(lambda: any(e["item_id"] == "e2e-control" for e in live.service.store.list_bank("banned", 1000)[1]))
     assert not any(json.loads(b)["item_id"] == "e2e-undo" for _, b in receiver.received)
     assert not any(e["item_id"] == "e2e-undo" for e in live.service.store.list_bank("banned", 1000)[1])
