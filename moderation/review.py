@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 QA_QUEUE = "qa"
 SECOND_QUEUE = "second-review"
 BLIND_QUEUES = (QA_QUEUE, SECOND_QUEUE)
+# How long a claimed bank change waits before another claim may retry it (see claim_due_bank_changes).
+BANK_CHANGE_LEASE = timedelta(seconds=60)
 HUMAN_DECISIONS = ("approve", "reject")
 # A text's reason category -> the training label of `moderation train text`.
 LABEL_OF_CATEGORY = {
@@ -643,6 +645,9 @@ class ReviewQueue:
     # -- effects after the undo window ------------------------------------------------------
 
     def claim_due_bank_changes(self, limit: int = 20, now: datetime | None = None) -> list[dict[str, Any]]:
+        """Due bank changes, each leased for a minute: its `due_at` moves forward, so a node
+        that fails between the claim and `set_bank_entry` (the index down, the database
+        busy) leaves it to be retried, not lost. `applied_at` is set only once applied."""
         now = now or utcnow()
         c = bank_changes.c
 
@@ -652,7 +657,7 @@ class ReviewQueue:
         bc = bank_changes.alias("candidate")
         sub = select(bc.c.id).where(due(bc)).order_by(bc.c.due_at).limit(limit)
         with self._tx() as conn:
-            ids = claim_rows(conn, bank_changes, sub, bc, due(bank_changes), {"applied_at": now})
+            ids = claim_rows(conn, bank_changes, sub, bc, due(bank_changes), {"due_at": now + BANK_CHANGE_LEASE})
         if not ids:
             return []
         with self._tx() as conn:
@@ -663,12 +668,18 @@ class ReviewQueue:
             ).all()
         return [dict(r._mapping) for r in rows]
 
-    def set_bank_entry(self, change_id: int, entry_id: int | None) -> None:
+    def set_bank_entry(self, change_id: int, entry_id: int | None) -> bool:
+        """Record a claimed change as applied (as `entry_id`), or as given up (None). False
+        when an undo cancelled it meanwhile: the caller removes the entry it added."""
+        now = utcnow()
+        values: dict[str, Any] = {"entry_id": entry_id, "applied_at": now} if entry_id is not None else {"cancelled_at": now}
         with self._tx() as conn:
-            values: dict[str, Any] = {"entry_id": entry_id}
-            if entry_id is None:
-                values["cancelled_at"] = utcnow()
-            conn.execute(update(bank_changes).where(bank_changes.c.id == change_id).values(**values))
+            done = conn.execute(
+                update(bank_changes)
+                .where(bank_changes.c.id == change_id, bank_changes.c.cancelled_at.is_(None), bank_changes.c.applied_at.is_(None))
+                .values(**values)
+            )
+        return bool(done.rowcount)
 
     # -- QA sampling ------------------------------------------------------------------------
 
@@ -861,7 +872,10 @@ async def apply_bank_changes(service: Any) -> int:
             continue
         entry = new_bank_entry(ch["bank"], hashes, note=f"review decision {ch['decision_id']}", author_id=ch["author_id"], item_id=ch["item_id"], actor=ch["actor"])
         [entry_id] = await service.store_bank_entries([entry])
-        await run_in_threadpool(queue.set_bank_entry, ch["id"], entry_id)
+        if not await run_in_threadpool(queue.set_bank_entry, ch["id"], entry_id):
+            # undone while it was being applied: the undo found nothing to remove yet
+            await service.remove_bank_entry(ch["bank"], entry_id, ch["actor"])
+            continue
         await run_in_threadpool(service.store.audit, ch["actor"], "bank.add", f"{ch['bank']}/{entry_id}", {"item_id": ch["item_id"], "decision_id": ch["decision_id"]})
         done += 1
     return done

@@ -352,3 +352,25 @@ def test_session_lifetimes_follow_the_current_policy(store: Store) -> None:
     with store.engine.begin() as conn:  # the next request after the once-a-minute touch
         conn.execute(update(sessions).values(last_seen_at=utcnow() - timedelta(minutes=2)))
     assert accounts.session(token).expires_at < first.expires_at - timedelta(minutes=50)
+
+
+def test_a_claimed_bank_change_is_retried_until_recorded_and_an_undo_cancels_it(store: Store) -> None:
+    from images import make_jpeg
+
+    store.save_items([review_item(f"bc-{k}", image=make_jpeg(seed=40 + k), phash=f"{k:016x}", queue="photos-sensitive") for k in range(2)])
+    q = queue_for(store)
+    tasks = {t["item"]["id"]: t["task_id"] for t in q.claim(ALICE, limit=2)}
+    first = q.decide(ALICE, tasks["bc-0"], "reject")[0]
+    q.decide(ALICE, tasks["bc-1"], "reject")
+    later = utcnow() + timedelta(seconds=30)  # past the undo window
+    claimed = q.claim_due_bank_changes(now=later)
+    assert sorted(c["item_id"] for c in claimed) == ["bc-0", "bc-1"]
+    assert q.claim_due_bank_changes(now=later) == []  # leased
+    # The node died before recording them: after the lease they come back.
+    retry = {c["item_id"]: c for c in q.claim_due_bank_changes(now=later + timedelta(seconds=61))}
+    assert sorted(retry) == ["bc-0", "bc-1"]
+    assert q.set_bank_entry(retry["bc-1"]["id"], 7)
+    # An undo while bc-0 is being applied cancels it: recording it then says so.
+    q.undo(ADMIN, first.decision_id, why="wrong call")
+    assert not q.set_bank_entry(retry["bc-0"]["id"], 8)
+    assert q.claim_due_bank_changes(now=later + timedelta(hours=1)) == []
