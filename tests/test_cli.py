@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from review_helpers import policy, review_item
 from servers import REPO
 
@@ -83,17 +84,21 @@ def _labeled_rows(n: int) -> list[dict[str, str]]:
 
 
 def test_train_text_judges_the_new_model_against_the_shipped_one(tmp_path: Path) -> None:
+    pytest.importorskip("skl2onnx", reason="the train extra is not installed")
     labeled = tmp_path / "labeled.jsonl"
     labeled.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in _labeled_rows(300)))
     out = run_cli(tmp_path, "train", "text", str(labeled), "--out", str(tmp_path / "models"),
                   "--word-features", "500", "--char-features", "1000")
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout[: out.stdout.rindex("}") + 1])
-    # the shipped profanity-enfr was scored on the same held-out rows
+    # The shipped profanity-enfr was scored on the same held-out rows; on this toy task the
+    # new model beats it (measured 1.0 against 0.67), so it is written. The other branch,
+    # a model that does not beat the current one writes nothing, is
+    # tests/text/test_training.py::test_worse_model_does_not_replace_the_current_one.
     assert report["current"] is not None and report["n_holdout"] == 60
-    models = tmp_path / "models"
-    written = sorted(p.name for p in models.iterdir()) if models.exists() else []
-    assert written == (["profanity-enfr.json", "profanity-enfr.md", "profanity-enfr.onnx"] if report["improved"] else [])
+    assert report["improved"] and report["new"]["f1"] > report["current"]["f1"]
+    written = sorted(p.name for p in (tmp_path / "models").iterdir())
+    assert written == ["profanity-enfr.json", "profanity-enfr.md", "profanity-enfr.onnx"]
 
 
 def test_train_text_refuses_a_zero_feature_cap(tmp_path: Path) -> None:
