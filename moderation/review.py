@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -170,27 +171,21 @@ def training_label(decision: str, reasons: Sequence[dict[str, Any]], explicit: s
     return None
 
 
+_HEX64 = re.compile(r"[0-9a-fA-F]{16}")
+
+
 def _phash_array(rows: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
-    """(task ids, pHashes as uint64) of (task id, hex) rows; rows whose hash is not 16 hex
-    digits are left out. One `bytes.fromhex` for the lot: 100,000 hashes in ~20 ms."""
-    texts = [text for _, text in rows]
-    try:
-        if any(len(t) != 16 for t in texts):
-            raise ValueError("not 16 hex digits")
-        codes = np.frombuffer(bytes.fromhex("".join(texts)), dtype=">u8").astype(np.uint64)
-        return np.array([task for task, _ in rows], dtype=np.int64), codes
-    except ValueError:  # a malformed hash somewhere: parse one by one, keep the good ones
-        good = [(task, value) for task, text in rows if (value := _phash_value(text)) is not None]
-        return np.array([t for t, _ in good], dtype=np.int64), np.array([v for _, v in good], dtype=np.uint64)
+    """(task ids, pHashes as uint64) of (task id, hex) rows; rows whose hash is not exactly
+    16 hex digits are left out (checked one by one: `bytes.fromhex` alone would skip spaces
+    and misalign the rest), then one `bytes.fromhex` for the lot: 100,000 in ~0.1 s."""
+    good = [(task, text) for task, text in rows if isinstance(text, str) and _HEX64.fullmatch(text)]
+    codes = np.frombuffer(bytes.fromhex("".join(text for _, text in good)), dtype=">u8").astype(np.uint64)
+    return np.array([task for task, _ in good], dtype=np.int64), codes
 
 
 def _phash_value(text: str | None) -> int | None:
     """A stored pHash (16 hex digits) as an integer; None for anything else."""
-    try:
-        value = int(text or "", 16)
-    except ValueError:
-        return None
-    return value if 0 <= value < 1 << 64 else None
+    return int(text, 16) if isinstance(text, str) and _HEX64.fullmatch(text) else None
 
 
 # -- results --------------------------------------------------------------------------------
