@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 QA_QUEUE = "qa"
 SECOND_QUEUE = "second-review"
 BLIND_QUEUES = (QA_QUEUE, SECOND_QUEUE)
+# Near-duplicates shown (and decided with `apply_to_duplicates`) per task, nearest first.
+MAX_DUPLICATES = 20
 # How long a claimed bank change waits before another claim may retry it (see claim_due_bank_changes).
 BANK_CHANGE_LEASE = timedelta(seconds=60)
 HUMAN_DECISIONS = ("approve", "reject")
@@ -367,7 +369,7 @@ class ReviewQueue:
                         for a in recent[r.author_id]
                         if a.id != r.item_id
                     ][:8],
-                    "duplicates": sorted(dups, key=lambda d: d["distance"])[:20],
+                    "duplicates": dups,
                 }
             )
         return out
@@ -400,6 +402,7 @@ class ReviewQueue:
                 continue
             distance = np.bitwise_count(codes ^ np.uint64(own))
             hit = np.flatnonzero((distance <= max_d) & (task_ids != r.id))
+            hit = hit[np.argsort(distance[hit], kind="stable")][:MAX_DUPLICATES]  # nearest first
             near[r.id] = [(int(task_ids[i]), int(distance[i])) for i in hit]
         wanted = {t for hits in near.values() for t, _ in hits}
         if not wanted:
@@ -442,8 +445,14 @@ class ReviewQueue:
         assert first is not None
         out = [first]
         if apply_to_duplicates:
-            [desc] = self.describe([task_id], now=now) or [None]
-            for d in (desc or {}).get("duplicates", []):
+            with self._tx() as conn:
+                photo = conn.execute(
+                    select(review_tasks.c.id, items.c.features)
+                    .join(items, items.c.pk == review_tasks.c.item_pk)
+                    .where(review_tasks.c.id == task_id, items.c.type == "photo")
+                ).one_or_none()
+                duplicates = self._open_duplicates(conn, [photo]).get(task_id, []) if photo and (photo.features or {}).get("phash") else []
+            for d in duplicates:
                 extra = self._decide_one(user, d["task_id"], decision, note or f"near-duplicate of {first.item_id}", label, now, strict=False)
                 if extra is not None:
                     out.append(extra)
