@@ -112,9 +112,8 @@ def run_photo_eval(directory: Path, policy: Policy) -> list[dict[str, Any]]:
     import csv
 
     from moderation.photos.banks import BankEntry, BankIndex
-    from moderation.photos.decode import decode
     from moderation.photos.evaluate import EVAL_LIMITS, evaluate_photos
-    from moderation.photos.hashing import compute_hashes
+    from moderation.photos.hashing import hash_upload
     from moderation.pipeline import PhotoAnalyzer
 
     rows = list(csv.DictReader((directory / "manifest.csv").open(newline="")))
@@ -123,7 +122,7 @@ def run_photo_eval(directory: Path, policy: Policy) -> list[dict[str, Any]]:
     entries = []
     for entry_id, (_, file) in enumerate(originals):
         data = (directory / file).read_bytes()
-        h = compute_hashes(data, decode(data, EVAL_LIMITS, "L"))
+        h = hash_upload(data, EVAL_LIMITS)
         entries.append(
             BankEntry(entry_id, "banned", None, h.sha256, h.phash, h.pdq, h.phash_variants, h.pdq_variants, file, h.pdq_quality)
         )

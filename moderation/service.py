@@ -31,8 +31,8 @@ from moderation.errors import (
 )
 from moderation.metrics import Metrics
 from moderation.photos.banks import BankEntry
-from moderation.photos.decode import DecodeLimits, decode
-from moderation.photos.hashing import PhotoHashes, compute_hashes
+from moderation.photos.decode import DecodeLimits
+from moderation.photos.hashing import PhotoHashes, hash_upload
 from moderation.policy import Policy, load_policy, parse_policy
 from moderation.store import make_engine, migrate
 from moderation.store.repository import ApiKey, NewBankEntry, NewItem, Store, StoredItem
@@ -388,7 +388,7 @@ class Service:
         return ids
 
     def hash_photo(self, data: bytes) -> PhotoHashes:
-        return compute_hashes(data, decode(data, self.limits, "L"))  # hashes read gray only
+        return hash_upload(data, self.limits)
 
     async def add_bank_photo(
         self, bank: str, data: bytes, *, note: str | None, author_id: str | None, item_id: str | None, actor: str

@@ -17,7 +17,7 @@ from typing import Any
 
 from moderation.errors import InvalidInput
 from moderation.photos.hashing import PhotoHashes
-from moderation.photos.index import HashIndex, index_photo, match_photo
+from moderation.photos.index import HashIndex, index_photos, match_photo
 from moderation.policy import BankPolicy, HashMatching
 from moderation.types import Reason, Source
 
@@ -97,11 +97,12 @@ class BankIndex:
             for e in group:
                 if e.sha256:
                     bank.sha256.setdefault(e.sha256, set()).add(e.entry_id)
-                # Indexed under every variant (flips, rotations, trimmed, cropped), so a
-                # re-upload dodging the filter matches with a plain query.
-                index_photo(e.entry_id, e.as_hashes(), bank.phash, bank.pdq, pdq_min_quality=self.pdq_min_quality)
+            # Indexed under every variant (flips, rotations, trimmed, cropped), so a
+            # re-upload dodging the filter matches with a plain query.
+            index_photos([(e.entry_id, e.as_hashes()) for e in group], bank.phash, bank.pdq, self.pdq_min_quality)
 
     def remove(self, entry_ids: Sequence[int]) -> None:
+        by_bank: dict[str, list[int]] = {}
         for eid in entry_ids:
             e = self._entries.pop(eid, None)
             if e is None:
@@ -111,8 +112,10 @@ class BankIndex:
                 bank.sha256[e.sha256].discard(eid)
                 if not bank.sha256[e.sha256]:
                     del bank.sha256[e.sha256]
-            bank.phash.remove([eid])
-            bank.pdq.remove([eid])
+            by_bank.setdefault(e.bank, []).append(eid)
+        for name, ids in by_bank.items():  # one pass over each index, not one per id
+            self._banks[name].phash.remove(ids)
+            self._banks[name].pdq.remove(ids)
 
     def match(self, hashes: PhotoHashes, thresholds: HashMatching) -> list[BankMatch]:
         """The best match per bank entry, best first: exact SHA-256, then by similarity

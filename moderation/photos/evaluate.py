@@ -5,8 +5,8 @@ file, original_id, transform; transform "original" marks the bank. Every origina
 a bank; every file is looked up. A copy found under its own original is a hit; any other
 original returned is a false positive (an original must also not match another original).
 
-`match` lets the CLI run the real pipeline instead (bytes -> matched original ids); by
-default our decode, hashes, indexes and `match_photo` are used directly.
+`match` maps upload bytes to the matched original ids; `moderation.evaluation.run_photo_eval`
+gives the real pipeline's (photo analyzer, bank index, policy), as `moderation eval photos` runs it.
 """
 
 from __future__ import annotations
@@ -16,9 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
-from moderation.photos.decode import DecodeLimits, decode
-from moderation.photos.hashing import compute_hashes
-from moderation.photos.index import HashIndex, MatchThresholds, index_photo, match_photo
+from moderation.photos.decode import DecodeLimits
 
 # The set holds 25 % downscales of small photos (58 px sides); hash them rather than refuse.
 EVAL_LIMITS = DecodeLimits(min_side=16)
@@ -26,36 +24,13 @@ EVAL_LIMITS = DecodeLimits(min_side=16)
 Matcher = Callable[[bytes], set[str]]
 
 
-def build_matcher(originals: dict[str, bytes], thresholds: MatchThresholds | None = None,
-                  limits: DecodeLimits = EVAL_LIMITS) -> Matcher:
-    """A bank of these originals, and a function from upload bytes to matched original ids."""
-    thresholds = thresholds or MatchThresholds()
-    names = sorted(originals)
-    phash_index, pdq_index = HashIndex(64), HashIndex(256)
-    for entry_id, name in enumerate(names):
-        data = originals[name]
-        index_photo(entry_id, compute_hashes(data, decode(data, limits, "L")), phash_index, pdq_index,
-                    thresholds.pdq_min_quality)
-
-    def match(data: bytes) -> set[str]:
-        hashes = compute_hashes(data, decode(data, limits, "L"))
-        return {names[m.entry_id] for m in match_photo(hashes, phash_index, pdq_index, thresholds)}
-
-    return match
-
-
-def evaluate_photos(eval_dir: Path, match: Matcher | None = None,
-                    thresholds: MatchThresholds | None = None) -> list[dict]:
+def evaluate_photos(eval_dir: Path, match: Matcher) -> list[dict]:
     """One row per transform (and "original") plus "all" over the edits.
 
     Each row: transform, n, hits, recall, false_positives (wrong originals returned),
     files_with_fp.
     """
     rows = list(csv.DictReader((eval_dir / "manifest.csv").open(newline="")))
-    if match is None:
-        originals = {r["original_id"]: (eval_dir / r["file"]).read_bytes()
-                     for r in rows if r["transform"] == "original"}
-        match = build_matcher(originals, thresholds)
     stats: dict[str, dict] = defaultdict(lambda: {"n": 0, "hits": 0, "false_positives": 0, "files_with_fp": 0})
     for r in rows:
         found = match((eval_dir / r["file"]).read_bytes())

@@ -29,7 +29,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
-from moderation.photos.decode import Photo
+from moderation.photos.decode import DecodeLimits, Photo, decode
 from moderation.photos.pdq import pdq_dihedral
 
 # Fractions removed from every side for the central-crop variants.
@@ -79,6 +79,12 @@ class PhotoHashes:
     @property
     def query_pdqs(self) -> tuple[bytes, ...]:
         return (self.pdq, *self.pdq_extra)
+
+
+def hash_upload(data: bytes, limits: DecodeLimits) -> PhotoHashes:
+    """The hashes of an upload no model looks at (a bank photo, an evaluation file): a gray
+    decode is all the hashes read."""
+    return compute_hashes(data, decode(data, limits, "L"))
 
 
 def hamming(a: bytes, b: bytes) -> int:

@@ -170,9 +170,11 @@ def test_bridge_rotations_all_match_through_dihedral_variants() -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(not (EVAL_DIR / "photos").exists(), reason="shared/eval/photos not present")
 def test_dev_set_recall_and_no_false_positive() -> None:
-    from moderation.photos.evaluate import evaluate_photos
+    from moderation.config import DEFAULT_POLICY
+    from moderation.evaluation import run_photo_eval
+    from moderation.policy import load_policy
 
-    rows = {r["transform"]: r for r in evaluate_photos(EVAL_DIR / "photos")}
+    rows = {r["transform"]: r for r in run_photo_eval(EVAL_DIR / "photos", load_policy(DEFAULT_POLICY))}
     assert rows["all"]["recall"] >= 0.85
     assert sum(r["false_positives"] for r in rows.values()) == 0
     assert rows["hflip"]["recall"] == 1.0

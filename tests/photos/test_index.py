@@ -10,7 +10,7 @@ from moderation.photos.index import (
     HashIndex,
     Match,
     MatchThresholds,
-    index_photo,
+    index_photos,
     match_photo,
 )
 
@@ -88,6 +88,16 @@ def test_remove_most_rows_compacts_and_stays_correct() -> None:
         assert index.query(np.packbits(db[j]).tobytes(), 0) == expected
 
 
+def test_compaction_puts_the_live_rows_back_into_the_tables() -> None:
+    # 30k live rows left in the tail would be scanned by every query (0.56 -> 3.7 ms).
+    db = _random_hashes(100_000, 64, seed=5)
+    index = HashIndex(64)
+    index.add(list(range(len(db))), [np.packbits(h).tobytes() for h in db])
+    index.remove(list(range(70_000)))
+    assert len(index) == 30_000 and index._main == index._n == 30_000
+    assert index.query(np.packbits(db[99_999]).tobytes(), 0) == [(99_999, 0)]
+
+
 def test_query_many_keeps_order() -> None:
     index = HashIndex(64)
     index.add([1, 2], [b"\x00" * 8, b"\xff" * 8])
@@ -133,7 +143,7 @@ JOINT = MatchThresholds(joint_phash_max=11, joint_pdq_max=70)
 def test_match_photo_applies_thresholds(phash_flips, pdq_flips, quality, expected) -> None:
     bank = _hashes(b"\x00" * 8, b"\x00" * 32)
     phash_index, pdq_index = HashIndex(64), HashIndex(256)
-    index_photo(1, bank, phash_index, pdq_index)
+    index_photos([(1, bank)], phash_index, pdq_index)
     query = _hashes(_flip(bank.phash, phash_flips), _flip(bank.pdq, pdq_flips), quality)
     assert match_photo(query, phash_index, pdq_index, JOINT) == expected
 
@@ -141,7 +151,7 @@ def test_match_photo_applies_thresholds(phash_flips, pdq_flips, quality, expecte
 def test_joint_rule_is_off_by_default() -> None:
     bank = _hashes(b"\x00" * 8, b"\x00" * 32)
     phash_index, pdq_index = HashIndex(64), HashIndex(256)
-    index_photo(1, bank, phash_index, pdq_index)
+    index_photos([(1, bank)], phash_index, pdq_index)
     query = _hashes(_flip(bank.phash, 9), _flip(bank.pdq, 40))
     assert match_photo(query, phash_index, pdq_index, JOINT) == [Match(1, "phash+pdq", 40)]
     assert match_photo(query, phash_index, pdq_index, MatchThresholds()) == []
@@ -149,7 +159,7 @@ def test_joint_rule_is_off_by_default() -> None:
 
 def test_index_photo_leaves_out_low_quality_pdq() -> None:
     phash_index, pdq_index = HashIndex(64), HashIndex(256)
-    index_photo(1, _hashes(b"\x00" * 8, b"\x00" * 32, quality=20), phash_index, pdq_index)
+    index_photos([(1, _hashes(b"\x00" * 8, b"\x00" * 32, quality=20))], phash_index, pdq_index)
     assert len(phash_index) == 1 and len(pdq_index) == 0
 
 
