@@ -54,11 +54,6 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def verified_manifest(name: str, models_dir: Path = MODELS_DIR) -> Manifest:
-    """The manifest of a model whose file is present and matches its sha256."""
-    return verified_model(name, models_dir)[0]
-
-
 def verified_model(name: str, models_dir: Path = MODELS_DIR) -> tuple[Manifest, bytes]:
     """A model's manifest and its file's bytes, those bytes checked against the manifest's
     sha256: what is loaded is what was checked, not a file read again later."""

@@ -17,6 +17,7 @@ short one's. A text with no letters is ("other", 0.0): no language, no confidenc
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from moderation.models import MODELS_DIR, ModelError, verified_manifest
+from moderation.models import MODELS_DIR, ModelError, verified_model
 from moderation.signals import TextInput, TextSignal
 from moderation.types import Signals
 
@@ -50,8 +51,8 @@ class LanguageModel:
     @classmethod
     def load(cls, name: str = DEFAULT_MODEL, models_dir: Path = MODELS_DIR) -> LanguageModel:
         """Read the .npz after checking its sha256 against the manifest, like the ONNX models."""
-        manifest = verified_manifest(name, models_dir)
-        with np.load(manifest.path, allow_pickle=False) as data:
+        manifest, raw = verified_model(name, models_dir)
+        with np.load(io.BytesIO(raw), allow_pickle=False) as data:  # the bytes that were checked
             ngrams = data["ngrams"].tolist()
             logprob = data["logprob"].astype(np.float32)
             logprior = data["logprior"].astype(np.float32)
