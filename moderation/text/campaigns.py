@@ -36,7 +36,6 @@ __all__ = [
     "CampaignSettings",
     "CampaignWindow",
     "exact_key",
-    "fingerprint",
     "fingerprints",
     "hamming",
     "simhash",
@@ -91,7 +90,11 @@ def _words(normalized: str) -> list[str]:
 
 def exact_key(normalized: str) -> str:
     """The words of a normalized text, single-spaced: punctuation and spacing do not count."""
-    return " ".join(_words(normalized))
+    return _key(_words(normalized))
+
+
+def _key(words: list[str]) -> str:
+    return " ".join(words)
 
 
 def _hash64(s: str) -> int:
@@ -128,18 +131,14 @@ def simhash(normalized: str) -> int:
     return _simhashes([_shingles(_words(normalized))])[0]
 
 
-def fingerprint(normalized: str) -> tuple[str, int]:
-    """(exact key, SimHash) of a normalized text: what the campaign window compares."""
-    return fingerprints([normalized])[0]
-
-
 def fingerprints(texts: Sequence[str]) -> list[tuple[str, int]]:
-    """`fingerprint` of many texts at once: a text worker's batch costs one numpy pass."""
+    """(exact key, SimHash) of each normalized text, what the campaign window compares: a
+    text worker's batch costs one numpy pass."""
     if not texts:
         return []
     words = [_words(t) for t in texts]
     hashes = _simhashes([_shingles(w) for w in words])
-    return [(" ".join(w), h) for w, h in zip(words, hashes)]
+    return [(_key(w), h) for w, h in zip(words, hashes)]
 
 
 def hamming(a: int, b: int) -> int:

@@ -255,10 +255,13 @@ _TLDS = (
 # TLDs that are also common words or abbreviations: a bare domain needs www/scheme/path
 _WEAK_TLDS = frozenset(["be", "ch", "lu", "es", "pt", "it", "de", "nl", "pl", "me", "co", "at", "no", "se", "us", "ca", "ma"])
 
+# The words that stand for "@": bracketed ("(chez)") or spaced ("jean arobase gmail").
+_AT_BRACKETED = ("at", "arobase", "arroba", "chez")
+_AT_SPACED = ("at", "arobase", "arroba", "chiocciola", "at sign")
 _AT = (
     r"(?:\s{0,3}@\s{0,3}"
-    r"|\s{0,3}[(\[{<]\s{0,2}(?:at|@|arobase|arroba|chez)\s{0,2}[)\]}>]\s{0,3}"
-    r"|\s{1,3}(?:at|arobase|arroba|chiocciola|at sign)\s{1,3})"
+    rf"|\s{{0,3}}[(\[{{<]\s{{0,2}}(?:@|{'|'.join(_AT_BRACKETED)})\s{{0,2}}[)\]}}>]\s{{0,3}}"
+    rf"|\s{{1,3}}(?:{'|'.join(_AT_SPACED)})\s{{1,3}})"
 )
 _DOT = (
     r"(?:\.|\s{1,2}\.\s{1,2}"
@@ -266,7 +269,8 @@ _DOT = (
     r"|\s{1,3}(?:dot|point|punto|punkt|ponto)\s{1,3})"
 )
 # what every _AT alternative contains: most messages have none, and skip _EMAIL's backtracking
-_AT_HINT = re.compile(r"@|(?<![a-z0-9])(?:at|arobase|arroba|chiocciola|chez)(?![a-z0-9])")
+# Every alternative of _AT needs an "@" or one of its words: the e-mail search starts only where one is.
+_AT_HINT = re.compile(rf"@|(?<![a-z0-9])(?:{'|'.join(sorted(set(_AT_BRACKETED + _AT_SPACED)))})(?![a-z0-9])")
 _PROVIDER = re.compile(_PROVIDERS)
 _HANDLE_LIKE = re.compile(r"[._\d]|\s")
 _WORD = r"[a-z0-9](?:[a-z0-9_%+\-]{0,40}[a-z0-9_])?"

@@ -21,7 +21,7 @@ from typing import Any
 
 from moderation.text.contact import DEFAULT_REGIONS, ContactDetector, ContactMatch
 
-__all__ = ["evaluate_contacts", "format_table"]
+__all__ = ["evaluate_contacts", "format_table", "read_jsonl"]
 
 _CONTACT_KINDS = frozenset({"phone", "email", "handle"})
 

@@ -160,7 +160,9 @@ def fit_pipeline(pipeline: Any, texts: list[str], y: np.ndarray) -> Any:
 
     features = pipeline.named_steps["features"]
     for name, vectorizer in features.transformer_list:
-        if vectorizer.vocabulary is not None:
+        if vectorizer.vocabulary is not None or (vectorizer.max_features is None and vectorizer.max_df == 1.0):
+            # Uncapped, the vocabulary is already closed: a token occurs in every document
+            # its n-grams do, so it passes min_df whenever they do. No second fit.
             continue
         picked = clone(vectorizer).fit(texts).vocabulary_
         vocabulary = close_vocabulary(sorted(picked, key=picked.__getitem__), vectorizer.analyzer)

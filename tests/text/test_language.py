@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 import shutil
 from pathlib import Path
 
@@ -91,10 +89,10 @@ def test_table_whose_bytes_do_not_match_its_manifest_is_refused(tmp_path: Path) 
 
 @pytest.mark.skipif(not (EVAL_DIR / "text" / "messages.dev.jsonl.gz").is_file(), reason="no eval data")
 def test_accuracy_on_eval_messages(detector: LanguageDetector) -> None:
-    with gzip.open(EVAL_DIR / "text" / "messages.dev.jsonl.gz", "rt", encoding="utf-8") as f:
-        rows = [json.loads(line) for line in f]
-    with gzip.open(EVAL_DIR / "text" / "messages_extra_de_es_it.jsonl.gz", "rt", encoding="utf-8") as f:
-        rows += [json.loads(line) for line in f][::5]
+    from moderation.text.evaluate import read_jsonl
+
+    rows = list(read_jsonl(EVAL_DIR / "text" / "messages.dev.jsonl.gz"))
+    rows += list(read_jsonl(EVAL_DIR / "text" / "messages_extra_de_es_it.jsonl.gz"))[::5]
     found = detector.detect_batch([r["text"] for r in rows])
     for lang, floor in (("en", 0.97), ("fr", 0.98), ("other", 0.97)):
         pairs = [(f[0], r) for f, r in zip(found, rows) if (r["lang"] if r["lang"] in ("en", "fr") else "other") == lang]
