@@ -3,8 +3,10 @@
 NudeNet (https://github.com/notAI-tech/NudeNet, model card `models/nudenet-320n.md`) is a
 YOLOv8n detector with 18 body-part classes, two of which are faces. One forward pass
 gives three signals: explicit nudity, suggestive content, and the faces a profile photo
-needs, so the pipeline runs `NudityDetector.detect` once and feeds `ProfilePhotoCheck`
-from the same detections (`Signals.features["detections"]`).
+needs. The pipeline runs each photo through its checks one after the other, and
+`NudityDetector.detect` keeps the last image's detections, so the nudity and profile
+checks of a photo share one model pass; `analyze_with` takes detections a caller
+already has.
 
 Why it is not `nudenet.NudeDetector`:
 * nudenet decodes with OpenCV and resizes the full-size photo; here the photo is already
@@ -427,8 +429,8 @@ class ProfilePhotoCheck(PhotoSignal):
     """A profile photo shows exactly one clearly visible face and is not blank.
 
     Emits `no_face` (detail `count`: 0, or how many faces when there are several) and
-    `low_quality` (detail `std`, `entropy`). It reuses the nudity detector's pass: call
-    `analyze_with(signals.features["detections"], photo)`; `analyze` runs the detector.
+    `low_quality` (detail `std`, `entropy`). It reuses the nudity detector's pass: `analyze`
+    asks the detector, which returns the detections it already made for this image.
     """
 
     name = "profile_photo"
