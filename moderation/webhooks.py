@@ -178,23 +178,6 @@ class Outbox:
         with Transaction(self.engine) as conn:
             conn.execute(update(webhook_outbox).where(webhook_outbox.c.id == due.id).values(**values))
 
-    def events(self, item_pk: int | None = None) -> list[dict[str, Any]]:
-        q = select(webhook_outbox).order_by(webhook_outbox.c.id)
-        if item_pk is not None:
-            q = q.where(webhook_outbox.c.item_pk == item_pk)
-        with Transaction(self.engine) as conn:
-            return [dict(r._mapping) for r in conn.execute(q).all()]
-
-    def counts(self) -> dict[str, int]:
-        with Transaction(self.engine) as conn:
-            rows = conn.execute(
-                select(webhook_outbox.c.delivered_at.is_not(None), webhook_outbox.c.cancelled_at.is_not(None))
-            ).all()
-        out = {"pending": 0, "delivered": 0, "cancelled": 0}
-        for delivered, cancelled in rows:
-            out["delivered" if delivered else "cancelled" if cancelled else "pending"] += 1
-        return out
-
 
 async def deliver_due(outbox: Outbox, client: httpx.AsyncClient, backoff: Backoff, limit: int = 50) -> int:
     """Send every due event once; returns how many were delivered."""
