@@ -413,6 +413,11 @@ class Service:
             new = await run_in_threadpool(load_policy, self.settings.policy_path)
         else:
             new = await run_in_threadpool(parse_policy, text, "<uploaded policy>")
+        if new.hash_matching.pdq_min_quality != self.policy.hash_matching.pdq_min_quality:
+            # The bank index leaves out PDQ hashes under this quality when it loads them;
+            # a new floor would silently miss (or keep) entries until the index is rebuilt.
+            raise PolicyError("hash_matching.pdq_min_quality changes how the bank index is built: "
+                              "restart the service to apply it")
         assert self.text_pool is not None and self.photo_pool is not None
         try:
             await self.text_pool.broadcast("reconfigure", new)

@@ -21,6 +21,8 @@ from servers import (
     wait_for,
 )
 
+from moderation.errors import PolicyError
+
 
 @pytest.fixture(scope="module")
 def small(ray_session: None, tmp_path_factory: pytest.TempPathFactory):
@@ -219,3 +221,14 @@ def test_a_worker_dead_at_a_policy_reload_is_replaced_with_the_new_policy(small:
     versions = asyncio.run(pool.broadcast("reconfigure", newer))
     assert versions == ["reload-test"] * pool.size  # the replacement answered with the new version too
     small.service.policy = newer  # as reload_policy does; the next test sees the same policy everywhere
+
+
+def test_a_reload_changing_the_pdq_quality_floor_is_refused_until_a_restart(small: LiveService) -> None:
+    # The index was built with the old floor; taking the new one silently would leave
+    # entries out of (or in) the index until the next restart.
+    text = small.service.policy.source.replace("pdq_min_quality: 50", "pdq_min_quality: 30", 1)
+    assert text != small.service.policy.source
+    before = small.service.policy.version
+    with pytest.raises(PolicyError, match="restart"):
+        asyncio.run(small.service.reload_policy("test", text))
+    assert small.service.policy.version == before

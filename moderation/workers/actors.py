@@ -136,7 +136,7 @@ class IndexActor:
 class ShardedIndex:
     """The bank index as `shards` IndexActors: an entry lives on shard entry_id % shards,
     a query goes to every shard at once and the matches are merged. One shard holds
-    10 million hashes of each type in about 1.4 GB; more shards spread a larger bank
+    10 million hashes of each type in about 1.6 GB; more shards spread a larger bank
     over the cluster's nodes and its queries over their cores. Plain and picklable:
     the service and every photo worker hold the same handles."""
 
