@@ -25,7 +25,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 
 from moderation.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from moderation.store.repository import Transaction, aware, hash_secret, utcnow
-from moderation.store.review_tables import sessions, users
+from moderation.store.tables import sessions, users
 
 ROLES = ("moderator", "admin")
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")

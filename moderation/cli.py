@@ -131,16 +131,16 @@ def cmd_export_labels(args: argparse.Namespace) -> int:
     import contextlib
 
     from moderation.policy import load_policy
-    from moderation.review import ReviewQueue
+    from moderation.review.qa import QA
 
     settings = Settings()
     store = _store(settings)
     policy = load_policy(settings.policy_path)
-    queue = ReviewQueue(store.engine, lambda: policy)
+    qa = QA(store.engine, lambda: policy)
     n = 0
     with contextlib.ExitStack() as stack:
         out = stack.enter_context(open(args.out, "w", encoding="utf-8")) if args.out else sys.stdout
-        for row in queue.labeled_texts():
+        for row in qa.labeled_texts():
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
             n += 1
     print(f"{n} labeled texts", file=sys.stderr)

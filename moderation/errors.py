@@ -33,6 +33,10 @@ class ModerationError(Exception):
         self.detail = detail
         self.extra = extra
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Faults cross Ray inside Signals: keep `extra` (the default pickles `detail` only).
+        return (_rebuild, (type(self), self.detail, self.__dict__))
+
     @property
     def type_uri(self) -> str:
         return f"https://moderation.local/problems/{self.type_}"
@@ -104,3 +108,10 @@ class Unavailable(ModerationError):
 
 class PolicyError(ModerationError):
     type_, status, title = "invalid-policy", 422, "Invalid policy"
+
+
+def _rebuild(cls: type[ModerationError], detail: str, state: dict[str, Any]) -> ModerationError:
+    exc = cls.__new__(cls)
+    Exception.__init__(exc, detail)
+    exc.__dict__.update(state)
+    return exc

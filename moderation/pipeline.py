@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from moderation.errors import InvalidImage
-from moderation.photos.banks import BankMatch, match_reasons
+from moderation.photos.banks import BankMatch
 from moderation.photos.decode import DecodeLimits, Photo, decode
 from moderation.photos.hashing import PhotoHashes, compute_hashes
 from moderation.policy import Policy
@@ -40,8 +40,7 @@ def invalid_signals(exc: InvalidImage) -> Signals:
     fault = exc.extra.get("fault", "invalid")
     reason = Reason(source=Source.RULE, category="invalid", detector=f"decode:{fault}",
                     detail={"fault": fault, "message": str(exc)})
-    error = {"fault": fault, "detail": str(exc), "type": exc.type_, "status": exc.status}
-    return Signals(reasons=[reason], features={"error": error})
+    return Signals(reasons=[reason], fault=exc)
 
 
 def _finish(out: list[Signals], timings: dict[str, float]) -> list[Signals]:
@@ -49,7 +48,7 @@ def _finish(out: list[Signals], timings: dict[str, float]) -> list[Signals]:
     for sig in out:
         for r in sig.reasons:
             sig.scores[r.category] = max(sig.scores.get(r.category, 0.0), r.score)
-        sig.features["timings"] = timings
+        sig.timings = timings
     return out
 
 
@@ -121,7 +120,7 @@ class TextAnalyzer:
         self._run_signal("language", inputs, out)
         for inp, sig in zip(inputs, out):
             if "rules" in self.policy.checks(inp.item.context):
-                sig.reasons.extend(run_rules(self.rules, inp, sig.features.get("language")))
+                sig.reasons.extend(run_rules(self.rules, inp, sig.language))
         for name in self.text_signals:
             if name != "language":
                 self._run_signal(name, inputs, out)
@@ -208,8 +207,8 @@ class PhotoAnalyzer:
             except InvalidImage as exc:
                 out[k] = invalid_signals(exc)
                 continue
-            out[k].features["hashes"] = hashes
-            out[k].features["size"] = (photo.width, photo.height)
+            out[k].hashes = hashes
+            out[k].size = (photo.width, photo.height)
             decoded.append((k, photo, hashes))
         t_decode = time.perf_counter() - t0
         decided: set[int] = set()
@@ -219,7 +218,7 @@ class PhotoAnalyzer:
         if self.matcher is not None and matchable:
             matches = self.matcher([h for _, h in matchable])
             for (k, _), ms in zip(matchable, matches):
-                reasons = match_reasons(ms, items[k].author_id, self.policy.banks)
+                reasons = self.policy.bank_reasons(ms, items[k].author_id)
                 out[k].reasons.extend(reasons)
                 # A banned or allowed photo is decided by its bank: skip the models.
                 if any(r.category in ("banned_match", "allowed_match") for r in reasons):

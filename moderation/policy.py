@@ -7,8 +7,8 @@ not validate is refused with the file and line, and the running one stays.
 
 from __future__ import annotations
 
-import functools
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,10 @@ from typing import Any
 import yaml
 
 from moderation.errors import PolicyError
+from moderation.photos.banks import BankMatch
+from moderation.photos.index import MatchThresholds
 from moderation.rules.base import RuleSpec
+from moderation.rules.keywords import word_list_paths
 from moderation.rules.loader import compile_rules, parse_rule_spec
 from moderation.text.campaigns import CampaignSettings
 from moderation.types import (
@@ -82,31 +85,72 @@ class BankPolicy:
     other_authors_only: bool = False
 
 
+# The review and QA sections' keys; anything else is refused.
+_REVIEW_KEYS = {
+    "lease_seconds",
+    "undo_seconds",
+    "session_idle_minutes",
+    "session_max_hours",
+    "ban_rejected_photos",
+    "remember_approved_photos",
+    "webhook_retry_base_seconds",
+    "webhook_retry_max_seconds",
+    "webhook_max_attempts",
+}
+_QA_KEYS = {"sample_auto", "second_review"}
+
+
 @dataclass(frozen=True)
-class HashMatching:
-    """A match is pHash within phash_max_distance, or PDQ within pdq_max_distance, or
-    both within the joint distances (two independent hashes agreeing; off while the joint
-    pHash distance is not above phash_max_distance, see `MatchThresholds`)."""
+class ReviewSettings:
+    """The `review:` and `qa:` sections of the policy file, parsed with the rest of it:
+    plain values, so a policy pickled to every Ray worker carries no import with it."""
 
-    phash_max_distance: int = 8
-    pdq_max_distance: int = 31
-    joint_phash_max_distance: int = 8
-    joint_pdq_max_distance: int = 70
-    pdq_min_quality: int = 50
-    seen_bank: str = "seen"
+    lease_seconds: float = 300.0
+    undo_seconds: float = 10.0
+    session_idle_minutes: float = 60.0
+    session_max_hours: float = 12.0
+    # category -> whether a photo rejected for it joins the `banned` bank; unlisted: yes
+    ban_rejected_photos: dict[str, bool] = field(default_factory=dict)
+    remember_approved_photos: bool = True
+    webhook_retry_base_seconds: float = 2.0
+    webhook_retry_max_seconds: float = 600.0
+    webhook_max_attempts: int = 25
+    qa_sample_auto: float = 0.0
+    qa_second_review: float = 0.0
 
-    @functools.cached_property
-    def match_thresholds(self):  # type: ignore[no-untyped-def]
-        """The index's `MatchThresholds`, built (and validated) once per policy, not per photo."""
-        from moderation.photos.index import MatchThresholds
+    def bans(self, categories: set[str]) -> bool:
+        return all(self.ban_rejected_photos.get(c, True) for c in categories)
 
-        return MatchThresholds(
-            phash_max=self.phash_max_distance,
-            pdq_max=self.pdq_max_distance,
-            joint_phash_max=self.joint_phash_max_distance,
-            joint_pdq_max=self.joint_pdq_max_distance,
-            pdq_min_quality=self.pdq_min_quality,
+
+def review_settings(review: Any, qa: Any) -> ReviewSettings:
+    """Validate the review and QA sections; unknown keys or out-of-range values raise."""
+    raw = dict(review or {})
+    unknown = set(raw) - _REVIEW_KEYS
+    if unknown:
+        raise PolicyError(f"review: unknown keys {sorted(unknown)} (known: {sorted(_REVIEW_KEYS)})")
+    qa_raw = qa if qa is not None else {}
+    if not isinstance(qa_raw, dict) or set(qa_raw) - _QA_KEYS:
+        raise PolicyError(f"qa: a mapping with keys {sorted(_QA_KEYS)}")
+    bans = raw.pop("ban_rejected_photos", {}) or {}
+    if not isinstance(bans, dict) or not all(isinstance(v, bool) for v in bans.values()):
+        raise PolicyError("review: ban_rejected_photos maps a category to true or false")
+    try:
+        values = {k: float(v) for k, v in raw.items() if k not in ("remember_approved_photos", "webhook_max_attempts")}
+        s = ReviewSettings(
+            ban_rejected_photos=dict(bans),
+            remember_approved_photos=bool(raw.get("remember_approved_photos", True)),
+            webhook_max_attempts=int(raw.get("webhook_max_attempts", 25)),
+            qa_sample_auto=float(qa_raw.get("sample_auto", 0.0)),
+            qa_second_review=float(qa_raw.get("second_review", 0.0)),
+            **values,
         )
+    except (TypeError, ValueError) as exc:
+        raise PolicyError(f"review: {exc}") from exc
+    if s.lease_seconds <= 0 or s.undo_seconds < 0 or s.webhook_retry_base_seconds <= 0:
+        raise PolicyError("review: lease_seconds and webhook_retry_base_seconds must be > 0, undo_seconds >= 0")
+    if not (0.0 <= s.qa_sample_auto <= 1.0 and 0.0 <= s.qa_second_review <= 1.0):
+        raise PolicyError("qa: shares lie in [0, 1]")
+    return s
 
 
 @dataclass(frozen=True)
@@ -114,14 +158,14 @@ class Policy:
     version: str
     categories: dict[str, CategoryAction]
     contexts: dict[str, ContextPolicy]
-    hash_matching: HashMatching
+    hash_matching: MatchThresholds
     banks: dict[str, BankPolicy]
     queues: tuple[QueueRule, ...]
     rules: tuple[RuleSpec, ...]
-    review: dict[str, Any]
-    qa: dict[str, Any]
+    review: ReviewSettings
     source: str
     campaigns: CampaignSettings | None = None  # copy-paste campaigns (check `spam`); None: not configured
+    seen_bank_name: str = "seen"  # the file's `hash_matching.seen_bank`
 
     def context(self, name: str) -> ContextPolicy:
         try:
@@ -173,8 +217,51 @@ class Policy:
             scores=dict(signals.scores),
             policy_version=self.version,
             queue=queue,
-            features={k: v for k, v in signals.features.items() if k in ("language",)},
         )
+
+    @property
+    def seen_bank(self) -> str | None:
+        """Where an approved photo goes, by a moderator or automatically: the seen bank,
+        unless `review.remember_approved_photos` is off or the bank is not defined."""
+        seen = self.seen_bank_name
+        return seen if self.review.remember_approved_photos and seen in self.banks else None
+
+    def bank_for_decision(self, item_type: str, decision: str, categories: set[str]) -> str | None:
+        """The bank a human decision on a photo puts it in: a rejection bans it unless
+        `review.ban_rejected_photos` says otherwise for its categories; an approval
+        remembers it as seen."""
+        if item_type != "photo":
+            return None
+        if decision == "reject":
+            return "banned" if "banned" in self.banks and self.review.bans(categories) else None
+        return self.seen_bank
+
+    def bank_reasons(self, matches: Sequence[BankMatch], author_id: str) -> list[Reason]:
+        """Bank matches -> reasons: one per bank (the nearest entry), named with entry and
+        distance. A match in a bank marked `other_authors_only` (the seen set) counts only
+        when another author uploaded it: re-uploading one's own photo is not theft."""
+        out: list[Reason] = []
+        done: set[str] = set()
+        for m in matches:
+            bank = self.banks.get(m.bank)
+            if bank is None or m.bank in done:
+                continue
+            if bank.other_authors_only and m.author_id == author_id:
+                continue
+            done.add(m.bank)
+            out.append(
+                Reason(
+                    source=Source.HASH,
+                    category=bank.category,
+                    detector=f"bank:{m.bank}/{m.hash_type}",
+                    score=m.similarity,
+                    distance=m.distance,
+                    entry_id=m.entry_id,
+                    matched=f"{m.hash_type}:{m.hash_hex}",
+                    detail={"bank": m.bank, "hash_type": m.hash_type, "item_id": m.item_id},
+                )
+            )
+        return out
 
     def queue_for(self, item_type: str, categories: set[str]) -> str:
         for q in self.queues:
@@ -288,9 +375,9 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
     categories = _categories(raw.get("categories") or {}, f"{origin}: categories")
 
     hm_raw = _strip_lines(raw.get("hash_matching") or {})
+    seen_bank_name = str(hm_raw.pop("seen_bank", "seen"))
     try:
-        hash_matching = HashMatching(**hm_raw)
-        hash_matching.match_thresholds  # noqa: B018 - validates the distances now
+        hash_matching = MatchThresholds(**hm_raw)
     except (TypeError, ValueError) as exc:
         raise PolicyError(f"{origin}: hash_matching: {exc}") from exc
 
@@ -351,7 +438,6 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
         where = f"{origin}:{r.get('__line__', '?')}"
         specs.append(parse_rule_spec(_strip_lines(r), where))
     # The version names what decides: the file and the word lists its rules read.
-    from moderation.rules.keywords import word_list_paths
 
     for path in word_list_paths(specs):
         try:
@@ -361,6 +447,10 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
     version = f"{raw['version']}+{digest.hexdigest()[:8]}"
     compile_rules(specs)  # validates and runs every rule's examples
 
+    try:
+        review = review_settings(_strip_lines(raw.get("review") or {}), _strip_lines(raw.get("qa") or {}))
+    except PolicyError as exc:
+        raise PolicyError(f"{origin}: {exc.detail}") from exc
     policy = Policy(
         version=version,
         categories=categories,
@@ -369,17 +459,11 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
         banks=banks,
         queues=tuple(queues),
         rules=tuple(specs),
-        review=_strip_lines(raw.get("review") or {}),
-        qa=_strip_lines(raw.get("qa") or {}),
+        review=review,
         source=text,
         campaigns=campaigns,
+        seen_bank_name=seen_bank_name,
     )
-    from moderation.review import review_settings  # the review section's own validation
-
-    try:
-        review_settings(policy)
-    except PolicyError as exc:
-        raise PolicyError(f"{origin}: {exc.detail}") from exc
     return policy
 
 

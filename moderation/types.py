@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from moderation.errors import InvalidImage
+    from moderation.photos.hashing import PhotoHashes
 
 
 class ItemType(str, enum.Enum):
@@ -132,22 +136,41 @@ def _reason(source: str, *rest: Any) -> Reason:
 class Signals:
     """What the analyzers found on one item, before the policy turns it into a decision.
 
-    `scores` maps a category (or model output) to a value in [0, 1]; `features` carries
-    values later stages need (photo hashes for bank lookups, the detected language).
+    `scores` maps a category (or model output) to a value in [0, 1]. The other fields are
+    what later stages read: the detected language (rules, storage), a photo's hashes (bank
+    lookups, the seen bank) and size, the nudity detector's detections and the faces
+    found (the profile check), the decode fault that made a photo unusable, and the
+    seconds each stage took per item (metrics).
     """
 
     reasons: list[Reason] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
-    features: dict[str, Any] = field(default_factory=dict)
+    language: str | None = None
+    language_confidence: float | None = None
+    hashes: PhotoHashes | None = None
+    size: tuple[int, int] | None = None
+    detections: tuple[Any, ...] | None = None
+    faces: list[dict[str, Any]] | None = None
+    pixel_spread: tuple[float, float] | None = None
+    fault: InvalidImage | None = None
+    timings: dict[str, float] | None = None
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Signals, (self.reasons, self.scores, self.features))
+        return (Signals, tuple(getattr(self, f) for f in _SIGNAL_FIELDS))
 
     def merge(self, other: Signals) -> None:
+        """Add another analyzer's findings: reasons appended, the higher score kept per
+        category, every field the other one set taken."""
         self.reasons.extend(other.reasons)
         for k, v in other.scores.items():
             self.scores[k] = max(v, self.scores.get(k, 0.0))
-        self.features.update(other.features)
+        for f in _SIGNAL_FIELDS[2:]:
+            value = getattr(other, f)
+            if value is not None:
+                setattr(self, f, value)
+
+
+_SIGNAL_FIELDS = tuple(Signals.__dataclass_fields__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,4 +182,3 @@ class Verdict:
     scores: dict[str, float]
     policy_version: str
     queue: str | None = None
-    features: dict[str, Any] = field(default_factory=dict)

@@ -30,8 +30,7 @@ from sqlalchemy import Engine, and_, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from moderation.store.repository import Transaction, claim_rows, utcnow
-from moderation.store.review_tables import webhook_outbox
-from moderation.store.tables import api_keys
+from moderation.store.tables import api_keys, webhook_outbox
 
 log = logging.getLogger(__name__)
 

@@ -127,7 +127,7 @@ def test_expired_session_is_refused(live: LiveService) -> None:
     from sqlalchemy import update
 
     from moderation.store.repository import hash_secret, utcnow
-    from moderation.store.review_tables import sessions
+    from moderation.store.tables import sessions
 
     with login(live, "mod") as c:
         token = c.cookies.get("moderation_session")
@@ -184,7 +184,7 @@ def test_purge_deletes_only_sessions_expired_longer_than_the_grace(store) -> Non
 
     from moderation.auth import Accounts
     from moderation.store.repository import hash_secret, utcnow
-    from moderation.store.review_tables import sessions
+    from moderation.store.tables import sessions
 
     accounts = Accounts(store.engine)
     accounts.create_user("mo", "a long passphrase", "moderator")
@@ -202,14 +202,14 @@ def test_login_throttle_keeps_only_the_window_of_a_slowly_failing_name() -> None
     # One failure a minute for 100 minutes must not grow the list forever, nor lock out.
     import time
 
-    from moderation.api.review import _LOGIN_MAX_FAILURES, _LOGIN_WINDOW_S, _throttle
+    from moderation.api.routes.auth import LOGIN_MAX_FAILURES, LOGIN_WINDOW_S, throttle
     from moderation.errors import Overloaded
 
     now = time.monotonic()
-    failures = {"slow": [now - 60.0 * k for k in range(100, 0, -1)], "gone": [now - 2 * _LOGIN_WINDOW_S]}
-    _throttle(failures, "slow")
+    failures = {"slow": [now - 60.0 * k for k in range(100, 0, -1)], "gone": [now - 2 * LOGIN_WINDOW_S]}
+    throttle(failures, "slow")
     assert "gone" not in failures
-    assert 0 < len(failures["slow"]) < _LOGIN_MAX_FAILURES and all(now - t < _LOGIN_WINDOW_S for t in failures["slow"])
-    failures["fast"] = [now - 1.0] * _LOGIN_MAX_FAILURES
+    assert 0 < len(failures["slow"]) < LOGIN_MAX_FAILURES and all(now - t < LOGIN_WINDOW_S for t in failures["slow"])
+    failures["fast"] = [now - 1.0] * LOGIN_MAX_FAILURES
     with pytest.raises(Overloaded):
-        _throttle(failures, "fast")
+        throttle(failures, "fast")

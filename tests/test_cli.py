@@ -12,7 +12,7 @@ import pytest
 from review_helpers import policy, review_item
 from servers import REPO
 
-from moderation.review import ReviewQueue
+from moderation.review import Review
 from moderation.store import make_engine, migrate
 from moderation.store.repository import Store
 
@@ -49,13 +49,13 @@ def test_export_labels_writes_moderators_decisions_as_jsonl(tmp_path: Path) -> N
     migrate(engine)
     store = Store(engine)
     store.save_items([review_item("cl-1", text="06 12 34 56 78"), review_item("cl-2", text="bonjour tout le monde")])
-    q = ReviewQueue(engine, lambda: policy())
+    q = Review(engine, lambda: policy())
     from moderation.auth import Accounts
 
     alice = Accounts(engine).create_user("alice", "a long passphrase", "moderator")
-    t1, t2 = q.claim(alice, limit=2)
-    q.decide(alice, t1["task_id"], "reject")
-    q.decide(alice, t2["task_id"], "approve")
+    t1, t2 = q.tasks.claim(alice, limit=2)
+    q.decisions.decide(alice, t1["task_id"], "reject")
+    q.decisions.decide(alice, t2["task_id"], "approve")
     engine.dispose()
     out = run_cli(tmp_path, "export", "labels", "--out", str(tmp_path / "labels.jsonl"))
     assert out.returncode == 0, out.stderr

@@ -12,12 +12,8 @@ from review_helpers import policy, review_item
 
 from moderation.auth import Accounts, User
 from moderation.errors import Conflict, Forbidden, InvalidInput, PolicyError
-from moderation.review import (
-    ReviewQueue,
-    review_settings,
-    sampled,
-    training_label,
-)
+from moderation.review import Review
+from moderation.review.qa import sampled, training_label
 from moderation.store.repository import Store, utcnow
 
 ALICE = User(1, "alice", "moderator")
@@ -25,9 +21,9 @@ BOB = User(2, "bob", "moderator")
 ADMIN = User(3, "root", "admin")
 
 
-def queue_for(store: Store, review: str = "", qa: str = "") -> ReviewQueue:
+def queue_for(store: Store, review: str = "", qa: str = "") -> Review:
     p = policy(review, qa)
-    return ReviewQueue(store.engine, lambda: p)
+    return Review(store.engine, lambda: p)
 
 
 def test_concurrent_claimers_never_receive_the_same_task(store: Store) -> None:
@@ -44,7 +40,7 @@ def test_concurrent_claimers_never_receive_the_same_task(store: Store) -> None:
             store.ping()  # open this thread's connection before the race starts
             barrier.wait()
             while True:
-                batch = q.claim(user, limit=3)
+                batch = q.tasks.claim(user, limit=3)
                 if not batch:
                     break
                 mine.extend(t["task_id"] for t in batch)
@@ -68,10 +64,10 @@ def test_claim_orders_by_sla_then_priority_then_age(store: Store) -> None:
     store.save_items([review_item("low-old", queue="texts", priority=3)])
     store.save_items([review_item("high-new", queue="contact-info", priority=2)])
     q = queue_for(store)
-    order = [t["item"]["id"] for t in q.claim(ALICE, limit=5)]
+    order = [t["item"]["id"] for t in q.tasks.claim(ALICE, limit=5)]
     assert order == ["high-new", "low-old"]
     for tid in [1, 2]:
-        q.release(ALICE, tid)
+        q.tasks.release(ALICE, tid)
     # once the texts task is older than its queue's 120 min SLA, it goes first
     from sqlalchemy import update
 
@@ -79,13 +75,13 @@ def test_claim_orders_by_sla_then_priority_then_age(store: Store) -> None:
 
     with store.engine.begin() as conn:
         conn.execute(update(review_tasks).where(review_tasks.c.id == 1).values(created_at=utcnow() - timedelta(minutes=121)))
-    order = [t["item"]["id"] for t in q.claim(ALICE, limit=5)]
+    order = [t["item"]["id"] for t in q.tasks.claim(ALICE, limit=5)]
     assert order == ["low-old", "high-new"]
 
 
 def test_claim_returns_item_reasons_lease_and_authors_recent_items(store: Store) -> None:
     store.save_items([review_item("old-1", decision="approve", author="x"), review_item("r-1", author="x", text="<b>06 12 34 56 78</b>")])
-    [task] = queue_for(store, review="  lease_seconds: 42\n").claim(ALICE, limit=1)
+    [task] = queue_for(store, review="  lease_seconds: 42\n").tasks.claim(ALICE, limit=1)
     assert task["item"]["id"] == "r-1" and task["item"]["text"] == "<b>06 12 34 56 78</b>"
     assert task["reasons"][0]["category"] == "contact_info"
     assert 40 <= (task["lease_expires_at"] - utcnow()).total_seconds() <= 42
@@ -96,31 +92,31 @@ def test_claim_returns_item_reasons_lease_and_authors_recent_items(store: Store)
 def test_expired_lease_returns_task_to_queue_and_late_decision_is_409(store: Store) -> None:
     store.save_items([review_item("lease-1")])
     q = queue_for(store, review="  lease_seconds: 60\n")
-    [task] = q.claim(ALICE, limit=1)
-    assert q.claim(BOB, limit=1) == []  # leased to Alice
+    [task] = q.tasks.claim(ALICE, limit=1)
+    assert q.tasks.claim(BOB, limit=1) == []  # leased to Alice
     later = utcnow() + timedelta(seconds=61)
-    [again] = q.claim(BOB, limit=1, now=later)
+    [again] = q.tasks.claim(BOB, limit=1, now=later)
     assert again["task_id"] == task["task_id"]
     with pytest.raises(Conflict, match="leased to user:bob"):
-        q.decide(ALICE, task["task_id"], "approve", now=later)
-    q.decide(BOB, task["task_id"], "reject", now=later)
+        q.decisions.decide(ALICE, task["task_id"], "approve", now=later)
+    q.decisions.decide(BOB, task["task_id"], "reject", now=later)
     with pytest.raises(Conflict, match="already decided"):
-        q.decide(ALICE, task["task_id"], "approve")
+        q.decisions.decide(ALICE, task["task_id"], "approve")
 
 
 def test_decision_on_expired_lease_nobody_took_is_accepted(store: Store) -> None:
     store.save_items([review_item("lease-2")])
     q = queue_for(store, review="  lease_seconds: 1\n")
-    [task] = q.claim(ALICE, limit=1)
-    [d] = q.decide(ALICE, task["task_id"], "approve", now=utcnow() + timedelta(seconds=5))
+    [task] = q.tasks.claim(ALICE, limit=1)
+    [d] = q.decisions.decide(ALICE, task["task_id"], "approve", now=utcnow() + timedelta(seconds=5))
     assert d.item_id == "lease-2"
 
 
 def test_human_decision_becomes_final_with_history(store: Store) -> None:
     store.save_items([review_item("final-1")])
     q = queue_for(store)
-    [task] = q.claim(ALICE, limit=1)
-    q.decide(ALICE, task["task_id"], "reject", note="phone number")
+    [task] = q.tasks.claim(ALICE, limit=1)
+    q.decisions.decide(ALICE, task["task_id"], "reject", note="phone number")
     state = store.get_item("final-1")
     assert state["first_decision"] == "review"
     assert state["human_decision"] == "reject" and state["final_decision"] == "reject"
@@ -132,41 +128,41 @@ def test_human_decision_becomes_final_with_history(store: Store) -> None:
 def test_release_puts_task_back_for_others(store: Store) -> None:
     store.save_items([review_item("rel-1")])
     q = queue_for(store)
-    [task] = q.claim(ALICE, limit=1)
+    [task] = q.tasks.claim(ALICE, limit=1)
     with pytest.raises(Conflict):
-        q.release(BOB, task["task_id"])
-    q.release(ALICE, task["task_id"])
-    assert [t["task_id"] for t in q.claim(BOB, limit=1)] == [task["task_id"]]
+        q.tasks.release(BOB, task["task_id"])
+    q.tasks.release(ALICE, task["task_id"])
+    assert [t["task_id"] for t in q.tasks.claim(BOB, limit=1)] == [task["task_id"]]
 
 
 def test_resume_returns_tasks_still_held(store: Store) -> None:
     store.save_items([review_item(f"res-{i}") for i in range(4)])
     q = queue_for(store)
-    held = {t["task_id"] for t in q.claim(ALICE, limit=2)}
-    assert {t["task_id"] for t in q.claim(ALICE, limit=2)}.isdisjoint(held)
-    assert held <= {t["task_id"] for t in q.claim(ALICE, limit=4, resume=True)}
+    held = {t["task_id"] for t in q.tasks.claim(ALICE, limit=2)}
+    assert {t["task_id"] for t in q.tasks.claim(ALICE, limit=2)}.isdisjoint(held)
+    assert held <= {t["task_id"] for t in q.tasks.claim(ALICE, limit=4, resume=True)}
 
 
 def test_undo_within_window_restores_item_and_reopens_task(store: Store) -> None:
     store.save_items([review_item("undo-1")])
     q = queue_for(store, review="  undo_seconds: 10\n")
-    [task] = q.claim(ALICE, limit=1)
-    [d] = q.decide(ALICE, task["task_id"], "approve")
+    [task] = q.tasks.claim(ALICE, limit=1)
+    [d] = q.decisions.decide(ALICE, task["task_id"], "approve")
     with pytest.raises(Forbidden):
-        q.undo(BOB, d.decision_id)
-    q.undo(ALICE, d.decision_id)
+        q.decisions.undo(BOB, d.decision_id)
+    q.decisions.undo(ALICE, d.decision_id)
     state = store.get_item("undo-1")
     assert state["final_decision"] is None and state["human_decision"] is None and state["status"] == "pending_review"
     assert [h["kind"] for h in state["history"]] == ["auto", "human", "undo"] and state["history"][1]["undone"]
     with pytest.raises(Conflict, match="already undone"):
-        q.undo(ALICE, d.decision_id)
+        q.decisions.undo(ALICE, d.decision_id)
     # the task is back, leased to Alice, and can be decided again
-    [d2] = q.decide(ALICE, task["task_id"], "reject")
+    [d2] = q.decisions.decide(ALICE, task["task_id"], "reject")
     assert store.get_item("undo-1")["final_decision"] == "reject"
     # after the window only an admin can undo
     with pytest.raises(Conflict, match="undo window"):
-        q.undo(ALICE, d2.decision_id, now=utcnow() + timedelta(seconds=11))
-    q.undo(ADMIN, d2.decision_id, now=utcnow() + timedelta(hours=1), why="wrong call")
+        q.decisions.undo(ALICE, d2.decision_id, now=utcnow() + timedelta(seconds=11))
+    q.decisions.undo(ADMIN, d2.decision_id, now=utcnow() + timedelta(hours=1), why="wrong call")
     assert store.get_item("undo-1")["final_decision"] is None
 
 
@@ -180,10 +176,10 @@ def test_apply_to_duplicates_decides_the_cluster(store: Store) -> None:
         review_item("dup-far", image=make_jpeg(seed=3), phash="0000ffff0000ffff", queue="photos-sensitive", priority=1),
     ])
     q = queue_for(store)
-    [task] = q.claim(ALICE, limit=1)
+    [task] = q.tasks.claim(ALICE, limit=1)
     assert task["item"]["id"] == "dup-a" and task["sensitive"]
     assert [(d["item_id"], d["distance"]) for d in task["duplicates"]] == [("dup-b", 1)]
-    out = q.decide(ALICE, task["task_id"], "reject", apply_to_duplicates=True)
+    out = q.decisions.decide(ALICE, task["task_id"], "reject", apply_to_duplicates=True)
     assert [d.item_id for d in out] == ["dup-a", "dup-b"]
     assert store.get_item("dup-b")["final_decision"] == "reject"
     assert store.get_item("dup-far")["final_decision"] is None
@@ -201,7 +197,7 @@ def test_duplicates_panel_sees_every_open_photo_however_long_the_queue(store: St
                      + [review_item(f"filler-{i}", image=img, phash=h, queue="photos-sensitive") for i, h in enumerate(far)]
                      + [review_item("broken", image=img, phash="not-a-hash", queue="photos-sensitive"),
                         review_item("copy", image=img, phash="0000000000000003", author="other", queue="photos-sensitive")])
-    [task] = queue_for(store).claim(ALICE, limit=1)
+    [task] = queue_for(store).tasks.claim(ALICE, limit=1)
     assert task["item"]["id"] == "first"
     assert [(d["item_id"], d["distance"], d["author_id"]) for d in task["duplicates"]] == [("copy", 2, "other")]
 
@@ -209,9 +205,9 @@ def test_duplicates_panel_sees_every_open_photo_however_long_the_queue(store: St
 def test_bulk_decide_reports_refused_tasks(store: Store) -> None:
     store.save_items([review_item(f"bulk-{i}") for i in range(3)])
     q = queue_for(store)
-    mine = [t["task_id"] for t in q.claim(ALICE, limit=2)]
-    [bobs] = [t["task_id"] for t in q.claim(BOB, limit=1)]
-    res = q.bulk_decide(ALICE, mine + [bobs], "approve")
+    mine = [t["task_id"] for t in q.tasks.claim(ALICE, limit=2)]
+    [bobs] = [t["task_id"] for t in q.tasks.claim(BOB, limit=1)]
+    res = q.decisions.bulk_decide(ALICE, mine + [bobs], "approve")
     assert sorted(d.task_id for d in res["decided"]) == sorted(mine)
     assert [r["task_id"] for r in res["refused"]] == [bobs] and res["refused"][0]["status"] == 409
 
@@ -219,15 +215,15 @@ def test_bulk_decide_reports_refused_tasks(store: Store) -> None:
 def test_qa_samples_auto_decisions_and_stats_show_precision(store: Store) -> None:
     store.save_items([review_item(f"auto-{i}", decision="approve") for i in range(200)])
     q = queue_for(store, qa="  sample_auto: 0.1\n")
-    n = q.sample_qa()
+    n = q.qa.sample_qa()
     expected = sum(sampled(f"auto-{i}", "qa", 0.1) for i in range(200))
     assert n == expected and 5 <= n <= 40
-    assert q.sample_qa() == 0  # the cursor moved on: nothing is sampled twice
-    tasks = q.claim(ALICE, limit=100, queue="qa")
+    assert q.qa.sample_qa() == 0  # the cursor moved on: nothing is sampled twice
+    tasks = q.tasks.claim(ALICE, limit=100, queue="qa")
     assert len(tasks) == n and all(t["item"]["first_decision"] is None for t in tasks)  # blind
     for k, t in enumerate(tasks):
-        q.decide(ALICE, t["task_id"], "reject" if k == 0 else "approve")
-    stats = q.stats()
+        q.decisions.decide(ALICE, t["task_id"], "reject" if k == 0 else "approve")
+    stats = q.reports.stats()
     assert stats["automated_precision"] == {"value": round((n - 1) / n, 4), "agree": n - 1, "of": n}
     assert store.get_item("auto-0")["final_decision"] == "approve"  # QA never changes the outcome
     assert stats["automation_rate"] == 1.0
@@ -236,22 +232,22 @@ def test_qa_samples_auto_decisions_and_stats_show_precision(store: Store) -> Non
 def test_second_review_goes_to_another_moderator_and_measures_agreement(store: Store) -> None:
     store.save_items([review_item(f"sec-{i}") for i in range(6)])
     q = queue_for(store, qa="  second_review: 1.0\n")
-    for t in q.claim(ALICE, limit=6, queue="contact-info"):
-        q.decide(ALICE, t["task_id"], "reject")
-    assert q.claim(ALICE, limit=10, queue="second-review") == []  # never your own
-    seconds = q.claim(BOB, limit=10, queue="second-review")
+    for t in q.tasks.claim(ALICE, limit=6, queue="contact-info"):
+        q.decisions.decide(ALICE, t["task_id"], "reject")
+    assert q.tasks.claim(ALICE, limit=10, queue="second-review") == []  # never your own
+    seconds = q.tasks.claim(BOB, limit=10, queue="second-review")
     assert len(seconds) == 6
     for k, t in enumerate(seconds):
-        q.decide(BOB, t["task_id"], "approve" if k < 2 else "reject")
-    assert q.stats()["reviewer_agreement"] == {"value": round(4 / 6, 4), "agree": 4, "of": 6}
+        q.decisions.decide(BOB, t["task_id"], "approve" if k < 2 else "reject")
+    assert q.reports.stats()["reviewer_agreement"] == {"value": round(4 / 6, 4), "agree": 4, "of": 6}
 
 
 def test_stats_report_queue_depth_age_and_decisions_per_moderator(store: Store) -> None:
     store.save_items([review_item(f"st-{i}") for i in range(5)])
     q = queue_for(store)
-    for t in q.claim(ALICE, limit=2):
-        q.decide(ALICE, t["task_id"], "approve")
-    s = q.stats()
+    for t in q.tasks.claim(ALICE, limit=2):
+        q.decisions.decide(ALICE, t["task_id"], "approve")
+    s = q.reports.stats()
     [row] = [r for r in s["queues"] if r["queue"] == "contact-info"]
     assert row["depth"] == 3 and row["oldest_age_seconds"] >= 0 and row["sla_minutes"] == 60
     [(actor, hours)] = s["decisions_per_moderator_hour"].items()
@@ -261,10 +257,10 @@ def test_stats_report_queue_depth_age_and_decisions_per_moderator(store: Store) 
 def test_labeled_texts_export_rows_for_training(store: Store) -> None:
     store.save_items([review_item("lab-1", text="06 12 34 56 78"), review_item("lab-2", text="bonjour 06 00 00 00 00", language="fr")])
     q = queue_for(store)
-    t1, t2 = q.claim(ALICE, limit=2)
-    q.decide(ALICE, t1["task_id"], "reject")
-    q.decide(ALICE, t2["task_id"], "approve")
-    rows = sorted(q.labeled_texts(), key=lambda r: r["text"])
+    t1, t2 = q.tasks.claim(ALICE, limit=2)
+    q.decisions.decide(ALICE, t1["task_id"], "reject")
+    q.decisions.decide(ALICE, t2["task_id"], "approve")
+    rows = sorted(q.qa.labeled_texts(), key=lambda r: r["text"])
     assert rows == [
         {"text": "06 12 34 56 78", "label": "contact_info", "lang": "fr"},
         {"text": "bonjour 06 00 00 00 00", "label": "ok", "lang": "fr"},
@@ -297,12 +293,12 @@ def test_training_label(decision, reasons, explicit, label) -> None:
 )
 def test_bad_review_settings_are_refused(review: str, qa: str) -> None:
     with pytest.raises(PolicyError):
-        review_settings(policy(review, qa))
+        policy(review, qa)
 
 
 def test_claim_limit_is_checked(store: Store) -> None:
     with pytest.raises(InvalidInput):
-        queue_for(store).claim(ALICE, limit=0)
+        queue_for(store).tasks.claim(ALICE, limit=0)
 
 
 def test_accounts_hash_passwords_and_refuse_wrong_ones(store: Store) -> None:
@@ -312,7 +308,7 @@ def test_accounts_hash_passwords_and_refuse_wrong_ones(store: Store) -> None:
         accounts.create_user("carol", "another pass", "admin")
     from sqlalchemy import select
 
-    from moderation.store.review_tables import users
+    from moderation.store.tables import users
 
     with store.engine.connect() as conn:
         stored = conn.execute(select(users.c.password_hash)).scalar_one()
@@ -331,9 +327,9 @@ def test_accounts_hash_passwords_and_refuse_wrong_ones(store: Store) -> None:
 
 
 def test_approved_photos_join_the_seen_bank_unless_the_policy_says_not(store: Store) -> None:
-    # One rule for moderators' approvals and automatic ones (Service._remember_approved_photos).
-    assert queue_for(store).seen_bank() == "seen"
-    assert queue_for(store, review="  remember_approved_photos: false\n").seen_bank() is None
+    # One rule for moderators' approvals and automatic ones (Policy.seen_bank).
+    assert policy().seen_bank == "seen"
+    assert policy(review="  remember_approved_photos: false\n").seen_bank is None
 
 
 def test_session_lifetimes_follow_the_current_policy(store: Store) -> None:
@@ -342,7 +338,7 @@ def test_session_lifetimes_follow_the_current_policy(store: Store) -> None:
     from sqlalchemy import update
 
     from moderation.auth import SessionPolicy
-    from moderation.store.review_tables import sessions
+    from moderation.store.tables import sessions
 
     current = [SessionPolicy(idle=timedelta(minutes=60))]
     accounts = Accounts(store.engine, lambda: current[0])
@@ -359,18 +355,18 @@ def test_a_claimed_bank_change_is_retried_until_recorded_and_an_undo_cancels_it(
 
     store.save_items([review_item(f"bc-{k}", image=make_jpeg(seed=40 + k), phash=f"{k:016x}", queue="photos-sensitive") for k in range(2)])
     q = queue_for(store)
-    tasks = {t["item"]["id"]: t["task_id"] for t in q.claim(ALICE, limit=2)}
-    first = q.decide(ALICE, tasks["bc-0"], "reject")[0]
-    q.decide(ALICE, tasks["bc-1"], "reject")
+    tasks = {t["item"]["id"]: t["task_id"] for t in q.tasks.claim(ALICE, limit=2)}
+    first = q.decisions.decide(ALICE, tasks["bc-0"], "reject")[0]
+    q.decisions.decide(ALICE, tasks["bc-1"], "reject")
     later = utcnow() + timedelta(seconds=30)  # past the undo window
-    claimed = q.claim_due_bank_changes(now=later)
+    claimed = store.claim_due_bank_changes(now=later)
     assert sorted(c["item_id"] for c in claimed) == ["bc-0", "bc-1"]
-    assert q.claim_due_bank_changes(now=later) == []  # leased
+    assert store.claim_due_bank_changes(now=later) == []  # leased
     # The node died before recording them: after the lease they come back.
-    retry = {c["item_id"]: c for c in q.claim_due_bank_changes(now=later + timedelta(seconds=61))}
+    retry = {c["item_id"]: c for c in store.claim_due_bank_changes(now=later + timedelta(seconds=61))}
     assert sorted(retry) == ["bc-0", "bc-1"]
-    assert q.set_bank_entry(retry["bc-1"]["id"], 7)
+    assert store.set_bank_entry(retry["bc-1"]["id"], 7)
     # An undo while bc-0 is being applied cancels it: recording it then says so.
-    q.undo(ADMIN, first.decision_id, why="wrong call")
-    assert not q.set_bank_entry(retry["bc-0"]["id"], 8)
-    assert q.claim_due_bank_changes(now=later + timedelta(hours=1)) == []
+    q.decisions.undo(ADMIN, first.decision_id, why="wrong call")
+    assert not store.set_bank_entry(retry["bc-0"]["id"], 8)
+    assert store.claim_due_bank_changes(now=later + timedelta(hours=1)) == []

@@ -111,8 +111,8 @@ def test_policy_file_change_is_reloaded_and_an_invalid_one_is_refused(ray_sessio
             assert c.get("/v1/items/pv1").json()["policy_version"] == v1
 
             policy.write_text(stricter.replace("contact_info: reject", "contact_info: maybe"))
-            wait_for(lambda: live.app.state.policy_error is not None, interval=0.2, what="bad policy refused")
-            assert "maybe" in live.app.state.policy_error
+            wait_for(lambda: live.service.policy_error is not None, interval=0.2, what="bad policy refused")
+            assert "maybe" in live.service.policy_error
             assert c.get("/readyz").json()["policy_error"]
             res = c.post("/v1/moderate", json={"items": [text_item("pv3", "06 12 34 56 78")]}).json()["results"][0]
             assert res["policy_version"].startswith("2026.11.24+") and res["decision"] == "reject"

@@ -1,18 +1,23 @@
-"""FastAPI dependencies as `Annotated` aliases: the service, and the caller's identity."""
+"""FastAPI dependencies as `Annotated` aliases: the service and its parts, and the caller's
+identity (an API key, a moderator's session, an admin's session)."""
 
 from __future__ import annotations
 
 import time
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from moderation.errors import Unauthorized
+from moderation.auth import Session, check_csrf, require_admin
+from moderation.banks import Banks
+from moderation.errors import Forbidden, ImageTooLarge, InvalidImage, Unauthorized
 from moderation.service import Service
 from moderation.store.repository import ApiKey, hash_secret
 
 _KEY_CACHE_SECONDS = 30.0
+COOKIE = "moderation_session"
+_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def get_service(request: Request) -> Service:
@@ -20,6 +25,12 @@ def get_service(request: Request) -> Service:
 
 
 ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+def banks_of(service: Service) -> Banks:
+    """The bank write path; it exists once the service has started."""
+    assert service.banks is not None
+    return service.banks
 
 
 async def require_api_key(request: Request, service: ServiceDep) -> ApiKey:
@@ -44,3 +55,38 @@ async def require_api_key(request: Request, service: ServiceDep) -> ApiKey:
 
 
 ApiKeyDep = Annotated[ApiKey, Depends(require_api_key)]
+
+
+async def current_session(request: Request, service: ServiceDep) -> Session:
+    """The caller's moderator session; state-changing calls also need the CSRF token."""
+    token = request.cookies.get(COOKIE)
+    if not token:
+        if request.headers.get("authorization", "").lower().startswith("bearer "):
+            raise Forbidden("API keys cannot use the review or admin routes; log in as a moderator")
+        raise Unauthorized("not logged in")
+    session = await run_in_threadpool(service.accounts.session, token)
+    if request.method not in _SAFE_METHODS:
+        check_csrf(session, request.headers.get("x-csrf-token"))
+    return session
+
+
+SessionDep = Annotated[Session, Depends(current_session)]
+
+SessionDep = Annotated[Session, Depends(current_session)]
+
+async def admin_session(session: SessionDep) -> Session:
+    require_admin(session.user)
+    return session
+
+
+AdminDep = Annotated[Session, Depends(admin_session)]
+
+AdminDep = Annotated[Session, Depends(admin_session)]
+
+async def read_upload(upload: UploadFile, limit: int) -> bytes:
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise ImageTooLarge(f"image is over the limit of {limit} bytes", fault="too_many_bytes")
+    if not data:
+        raise InvalidImage("the image is empty (0 bytes)", fault="empty")
+    return data

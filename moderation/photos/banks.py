@@ -1,6 +1,7 @@
 """Banks of photo hashes (`banned`, `allowed`, `seen`, ...) and matching a photo against them.
 
-One `BankIndex` holds every bank: exact SHA-256 lookups in a dict, near matches through
+The numeric side of banks, with no policy in it (`moderation.banks` is the way in and out
+of a bank; `Policy.bank_reasons` turns matches into reasons). One `BankIndex` holds every bank: exact SHA-256 lookups in a dict, near matches through
 one pHash and one PDQ `HashIndex` per bank. It is a plain class; the Ray index actor
 (`moderation.workers.IndexActor`) is a thin shell over it, rebuilt from the database
 at start and updated incrementally on every add or removal.
@@ -8,18 +9,16 @@ at start and updated incrementally on every add or removal.
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from moderation.errors import InvalidInput
 from moderation.photos.hashing import PhotoHashes
-from moderation.photos.index import HashIndex, index_photos, match_photo
-from moderation.policy import BankPolicy, HashMatching
-from moderation.types import Reason, Source
+from moderation.photos.index import (
+    HashIndex,
+    MatchThresholds,
+    index_photos,
+    match_photo,
+)
 
 
 @dataclass(frozen=True)
@@ -117,7 +116,7 @@ class BankIndex:
             self._banks[name].phash.remove(ids)
             self._banks[name].pdq.remove(ids)
 
-    def match(self, hashes: PhotoHashes, thresholds: HashMatching) -> list[BankMatch]:
+    def match(self, hashes: PhotoHashes, thresholds: MatchThresholds) -> list[BankMatch]:
         """The best match per bank entry, best first: exact SHA-256, then by similarity
         (distance over the hash's bits, so pHash and PDQ distances compare)."""
         best: dict[int, BankMatch] = {}
@@ -133,108 +132,9 @@ class BankIndex:
             if eid not in best or rank(new) < rank(best[eid]):
                 best[eid] = new
 
-        rule = thresholds.match_thresholds
         for name, bank in self._banks.items():
             for eid in bank.sha256.get(hashes.sha256, ()):
                 offer(name, eid, "sha256", 0)
-            for m in match_photo(hashes, bank.phash, bank.pdq, rule):
+            for m in match_photo(hashes, bank.phash, bank.pdq, thresholds):
                 offer(name, m.entry_id, m.hash_type, m.distance)
         return sorted(best.values(), key=rank)
-
-
-def match_reasons(matches: Sequence[BankMatch], author_id: str, banks: dict[str, BankPolicy]) -> list[Reason]:
-    """Bank matches -> reasons: one per bank (the nearest entry), named with entry and distance.
-
-    A match in a bank marked `other_authors_only` (the seen set) counts only when another
-    author uploaded it: re-uploading one's own photo is not theft.
-    """
-    out: list[Reason] = []
-    done: set[str] = set()
-    for m in matches:
-        policy = banks.get(m.bank)
-        if policy is None or m.bank in done:
-            continue
-        if policy.other_authors_only and m.author_id == author_id:
-            continue
-        done.add(m.bank)
-        out.append(
-            Reason(
-                source=Source.HASH,
-                category=policy.category,  # type: ignore[attr-defined]
-                detector=f"bank:{m.bank}/{m.hash_type}",
-                score=m.similarity,
-                distance=m.distance,
-                entry_id=m.entry_id,
-                matched=f"{m.hash_type}:{m.hash_hex}",
-                detail={"bank": m.bank, "hash_type": m.hash_type, "item_id": m.item_id},
-            )
-        )
-    return out
-
-
-# -- CSV exchange ---------------------------------------------------------------------------
-# One row per hash: hash_type (sha256 | phash | pdq), hash_hex, note, and optionally
-# quality (PDQ quality, 0-100). This is the shape of the PDQ hash lists other systems
-# (ThreatExchange, HMA) exchange, so their lists import as they are.
-
-CSV_COLUMNS = ("hash_type", "hash_hex", "note", "quality", "entry_id")
-_HEX_LEN = {"sha256": 64, "phash": 16, "pdq": 64}
-_HEX = re.compile(r"^[0-9a-f]+$")
-
-
-@dataclass(frozen=True)
-class ImportedHash:
-    hash_type: str
-    hash_hex: str
-    note: str | None
-    quality: int | None
-
-
-def parse_bank_csv(text: str, max_rows: int = 1_000_000) -> list[ImportedHash]:
-    """Validate a whole CSV before anything is stored; errors name the line."""
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or not {"hash_type", "hash_hex"} <= {f.strip() for f in reader.fieldnames}:
-        raise InvalidInput("the CSV needs a header with at least hash_type and hash_hex columns")
-    out: list[ImportedHash] = []
-    for row in reader:
-        line = reader.line_num
-        if len(out) >= max_rows:
-            raise InvalidInput(f"more than {max_rows} rows; split the file")
-        row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
-        kind = row.get("hash_type", "").lower()
-        value = row.get("hash_hex", "").lower()
-        if kind not in _HEX_LEN:
-            raise InvalidInput(f"line {line}: hash_type must be sha256, phash or pdq, not {kind!r}")
-        if len(value) != _HEX_LEN[kind] or not _HEX.match(value):
-            raise InvalidInput(f"line {line}: a {kind} hash is {_HEX_LEN[kind]} hex digits, got {value[:80]!r}")
-        quality: int | None = None
-        if row.get("quality"):
-            try:
-                quality = int(row["quality"])
-            except ValueError:
-                raise InvalidInput(f"line {line}: quality must be an integer 0-100") from None
-            if not 0 <= quality <= 100:
-                raise InvalidInput(f"line {line}: quality must be an integer 0-100")
-        out.append(ImportedHash(kind, value, row.get("note") or None, quality))
-    if not out:
-        raise InvalidInput("the CSV has no rows")
-    return out
-
-
-def bank_csv(entries: Iterable[dict[str, Any]]) -> str:
-    """Entries as exchange CSV: one row per stored hash (variants stay internal)."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(CSV_COLUMNS)
-    for e in entries:
-        note = _csv_safe(e.get("note") or "")
-        for kind in ("sha256", "phash", "pdq"):
-            if e.get(kind):
-                quality = e.get("pdq_quality") if kind == "pdq" else None
-                w.writerow((kind, e[kind], note, "" if quality is None else quality, e["entry_id"]))
-    return buf.getvalue()
-
-
-def _csv_safe(value: str) -> str:
-    """Notes are free text: a leading = + - @ would be a formula in a spreadsheet."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

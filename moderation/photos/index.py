@@ -299,11 +299,12 @@ def _best_per_id(ids: np.ndarray, dist: np.ndarray) -> list[tuple[int, int]]:
 
 @dataclass(frozen=True)
 class MatchThresholds:
-    """When a photo matches a bank entry; values come from the policy file.
+    """When a photo matches a bank entry: the policy file's `hash_matching` section, one
+    type for the policy and the index.
 
-    A match is any of: pHash within `phash_max`; PDQ within `pdq_max`; or both within the
-    looser joint thresholds (two independent hashes agreeing), when `joint_phash_max` is
-    above `phash_max`. Defaults measured on the development set (`moderation eval
+    A match is any of: pHash within `phash_max_distance`; PDQ within `pdq_max_distance`; or both within the
+    looser joint thresholds (two independent hashes agreeing), when `joint_phash_max_distance` is
+    above `phash_max_distance`. Defaults measured on the development set (`moderation eval
     photos`): recall 0.984 over the 16 edits with no false positive; the closest
     unrelated pair is 14 bits (pHash) / 96 bits (PDQ) away over all variants, and none
     has PDQ < 100 with pHash < 20. The joint rule is off by default: at pHash 11 / PDQ 70
@@ -314,16 +315,16 @@ class MatchThresholds:
     recommendation: discard quality <= 49); banks should not store such hashes either.
     """
 
-    phash_max: int = 8
-    pdq_max: int = 31
-    joint_phash_max: int = 8  # = phash_max: the joint rule is off
-    joint_pdq_max: int = 70
+    phash_max_distance: int = 8
+    pdq_max_distance: int = 31
+    joint_phash_max_distance: int = 8  # = phash_max_distance: the joint rule is off
+    joint_pdq_max_distance: int = 70
     pdq_min_quality: int = 50
 
     def __post_init__(self) -> None:
-        if not (0 <= self.phash_max <= 64 and 0 <= self.joint_phash_max <= 64):
+        if not (0 <= self.phash_max_distance <= 64 and 0 <= self.joint_phash_max_distance <= 64):
             raise ValueError("pHash thresholds must be in 0..64")
-        if not (0 <= self.pdq_max <= 256 and 0 <= self.joint_pdq_max <= 256):
+        if not (0 <= self.pdq_max_distance <= 256 and 0 <= self.joint_pdq_max_distance <= 256):
             raise ValueError("PDQ thresholds must be in 0..256")
         if not 0 <= self.pdq_min_quality <= 100:
             raise ValueError("pdq_min_quality must be in 0..100")
@@ -368,26 +369,26 @@ def match_photo(hashes: PhotoHashes, phash_index: HashIndex, pdq_index: HashInde
     would find nothing more and cost four times the lookups.
     """
     phash_best = _min_per_id(phash_index.query_many(
-        hashes.query_phashes, max(thresholds.phash_max, thresholds.joint_phash_max)))
+        hashes.query_phashes, max(thresholds.phash_max_distance, thresholds.joint_phash_max_distance)))
     pdq_best: dict[int, int] = {}
     if hashes.pdq_quality >= thresholds.pdq_min_quality:
-        pdq_best = _min_per_id(pdq_index.query_many(hashes.query_pdqs, thresholds.pdq_max))
+        pdq_best = _min_per_id(pdq_index.query_many(hashes.query_pdqs, thresholds.pdq_max_distance))
         # Joint votes: PDQ distances of the pHash candidates, looked up by id rather than
         # searched at the wide joint radius (a radius-70 PDQ search is a near-linear scan).
         joint = [e for e, d in phash_best.items()
-                 if thresholds.phash_max < d <= thresholds.joint_phash_max and e not in pdq_best]
+                 if thresholds.phash_max_distance < d <= thresholds.joint_phash_max_distance and e not in pdq_best]
         for entry, d in pdq_index.distances(joint, hashes.query_pdqs).items():
             pdq_best.setdefault(entry, d)
     matches: dict[int, Match] = {}
     for entry, d in pdq_best.items():
-        if d <= thresholds.pdq_max:
+        if d <= thresholds.pdq_max_distance:
             matches[entry] = Match(entry, "pdq", d)
     for entry, d in phash_best.items():
         if entry in matches:
             continue
-        if d <= thresholds.phash_max:
+        if d <= thresholds.phash_max_distance:
             matches[entry] = Match(entry, "phash", d)
-        elif d <= thresholds.joint_phash_max and pdq_best.get(entry, 257) <= thresholds.joint_pdq_max:
+        elif d <= thresholds.joint_phash_max_distance and pdq_best.get(entry, 257) <= thresholds.joint_pdq_max_distance:
             matches[entry] = Match(entry, "phash+pdq", pdq_best[entry])
     return sorted(matches.values(), key=lambda m: (m.hash_type != "pdq", m.distance, m.entry_id))
 

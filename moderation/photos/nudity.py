@@ -380,7 +380,7 @@ class NudityDetector(PhotoSignal):
 
     def analyze_with(self, detections: Sequence[Detection]) -> Signals:
         """Signals from detections already computed (the pipeline shares one pass)."""
-        signals = Signals(features={"detections": tuple(detections)})
+        signals = Signals(detections=tuple(detections))
         for category in ("nudity", "suggestive"):
             hits = [d for d in detections if d.label in self.groups[category]]
             top = max((d.score for d in hits), default=0.0)
@@ -453,7 +453,7 @@ class ProfilePhotoCheck(PhotoSignal):
         faces = self.detector.faces(detections)
         clear = [f for f in faces if f.score >= t.face_min_score and f.area >= t.face_min_area]
         best = max((f.score for f in faces), default=0.0)
-        signals = Signals(scores={"face": best}, features={"faces": [f.to_dict() for f in clear]})
+        signals = Signals(scores={"face": best}, faces=[f.to_dict() for f in clear])
         tag = self.detector.manifest.tag
         if not clear:
             # How sure we are there is no usable face: 1 - the best face-like score.
@@ -464,7 +464,7 @@ class ProfilePhotoCheck(PhotoSignal):
             signals.reasons.append(Reason(source=Source.MODEL, category="no_face", detector=tag,
                                           score=clear[1].score, detail={"count": len(clear)}))
         std, entropy = pixel_spread(photo.image)
-        signals.features["pixel_spread"] = (std, entropy)
+        signals.pixel_spread = (std, entropy)
         if std < t.min_std or entropy < t.min_entropy:
             signals.reasons.append(Reason(source=Source.RULE, category="low_quality", detector="profile_photo.blank",
                                           detail={"std": round(std, 2), "entropy": round(entropy, 3)}))

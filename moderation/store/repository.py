@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -21,6 +21,7 @@ from sqlalchemy import (
     Engine,
     Select,
     Table,
+    and_,
     delete,
     func,
     insert,
@@ -34,12 +35,16 @@ from moderation.errors import Conflict, NotFound, Unavailable
 from moderation.store.tables import (
     api_keys,
     audit_log,
+    bank_changes,
     bank_entries,
     blobs,
     decisions,
     items,
     review_tasks,
 )
+
+# How long a claimed bank change waits before another claim may retry it.
+BANK_CHANGE_LEASE = timedelta(seconds=60)
 
 
 def utcnow() -> datetime:
@@ -424,6 +429,44 @@ class Store:
                 return
             last = rows[-1].id
             yield [_bank_row(r) for r in rows]
+
+    def claim_due_bank_changes(self, limit: int = 20, now: datetime | None = None) -> list[dict[str, Any]]:
+        """Moderators' bank changes past their undo window, each leased for a minute: its
+        `due_at` moves forward, so a node that fails between the claim and `set_bank_entry`
+        (the index down, the database busy) leaves it to be retried, not lost.
+        `applied_at` is set only once applied."""
+        now = now or utcnow()
+        c = bank_changes.c
+
+        def due(table: Any) -> Any:
+            return and_(table.c.applied_at.is_(None), table.c.cancelled_at.is_(None), table.c.due_at <= now)
+
+        bc = bank_changes.alias("candidate")
+        sub = select(bc.c.id).where(due(bc)).order_by(bc.c.due_at).limit(limit)
+        with self._tx() as conn:
+            ids = claim_rows(conn, bank_changes, sub, bc, due(bank_changes), {"due_at": now + BANK_CHANGE_LEASE})
+        if not ids:
+            return []
+        with self._tx() as conn:
+            rows = conn.execute(
+                select(bank_changes, items.c.id.label("item_id"), items.c.author_id, items.c.blob_sha256)
+                .join(items, items.c.pk == c.item_pk)
+                .where(c.id.in_(ids))
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
+    def set_bank_entry(self, change_id: int, entry_id: int | None) -> bool:
+        """Record a claimed change as applied (as `entry_id`), or as given up (None). False
+        when an undo cancelled it meanwhile: the caller removes the entry it added."""
+        now = utcnow()
+        values: dict[str, Any] = {"entry_id": entry_id, "applied_at": now} if entry_id is not None else {"cancelled_at": now}
+        with self._tx() as conn:
+            done = conn.execute(
+                update(bank_changes)
+                .where(bank_changes.c.id == change_id, bank_changes.c.cancelled_at.is_(None), bank_changes.c.applied_at.is_(None))
+                .values(**values)
+            )
+        return bool(done.rowcount)
 
     # -- audit ------------------------------------------------------------------------------
 

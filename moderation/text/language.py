@@ -174,7 +174,7 @@ class LanguageDetector:
 
 
 class LanguageSignal(TextSignal):
-    """Puts `language` and `language_confidence` in each item's features (no reasons, no scores)."""
+    """Sets each item's `language` and `language_confidence` (no reasons, no scores)."""
 
     name = "language"
 
@@ -183,4 +183,4 @@ class LanguageSignal(TextSignal):
 
     def analyze_batch(self, texts: Sequence[TextInput]) -> list[Signals]:
         found = self.detector.detect_batch([t.item.text or "" for t in texts])
-        return [Signals(features={"language": lang, "language_confidence": p}) for lang, p in found]
+        return [Signals(language=lang, language_confidence=p) for lang, p in found]

@@ -17,7 +17,8 @@ import ray
 from moderation.photos.banks import BankEntry, BankIndex, BankMatch
 from moderation.photos.decode import DecodeLimits
 from moderation.photos.hashing import PhotoHashes
-from moderation.policy import HashMatching, Policy
+from moderation.photos.index import MatchThresholds
+from moderation.policy import Policy
 from moderation.text.campaigns import (
     CampaignCount,
     CampaignSettings,
@@ -126,7 +127,7 @@ class IndexActor:
         self.index.remove(entry_ids)
         return len(self.index)
 
-    def match(self, hashes: Sequence[PhotoHashes], thresholds: HashMatching) -> list[list[BankMatch]]:
+    def match(self, hashes: Sequence[PhotoHashes], thresholds: MatchThresholds) -> list[list[BankMatch]]:
         return [self.index.match(h, thresholds) for h in hashes]
 
     def size(self) -> int:
@@ -166,7 +167,7 @@ class ShardedIndex:
     async def size(self) -> int:
         return sum(await asyncio.gather(*(s.size.remote() for s in self.shards)))
 
-    def match(self, hashes: Sequence[PhotoHashes], thresholds: HashMatching) -> list[list[BankMatch]]:
+    def match(self, hashes: Sequence[PhotoHashes], thresholds: MatchThresholds) -> list[list[BankMatch]]:
         """Blocking: called inside photo workers, one remote call per shard for the batch."""
         per_shard = ray.get([s.match.remote(list(hashes), thresholds) for s in self.shards])
         return [

@@ -125,7 +125,7 @@ def _flip(h: bytes, n: int) -> bytes:
 
 
 # The joint rule as a policy turns it on (the defaults leave it off).
-JOINT = MatchThresholds(joint_phash_max=11, joint_pdq_max=70)
+JOINT = MatchThresholds(joint_phash_max_distance=11, joint_pdq_max_distance=70)
 
 
 @pytest.mark.parametrize(
@@ -165,7 +165,7 @@ def test_index_photo_leaves_out_low_quality_pdq() -> None:
 
 def test_thresholds_refuse_out_of_range_values() -> None:
     with pytest.raises(ValueError):
-        MatchThresholds(phash_max=65)
+        MatchThresholds(phash_max_distance=65)
     with pytest.raises(ValueError):
         MatchThresholds(pdq_min_quality=101)
 
@@ -185,15 +185,16 @@ def test_distances_looks_up_ids_in_main_tables_and_tail() -> None:
 def test_bank_match_ranks_pdq_and_phash_matches_by_similarity_not_raw_distance() -> None:
     # Entry 1 is 8 of 64 pHash bits away (0.875), entry 2 is 10 of 256 PDQ bits (0.96):
     # the reason must name entry 2, the nearer one.
-    from moderation.photos.banks import BankEntry, BankIndex, match_reasons
-    from moderation.policy import BankPolicy, HashMatching
+    from moderation.config import DEFAULT_POLICY
+    from moderation.photos.banks import BankEntry, BankIndex
+    from moderation.policy import load_policy
 
     query = _hashes(b"\x00" * 8, b"\x00" * 32)
     far_phash, far_pdq = b"\xff" * 8, b"\xff" * 32
     bank = BankIndex()
     bank.add([BankEntry(1, "banned", "a", None, _flip(query.phash, 8), far_pdq),
               BankEntry(2, "banned", "b", None, far_phash, _flip(query.pdq, 10))])
-    matches = bank.match(query, HashMatching())
+    matches = bank.match(query, MatchThresholds())
     assert [(m.entry_id, m.hash_type, m.distance) for m in matches] == [(2, "pdq", 10), (1, "phash", 8)]
-    [reason] = match_reasons(matches, "someone", {"banned": BankPolicy("banned", "banned_match")})
+    [reason] = load_policy(DEFAULT_POLICY).bank_reasons(matches, "someone")
     assert reason.entry_id == 2 and reason.score == pytest.approx(1 - 10 / 256)

@@ -319,7 +319,7 @@ def test_analyze_with_scores_nudity_and_suggestive_with_boxes(detector: NudityDe
     nudity = by_category["nudity"]
     assert nudity.source is Source.MODEL and nudity.detector == "nudenet-320n@3.0.8"
     assert nudity.detail == {"boxes": [{"label": "FEMALE_BREAST_EXPOSED", "score": 0.7, "box": [0.3, 0.2, 0.6, 0.6]}]}
-    assert signals.features["detections"] == tuple(found)
+    assert signals.detections == tuple(found)
     assert detector.faces(found) == [found[2]]
 
 
@@ -361,7 +361,7 @@ def test_profile_one_clear_face_passes(detector: NudityDetector) -> None:
     check = ProfilePhotoCheck(detector)
     signals = check.analyze_with([det("FACE_MALE", 0.8), det("FEET_EXPOSED", 0.9)], Pic(noise(300, 400)))
     assert signals.reasons == [] and signals.scores["face"] == pytest.approx(0.8)
-    assert len(signals.features["faces"]) == 1
+    assert len(signals.faces) == 1
 
 
 def test_profile_several_faces_reports_count(detector: NudityDetector) -> None:
@@ -497,5 +497,5 @@ def test_photos_are_decoded_in_colour_only_for_contexts_that_run_a_model() -> No
                                      Item("p", ItemType.PHOTO, "profile_photo", "a", image=data)])
     assert seen == ["RGB"]  # the signal ran for the profile photo only, on colour pixels
     # Both decodes hash alike: a bank built from either matches the other.
-    gray, colour = car.features["hashes"], profile.features["hashes"]
+    gray, colour = car.hashes, profile.hashes
     assert hamming(gray.phash, colour.phash) <= 2 and hamming(gray.pdq, colour.pdq) <= 8

@@ -72,7 +72,7 @@ def test_language_signal_puts_language_in_features() -> None:
         for i, t in enumerate(["On se voit demain à la gare ?", "See you tomorrow at the station?"])
     ]
     fr, en = LanguageSignal().analyze_batch(items)
-    assert fr.features["language"] == "fr" and en.features["language"] == "en"
+    assert fr.language == "fr" and en.language == "en"
     assert fr.reasons == [] and fr.scores == {}
 
 

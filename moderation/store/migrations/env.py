@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from alembic import context
 
-from moderation.store import review_tables  # noqa: F401 - registers the review tables on `metadata`
 from moderation.store.tables import metadata
 
 connection = context.config.attributes.get("connection")

@@ -1,0 +1,169 @@
+"""ASGI middleware that runs before any body is parsed: the body limit, and UTF-8 checks of
+multipart form fields."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from moderation.errors import InvalidInput, ModerationError, PayloadTooLarge
+
+PROBLEM = "application/problem+json"
+
+
+class BodyLimit:
+    """Refuses bodies over `limit` bytes with 413, by Content-Length or while streaming,
+    before any of it is parsed."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = 0
+                if declared > self.limit:
+                    await _send_problem(send, PayloadTooLarge(f"body of {declared} bytes is over the limit of {self.limit}"))
+                    return
+        seen = 0
+        too_large = False
+        replaced = False
+
+        async def limited() -> Message:
+            nonlocal seen, too_large
+            if too_large:
+                return {"type": "http.request", "body": b"", "more_body": False}
+            msg = await receive()
+            if msg["type"] == "http.request":
+                seen += len(msg.get("body", b""))
+                if seen > self.limit:
+                    # Stop reading here; whatever the app answers is replaced by a 413 below.
+                    too_large = True
+                    return {"type": "http.request", "body": b"", "more_body": False}
+            return msg
+
+        async def guarded_send(msg: Message) -> None:
+            nonlocal replaced
+            if not too_large:
+                await send(msg)
+                return
+            if not replaced:
+                replaced = True
+                await _send_problem(send, PayloadTooLarge(f"body is over the limit of {self.limit} bytes"))
+
+        await self.app(scope, limited, guarded_send)
+
+class Utf8FormFields:
+    """Refuses multipart fields (not files) whose bytes are not UTF-8, with a 422 naming
+    the field. Starlette would decode them as Latin-1 and store mojibake silently.
+
+    The body is read once here (BodyLimit, outside, has already bounded it), checked with
+    python-multipart's own parser, and replayed to the app unchanged."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        content_type = dict(scope.get("headers", [])).get(b"content-type", b"") if scope["type"] == "http" else b""
+        if not content_type.startswith(b"multipart/form-data"):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            msg = await receive()
+            if msg["type"] != "http.request":
+                break
+            chunks.append(msg.get("body", b""))
+            if not msg.get("more_body"):
+                break
+        body = b"".join(chunks)
+        bad = _non_utf8_fields(content_type, body)
+        if bad:
+            await _send_problem(send, InvalidInput(f"form field {bad!r} is not valid UTF-8", fault="bad_encoding"))
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+def _non_utf8_fields(content_type: bytes, body: bytes) -> str | None:
+    """The name of the first non-file part whose bytes do not decode as UTF-8, if any.
+    A malformed body is left to the app's own parser, which answers 400."""
+    from python_multipart import MultipartParser
+    from python_multipart.multipart import parse_options_header
+
+    _, params = parse_options_header(content_type)
+    boundary = params.get(b"boundary")
+    if not boundary:
+        return None
+    state: dict[str, Any] = {"headers": b"", "data": bytearray(), "bad": None, "field": b"", "value": b""}
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        state["field"] += data[start:end]
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        state["value"] += data[start:end]
+
+    def on_header_end() -> None:
+        if state["field"].lower() == b"content-disposition":
+            state["headers"] = state["value"]
+        state["field"], state["value"] = b"", b""
+
+    def on_part_begin() -> None:
+        state["headers"], state["data"] = b"", bytearray()
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        if b"filename" not in state["headers"]:
+            state["data"] += data[start:end]
+
+    def on_part_end() -> None:
+        if state["bad"] is None and b"filename" not in state["headers"]:
+            try:
+                bytes(state["data"]).decode("utf-8")
+            except UnicodeDecodeError:
+                _, opts = parse_options_header(state["headers"])
+                state["bad"] = opts.get(b"name", b"?").decode("latin-1")
+
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_part_begin": on_part_begin,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+        },
+    )
+    try:
+        parser.write(body)
+        parser.finalize()
+    except Exception:  # noqa: BLE001 - malformed multipart: the app's parser says so (400)
+        return None
+    return state["bad"]
+
+async def _send_problem(send: Send, exc: ModerationError) -> None:
+    body = json.dumps(exc.problem()).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": exc.status,
+            "headers": [(b"content-type", PROBLEM.encode()), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

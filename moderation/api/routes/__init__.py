@@ -1,0 +1,7 @@
+"""One router per resource; `create_app` includes them all."""
+
+from __future__ import annotations
+
+from moderation.api.routes import admin, auth, banks, moderate, ops, review, ui
+
+ROUTERS = (ops.router, moderate.router, banks.router, auth.router, review.router, admin.router, ui.router)

@@ -1,0 +1,86 @@
+"""Banks of photo hashes over the API: add, list, remove, export and import CSV."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from moderation.api.deps import ApiKeyDep, ServiceDep, banks_of, read_upload
+from moderation.api.schemas import PROBLEM_RESPONSES, BankEntryOut, BankListing
+from moderation.errors import InvalidInput, NotFound
+from moderation.service import Service
+
+router = APIRouter(tags=["banks"])
+_BANK_NAME = re.compile(r"^[a-z0-9_-]{1,64}$")
+
+
+def _check_bank(bank: str, service: Service) -> None:
+    if not _BANK_NAME.match(bank) or bank not in service.policy.banks:
+        raise NotFound(f"unknown bank {bank!r}; the policy defines {', '.join(sorted(service.policy.banks))}")
+
+@router.post("/v1/banks/{bank}/photos", response_model=BankEntryOut, status_code=201, responses=PROBLEM_RESPONSES)
+async def add_bank_photo(
+    bank: str,
+    service: ServiceDep,
+    key: ApiKeyDep,
+    image: Annotated[UploadFile, File()],
+    id: Annotated[str | None, Form(max_length=128)] = None,
+    context: Annotated[str | None, Form(max_length=64)] = None,
+    author_id: Annotated[str | None, Form(max_length=128)] = None,
+    note: Annotated[str | None, Form(max_length=2000)] = None,
+) -> JSONResponse:
+    """Add a photo's hashes (SHA-256, pHash, PDQ and their variants) to a bank."""
+    _check_bank(bank, service)
+    data = await read_upload(image, service.settings.max_image_bytes)
+    entry = await banks_of(service).add_photo(
+        bank, data, note=note, author_id=author_id, item_id=id, actor=f"api-key:{key.name}"
+    )
+    return JSONResponse({k: entry.get(k) for k in BankEntryOut.model_fields}, status_code=201)
+
+@router.get("/v1/banks/{bank}", response_model=BankListing)
+async def list_bank(
+    bank: str,
+    service: ServiceDep,
+    key: ApiKeyDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    _check_bank(bank, service)
+    total, entries = await run_in_threadpool(service.store.list_bank, bank, limit, offset)
+    return {"bank": bank, "total": total, "entries": entries}
+
+@router.delete("/v1/banks/{bank}/entries/{entry_id}", status_code=204)
+async def delete_bank_entry(bank: str, entry_id: int, service: ServiceDep, key: ApiKeyDep) -> Response:
+    _check_bank(bank, service)
+    await banks_of(service).remove_entry(bank, entry_id, actor=f"api-key:{key.name}")
+    return Response(status_code=204)
+
+@router.get("/v1/banks/{bank}/export.csv", response_class=Response)
+async def export_bank(bank: str, service: ServiceDep, key: ApiKeyDep) -> Response:
+    """The bank as exchange CSV: hash_type, hash_hex, note, quality, entry_id."""
+    _check_bank(bank, service)
+    body = await run_in_threadpool(banks_of(service).export, bank)
+    headers = {"Content-Disposition": f'attachment; filename="{bank}.csv"'}
+    return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
+
+@router.post("/v1/banks/{bank}/import", status_code=201, responses=PROBLEM_RESPONSES)
+async def import_bank(
+    bank: str,
+    service: ServiceDep,
+    key: ApiKeyDep,
+    file: Annotated[UploadFile, File(description="CSV: hash_type (sha256|phash|pdq), hash_hex, note, quality")],
+) -> JSONResponse:
+    """Import hashes from another system (e.g. a PDQ hex list). The whole file is
+    validated first; a bad line refuses the file (422 naming the line) and stores nothing."""
+    _check_bank(bank, service)
+    raw = await file.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("the CSV must be UTF-8") from None
+    ids = await banks_of(service).import_csv(bank, text, f"api-key:{key.name}")
+    return JSONResponse({"bank": bank, "imported": len(ids), "first_entry_id": ids[0], "last_entry_id": ids[-1]}, status_code=201)

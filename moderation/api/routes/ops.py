@@ -1,0 +1,37 @@
+"""Health, readiness and metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from moderation.api.deps import ServiceDep
+
+router = APIRouter(tags=["ops"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+@router.get("/readyz", responses={503: {"description": "Ray or the database is down"}})
+async def readyz(service: ServiceDep) -> dict[str, Any]:
+    out: dict[str, Any] = {"status": "ready", **(await service.ready())}
+    if service.policy_error:
+        out["policy_error"] = service.policy_error
+    return out
+
+@router.get("/metrics", response_class=Response)
+async def metrics(service: ServiceDep) -> Response:
+    depths = await run_in_threadpool(service.store.queue_depths)
+    service.metrics.queue_depth.clear()
+    for queue, n in depths.items():
+        service.metrics.queue_depth.labels(queue).set(n)
+    for pool in (service.text_pool, service.photo_pool):
+        if pool is not None:
+            service.metrics.pool_size.labels(pool.name).set(pool.size)
+            service.metrics.worker_replacements.labels(pool.name).set(pool.replaced)
+    return Response(service.metrics.render(), media_type="text/plain; version=0.0.4")

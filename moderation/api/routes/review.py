@@ -1,0 +1,91 @@
+"""The review queue's routes, for logged-in moderators: claim, decide, release, undo,
+stats, an item and its photo. The upload pipeline's API keys open none of them (403)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from moderation.api.deps import ServiceDep, SessionDep, banks_of
+from moderation.api.schemas import BulkIn, ClaimIn, DecisionIn, UndoIn, task_out
+from moderation.errors import NotFound
+from moderation.review import Decided
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["review"])
+
+# A photo is never a document: no scripts, no plugins, even if opened directly.
+IMAGE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+_IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif"}
+
+
+def _decided(d: Decided) -> dict[str, Any]:
+    return asdict(d)
+
+@router.post("/v1/review/claim")
+async def claim(body: ClaimIn, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
+    """Lease up to `limit` tasks, most urgent first (past SLA, then priority, then oldest)."""
+    tasks = await run_in_threadpool(service.review.tasks.claim, session.user, body.limit, body.queue, resume=body.resume)
+    return {"tasks": [task_out(t) for t in tasks], "lease_seconds": service.policy.review.lease_seconds, "undo_seconds": service.policy.review.undo_seconds}
+
+@router.post("/v1/review/tasks/{task_id}/decision")
+async def decide(task_id: int, body: DecisionIn, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
+    """Approve or reject. 409 when the lease was lost to another moderator or the task is decided."""
+    out = await run_in_threadpool(
+        lambda: service.review.decisions.decide(
+            session.user, task_id, body.decision, note=body.note, label=body.label, apply_to_duplicates=body.apply_to_duplicates
+        )
+    )
+    first = _decided(out[0])
+    return first | {"also": [_decided(d) for d in out[1:]]}
+
+@router.post("/v1/review/bulk")
+async def bulk(body: BulkIn, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
+    res = await run_in_threadpool(service.review.decisions.bulk_decide, session.user, body.task_ids, body.decision, body.note)
+    return {"decided": [_decided(d) for d in res["decided"]], "refused": res["refused"]}
+
+@router.post("/v1/review/tasks/{task_id}/release", status_code=204)
+async def release(task_id: int, session: SessionDep, service: ServiceDep) -> Response:
+    await run_in_threadpool(service.review.tasks.release, session.user, task_id)
+    return Response(status_code=204)
+
+@router.post("/v1/review/decisions/{decision_id}/undo")
+async def undo(decision_id: int, session: SessionDep, service: ServiceDep, body: UndoIn | None = None) -> dict[str, Any]:
+    """Undo your own decision within the undo window; an admin undoes any decision."""
+    res = await run_in_threadpool(lambda: service.review.decisions.undo(session.user, decision_id, why=body.why if body else None))
+    for bank, entry_id in res.bank_entries_to_remove:
+        try:
+            await banks_of(service).remove_entry(bank, entry_id, session.user.actor)
+        except NotFound:  # already removed by hand: nothing left to undo
+            log.info("undo of decision %s: bank entry %s/%s was already gone", decision_id, bank, entry_id)
+    tasks = await run_in_threadpool(service.review.tasks.describe, [res.task_id]) if res.task_id is not None else []
+    return {"decision_id": decision_id, "item_id": res.item_id, "task": task_out(tasks[0]) if tasks else None}
+
+@router.get("/v1/review/stats")
+async def stats(session: SessionDep, service: ServiceDep, hours: Annotated[int, Query(ge=1, le=24 * 31)] = 24) -> dict[str, Any]:
+    return await run_in_threadpool(lambda: service.review.reports.stats(hours=hours))
+
+@router.get("/v1/review/items/{item_id}")
+async def review_item(item_id: str, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
+    return await run_in_threadpool(service.store.get_item, item_id)
+
+@router.get("/v1/review/items/{item_id}/image", response_class=Response)
+async def item_image(item_id: str, session: SessionDep, service: ServiceDep) -> Response:
+    """The photo's bytes, for logged-in moderators only, never interpretable as a document."""
+    sha = await run_in_threadpool(service.review.tasks.item_blob, item_id)
+    data, media_type = await run_in_threadpool(service.store.get_blob, sha)
+    headers = {
+        "Content-Security-Policy": IMAGE_CSP,
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, max-age=3600",
+        "Cross-Origin-Resource-Policy": "same-origin",
+    }
+    if media_type not in _IMAGE_TYPES:
+        media_type = "application/octet-stream"
+        headers["Content-Disposition"] = "attachment"
+    return Response(data, media_type=media_type, headers=headers)

@@ -1,0 +1,257 @@
+"""Human decisions on review tasks: decide (one, bulk, a photo with its near-duplicates) and
+undo. Each is one transaction: the task, the decision row, the item's human and final
+decision, an outbox event, a pending bank change, an audit row.
+
+A human decision becomes the item's final decision. Its effects outside the database
+(the webhook, the bank change) wait out the undo window, so an undo within it leaves
+no trace outside; an admin's later undo sends a correcting event and removes the bank
+entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from moderation import webhooks
+from moderation.auth import User
+from moderation.errors import Conflict, Forbidden, InvalidInput, NotFound
+from moderation.policy import Policy
+from moderation.review.duplicates import open_duplicates
+from moderation.review.qa import TRAINING_LABELS, sampled
+from moderation.review.tasks import BLIND_QUEUES, SECOND_QUEUE, refusal
+from moderation.store.repository import Transaction, aware, utcnow
+from moderation.store.tables import (
+    api_keys,
+    audit_log,
+    bank_changes,
+    decisions,
+    items,
+    review_tasks,
+)
+
+HUMAN_DECISIONS = ("approve", "reject")
+
+
+@dataclass(frozen=True)
+class Decided:
+    decision_id: int
+    task_id: int
+    item_id: str
+    decision: str
+    undo_until: datetime
+
+
+@dataclass(frozen=True)
+class Undone:
+    decision_id: int
+    task_id: int | None
+    item_id: str
+    bank_entries_to_remove: list[tuple[str, int]]
+
+
+class Decisions:
+    """Deciding and undoing review tasks."""
+
+    def __init__(self, engine: Engine, policy: Callable[[], Policy]) -> None:
+        self.engine = engine
+        self._policy = policy
+
+    @property
+    def policy(self) -> Policy:
+        return self._policy()
+
+    def _tx(self) -> Transaction:
+        return Transaction(self.engine)
+
+    def decide(
+        self,
+        user: User,
+        task_id: int,
+        decision: str,
+        *,
+        note: str | None = None,
+        label: str | None = None,
+        apply_to_duplicates: bool = False,
+        now: datetime | None = None,
+    ) -> list[Decided]:
+        """Decide a task (and, on request, the open tasks of its near-duplicates).
+        Returns one `Decided` per task decided, the asked one first."""
+        if decision not in HUMAN_DECISIONS:
+            raise InvalidInput(f"decision must be one of {', '.join(HUMAN_DECISIONS)}")
+        if label is not None and label not in TRAINING_LABELS:
+            raise InvalidInput(f"label must be one of {', '.join(TRAINING_LABELS)}")
+        now = now or utcnow()
+        first = self._decide_one(user, task_id, decision, note, label, now, strict=True)
+        assert first is not None
+        out = [first]
+        if apply_to_duplicates:
+            with self._tx() as conn:
+                photo = conn.execute(
+                    select(review_tasks.c.id, items.c.features)
+                    .join(items, items.c.pk == review_tasks.c.item_pk)
+                    .where(review_tasks.c.id == task_id, items.c.type == "photo")
+                ).one_or_none()
+                duplicates = open_duplicates(conn, self.policy.hash_matching.phash_max_distance, [photo]).get(task_id, []) if photo and (photo.features or {}).get("phash") else []
+            for d in duplicates:
+                extra = self._decide_one(user, d["task_id"], decision, note or f"near-duplicate of {first.item_id}", label, now, strict=False)
+                if extra is not None:
+                    out.append(extra)
+        return out
+
+    def bulk_decide(self, user: User, task_ids: Sequence[int], decision: str, note: str | None = None) -> dict[str, Any]:
+        """Each task is decided on its own: one refused task (lost lease) does not sink the rest."""
+        if not 1 <= len(task_ids) <= 200:
+            raise InvalidInput("task_ids: 1 to 200 tasks")
+        decided, refused = [], []
+        for tid in task_ids:
+            try:
+                decided.extend(self.decide(user, int(tid), decision, note=note))
+            except (Conflict, NotFound) as exc:
+                refused.append({"task_id": tid, "status": exc.status, "detail": exc.detail})
+        return {"decided": decided, "refused": refused}
+
+    def _decide_one(self, user: User, task_id: int, decision: str, note: str | None, label: str | None, now: datetime, *, strict: bool) -> Decided | None:
+        t = review_tasks.c
+        s = self.policy.review
+        undo_until = now + timedelta(seconds=s.undo_seconds)
+        with self._tx() as conn:
+            # The write comes first: it takes SQLite's write lock before anything is read,
+            # and on PostgreSQL the row lock, so two deciders serialize here.
+            res = conn.execute(
+                update(review_tasks)
+                .where(
+                    t.id == task_id,
+                    t.status == "open",
+                    or_(t.lease_owner == user.actor, t.lease_owner.is_(None), t.lease_expires_at < now),
+                )
+                .values(status="done", decided_at=now, lease_owner=user.actor, lease_expires_at=None)
+            )
+            if res.rowcount != 1:
+                if not strict:
+                    return None
+                raise refusal(conn, task_id, user, now)
+            task = conn.execute(select(review_tasks).where(t.id == task_id)).one()
+            item = conn.execute(select(items).where(items.c.pk == task.item_pk)).one()
+            kind = "qa" if task.queue in BLIND_QUEUES else "human"
+            reason = {"source": "human", "actor": user.actor, "decision": decision, "note": note, "label": label, "queue": task.queue}
+            decision_id = int(
+                conn.execute(
+                    insert(decisions).values(
+                        item_pk=item.pk, kind=kind, decision=decision, reasons=[reason], actor=user.actor, note=note, task_id=task_id, undone=False, created_at=now
+                    )
+                ).inserted_primary_key[0]
+            )
+            detail: dict[str, Any] = {"task_id": task_id, "decision": decision, "note": note, "queue": task.queue}
+            if kind == "human":
+                conn.execute(
+                    update(items)
+                    .where(items.c.pk == item.pk)
+                    .values(human_decision=decision, final_decision=decision, status="decided", updated_at=now)
+                )
+                event = self._enqueue_webhook(conn, item, decision_id, decision, user, note, now, undo_until, "item.decided")
+                if event:
+                    detail["webhook_event"] = event
+                cats = {r.get("category") for r in item.reasons or []}
+                bank = self.policy.bank_for_decision(item.type, decision, cats) if item.blob_sha256 else None
+                if bank:
+                    conn.execute(insert(bank_changes).values(decision_id=decision_id, item_pk=item.pk, bank=bank, actor=user.actor, due_at=undo_until))
+                    detail["bank"] = bank
+                if sampled(item.id, "second", s.qa_second_review):
+                    conn.execute(
+                        insert(review_tasks).values(item_pk=item.pk, queue=SECOND_QUEUE, priority=8, status="open", created_at=now)
+                    )
+                    detail["second_review"] = True
+            conn.execute(insert(audit_log).values(at=now, actor=user.actor, action=f"review.{kind}_decision", target=item.id[:256], detail=detail))
+        return Decided(decision_id, task_id, item.id, decision, undo_until)
+
+    def _enqueue_webhook(self, conn: Connection, item: Any, decision_id: int | None, final: str | None, user: User, note: str | None, now: datetime, not_before: datetime, kind: str) -> str | None:
+        url, key_id = item.callback_url, item.api_key_id
+        if url is None and key_id is not None:
+            url = conn.execute(select(api_keys.c.webhook_url).where(api_keys.c.id == key_id)).scalar()
+        if not url:
+            return None
+        payload = {
+            "type": kind,
+            "item_id": item.id,
+            "final_decision": final,
+            "first_decision": item.first_decision,
+            "human_decision": final if kind == "item.decided" else None,
+            "decided_by": user.actor,
+            "reasons": [{"source": "human", "actor": user.actor, "note": note}] + list(item.reasons or []),
+            "decided_at": now,
+            "created_at": aware(item.created_at),
+            "policy_version": item.policy_version,
+        }
+        return webhooks.enqueue(conn, item_pk=item.pk, decision_id=decision_id, url=url, api_key_id=key_id, payload=payload, not_before=not_before)
+
+    def undo(self, user: User, decision_id: int, *, now: datetime | None = None, why: str | None = None) -> Undone:
+        """Undo a human or QA decision. A moderator undoes their own within the undo
+        window; an admin any, any time (from the audit log). The task is reopened and
+        leased to the one who undid it."""
+        now = now or utcnow()
+        s = self.policy.review
+        with self._tx() as conn:
+            res = conn.execute(
+                update(decisions)
+                .where(decisions.c.id == decision_id, decisions.c.kind.in_(("human", "qa")), decisions.c.undone.is_(False))
+                .values(undone=True)
+            )
+            row = conn.execute(select(decisions).where(decisions.c.id == decision_id)).first()
+            if row is None or row.kind not in ("human", "qa"):
+                raise NotFound(f"no human decision {decision_id}")
+            if res.rowcount != 1:
+                raise Conflict(f"decision {decision_id} is already undone")
+            if not user.is_admin:
+                if row.actor != user.actor:
+                    raise Forbidden("a moderator can undo only their own decisions")
+                if (now - aware(row.created_at)).total_seconds() > s.undo_seconds:
+                    raise Conflict(f"the undo window of {s.undo_seconds:g} s has passed; ask an admin")
+            item = conn.execute(select(items).where(items.c.pk == row.item_pk)).one()
+            later = conn.execute(
+                select(decisions.c.id).where(decisions.c.item_pk == row.item_pk, decisions.c.id > decision_id, decisions.c.kind == row.kind, decisions.c.undone.is_(False))
+            ).first()
+            if later is not None:
+                raise Conflict(f"decision {decision_id} was superseded by decision {later.id}")
+            conn.execute(
+                insert(decisions).values(item_pk=row.item_pk, kind="undo", decision=row.decision, reasons=None, actor=user.actor, note=why, task_id=row.task_id, undone=False, created_at=now)
+            )
+            to_remove: list[tuple[str, int]] = []
+            if row.kind == "human":
+                auto = None if item.first_decision == "review" else item.first_decision
+                conn.execute(
+                    update(items)
+                    .where(items.c.pk == item.pk)
+                    .values(human_decision=None, final_decision=auto, status="pending_review" if auto is None else "decided", updated_at=now)
+                )
+                delivered = webhooks.cancel_for_decision(conn, decision_id)
+                if delivered:
+                    self._enqueue_webhook(conn, item, None, auto, user, why, now, now, "item.decision_undone")
+                for ch in conn.execute(select(bank_changes).where(bank_changes.c.decision_id == decision_id)).all():
+                    if ch.applied_at is None and ch.cancelled_at is None:
+                        conn.execute(update(bank_changes).where(bank_changes.c.id == ch.id).values(cancelled_at=now))
+                    elif ch.entry_id is not None:
+                        to_remove.append((ch.bank, int(ch.entry_id)))
+                # a second review sampled from this decision no longer has anything to check
+                conn.execute(
+                    update(review_tasks)
+                    .where(review_tasks.c.item_pk == item.pk, review_tasks.c.queue == SECOND_QUEUE, review_tasks.c.status == "open")
+                    .values(status="cancelled")
+                )
+            if row.task_id is not None:
+                conn.execute(
+                    update(review_tasks)
+                    .where(review_tasks.c.id == row.task_id)
+                    .values(status="open", decided_at=None, lease_owner=user.actor, lease_expires_at=now + timedelta(seconds=s.lease_seconds))
+                )
+            conn.execute(
+                insert(audit_log).values(
+                    at=now, actor=user.actor, action="review.undo", target=item.id[:256], detail={"decision_id": decision_id, "decision": row.decision, "by": row.actor, "why": why, "bank_entries_removed": to_remove}
+                )
+            )
+        return Undone(decision_id, row.task_id, item.id, to_remove)

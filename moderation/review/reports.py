@@ -1,0 +1,117 @@
+"""What the review queue reports: queue depths and ages, decisions per moderator and hour,
+automation rate, automated precision (QA) and reviewer agreement (second review), and
+the audit log."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, case, func, select
+
+from moderation.policy import Policy
+from moderation.review.tasks import QA_QUEUE, SECOND_QUEUE
+from moderation.store.repository import Transaction, aware, utcnow
+from moderation.store.tables import (
+    audit_log,
+    decisions,
+    items,
+    review_tasks,
+    webhook_outbox,
+)
+
+
+class Reports:
+    """Read-only views over the queue and the audit log."""
+
+    def __init__(self, engine: Engine, policy: Callable[[], Policy]) -> None:
+        self.engine = engine
+        self._policy = policy
+
+    @property
+    def policy(self) -> Policy:
+        return self._policy()
+
+    def _tx(self) -> Transaction:
+        return Transaction(self.engine)
+
+    def audit_entries(self, *, limit: int = 100, offset: int = 0, actor: str | None = None, action: str | None = None) -> tuple[int, list[dict[str, Any]]]:
+        q = select(audit_log)
+        n = select(func.count()).select_from(audit_log)
+        if actor:
+            q, n = q.where(audit_log.c.actor == actor), n.where(audit_log.c.actor == actor)
+        if action:
+            q, n = q.where(audit_log.c.action.startswith(action)), n.where(audit_log.c.action.startswith(action))
+        with self._tx() as conn:
+            total = int(conn.execute(n).scalar_one())
+            rows = conn.execute(q.order_by(audit_log.c.id.desc()).limit(limit).offset(offset)).all()
+        return total, [{"id": r.id, "at": aware(r.at), "actor": r.actor, "action": r.action, "target": r.target, "detail": r.detail} for r in rows]
+
+    def stats(self, now: datetime | None = None, hours: int = 24) -> dict[str, Any]:
+        now = now or utcnow()
+        since = now - timedelta(hours=hours)
+        t = review_tasks.c
+        sla = {q.name: q.sla_minutes for q in self.policy.queues}
+        with self._tx() as conn:
+            queue_rows = conn.execute(
+                select(t.queue, func.count(), func.min(t.created_at), func.sum(case((and_(t.lease_owner.is_not(None), t.lease_expires_at >= now), 1), else_=0)))
+                .where(t.status == "open")
+                .group_by(t.queue)
+            ).all()
+            late = Counter()
+            for q, m in sla.items():
+                late[q] = int(conn.execute(select(func.count()).where(t.status == "open", t.queue == q, t.created_at < now - timedelta(minutes=m))).scalar_one())
+            human = conn.execute(
+                select(decisions.c.actor, decisions.c.created_at, decisions.c.kind)
+                .where(decisions.c.kind.in_(("human", "qa")), decisions.c.undone.is_(False), decisions.c.created_at >= since)
+            ).all()
+            first_counts = conn.execute(
+                select(items.c.first_decision, func.count()).where(items.c.created_at >= since).group_by(items.c.first_decision)
+            ).all()
+            qa_rows = conn.execute(
+                select(review_tasks.c.queue, decisions.c.decision, items.c.first_decision, items.c.human_decision)
+                .join(review_tasks, review_tasks.c.id == decisions.c.task_id)
+                .join(items, items.c.pk == decisions.c.item_pk)
+                .where(decisions.c.kind == "qa", decisions.c.undone.is_(False))
+            ).all()
+            undone = int(conn.execute(select(func.count()).where(decisions.c.kind == "undo", decisions.c.created_at >= since)).scalar_one())
+            outbox = conn.execute(
+                select(func.count()).where(webhook_outbox.c.delivered_at.is_(None), webhook_outbox.c.cancelled_at.is_(None))
+            ).scalar_one()
+        per_hour: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for actor, at, _kind in human:
+            at = aware(at)
+            per_hour[actor][at.replace(minute=0, second=0, microsecond=0).isoformat()] += 1
+        total_items = sum(n for _, n in first_counts)
+        auto = sum(n for d, n in first_counts if d != "review")
+        qa = [r for r in qa_rows if r.queue == QA_QUEUE]
+        second = [r for r in qa_rows if r.queue == SECOND_QUEUE and r.human_decision is not None]
+        return {
+            "generated_at": now,
+            "window_hours": hours,
+            "queues": [
+                {
+                    "queue": q,
+                    "depth": int(n),
+                    "leased": int(leased or 0),
+                    "oldest_age_seconds": round((now - aware(oldest)).total_seconds(), 1) if oldest else None,
+                    "sla_minutes": sla.get(q),
+                    "past_sla": late.get(q, 0),
+                }
+                for q, n, oldest, leased in sorted(queue_rows)
+            ],
+            "decisions_per_moderator_hour": {a: dict(sorted(h.items())) for a, h in sorted(per_hour.items())},
+            "decisions": len(human),
+            "undone": undone,
+            "items": total_items,
+            "automation_rate": round(auto / total_items, 4) if total_items else None,
+            "automated_precision": _share(sum(r.decision == r.first_decision for r in qa), len(qa)),
+            "reviewer_agreement": _share(sum(r.decision == r.human_decision for r in second), len(second)),
+            "webhooks_pending": int(outbox),
+        }
+
+
+def _share(k: int, n: int) -> dict[str, Any]:
+    return {"value": round(k / n, 4) if n else None, "agree": k, "of": n}
