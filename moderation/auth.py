@@ -24,7 +24,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, delete, insert, select, update
 
 from moderation.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
-from moderation.store.repository import Transaction, aware, hash_secret, utcnow
+from moderation.store.repository import Repository, aware, hash_secret, utcnow
 from moderation.store.tables import sessions, users
 
 ROLES = ("moderator", "admin")
@@ -65,20 +65,17 @@ class SessionPolicy:
     absolute: timedelta = timedelta(hours=12)
 
 
-class Accounts:
+class Accounts(Repository):
     """Users and sessions over the store's engine."""
 
     def __init__(self, engine: Engine, policy: Callable[[], SessionPolicy] = SessionPolicy) -> None:
         # A function, not a value: a policy reload changes session lifetimes at once.
-        self.engine = engine
+        super().__init__(engine)
         self._policy = policy
 
     @property
     def policy(self) -> SessionPolicy:
         return self._policy()
-
-    def _tx(self) -> Transaction:
-        return Transaction(self.engine)
 
     # -- users ----------------------------------------------------------------------------
 

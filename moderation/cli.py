@@ -11,17 +11,22 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from moderation.config import Settings
+from moderation.errors import ModerationError
+
+# Each command imports what it uses when it runs: `keys create` must not pay for Ray,
+# FastAPI or the models.
 
 
 def _store(settings: Settings):  # type: ignore[no-untyped-def]
-    from moderation.store import make_engine, migrate
-    from moderation.store.repository import Store
+    from moderation.store import make_engine, migrate  # per command, see above
+    from moderation.store.repository import Store  # per command
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url())
@@ -30,9 +35,9 @@ def _store(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    import uvicorn  # per command
 
-    from moderation.api.app import create_app
+    from moderation.api.app import create_app  # per command
 
     settings = Settings()
     if args.port != 8000 or args.host != "127.0.0.1":
@@ -63,8 +68,7 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
 
 def cmd_users_create(args: argparse.Namespace) -> int:
     """The password comes from stdin (first line), never from the command line or history."""
-    from moderation.auth import Accounts
-    from moderation.errors import ModerationError
+    from moderation.auth import Accounts  # per command
 
     store = _store(Settings())
     password = sys.stdin.readline().rstrip("\r\n")
@@ -79,7 +83,7 @@ def cmd_users_create(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_photos(args: argparse.Namespace) -> int:
-    from moderation.evaluation import eval_photos
+    from moderation.evaluation import eval_photos  # per command
 
     settings = Settings()
     directory = Path(args.dir) if args.dir else settings.eval_dir / "photos"
@@ -91,7 +95,7 @@ def cmd_eval_photos(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_text(args: argparse.Namespace) -> int:
-    from moderation.evaluation import eval_text
+    from moderation.evaluation import eval_text  # per command
 
     settings = Settings()
     path = Path(args.file) if args.file else settings.eval_dir / "text"
@@ -103,8 +107,8 @@ def cmd_eval_text(args: argparse.Namespace) -> int:
 
 
 def cmd_train_text(args: argparse.Namespace) -> int:
-    from moderation.models import MODELS_DIR
-    from moderation.text.training import train_text_model
+    from moderation.models import MODELS_DIR  # per command
+    from moderation.text.training import train_text_model  # per command
 
     caps = {k: v for k, v in (("word_features", args.word_features), ("char_features", args.char_features))
             if v is not None}
@@ -128,10 +132,9 @@ def _positive_int(value: str) -> int:
 
 def cmd_export_labels(args: argparse.Namespace) -> int:
     """Human-decided texts as JSON lines (text, label, lang): the input of `train text`."""
-    import contextlib
 
-    from moderation.policy import load_policy
-    from moderation.review.qa import QA
+    from moderation.policy import load_policy  # per command
+    from moderation.review.qa import QA  # per command
 
     settings = Settings()
     store = _store(settings)

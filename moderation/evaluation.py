@@ -7,11 +7,17 @@ is read from its path at run time (default `../shared/eval`) and never copied.
 
 from __future__ import annotations
 
+import csv
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from moderation.banks import index_entry, photo_entry
 from moderation.config import Settings
+from moderation.photos.banks import BankIndex
+from moderation.photos.evaluate import EVAL_LIMITS, evaluate_photos, format_table
+from moderation.photos.hashing import hash_upload
+from moderation.pipeline import PhotoAnalyzer, TextAnalyzer, text_signals_for
 from moderation.policy import Policy, load_policy
 from moderation.text.evaluate import read_jsonl
 from moderation.types import Decision, Item, ItemType
@@ -40,8 +46,6 @@ def _flagged_categories(policy: Policy, item: Item, signals: Any) -> set[str]:
 
 def run_text_eval(path: Path, policy: Policy, batch: int = 256) -> dict[str, Any]:
     """Precision and recall per category and per (source, language), plus false alarms on `ok`."""
-    from moderation.pipeline import TextAnalyzer, text_signals_for
-
     analyzer = TextAnalyzer(policy, text_signals=text_signals_for(policy))
     # counts[group][category] = [tp, fp, fn]; ok[group] = [flagged, total, flagged_contact]
     counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
@@ -109,13 +113,6 @@ def run_photo_eval(directory: Path, policy: Policy) -> list[dict[str, Any]]:
     """Ban every original in a scratch bank, then run every file through the photo
     analyzer and the policy; a file counts as matched to the originals whose bank
     entries matched it, and only when the policy rejects it."""
-    import csv
-
-    from moderation.photos.banks import BankEntry, BankIndex
-    from moderation.photos.evaluate import EVAL_LIMITS, evaluate_photos
-    from moderation.photos.hashing import hash_upload
-    from moderation.pipeline import PhotoAnalyzer
-
     rows = list(csv.DictReader((directory / "manifest.csv").open(newline="")))
     originals = sorted({r["original_id"]: r["file"] for r in rows if r["transform"] == "original"}.items())
     bank = BankIndex(pdq_min_quality=policy.hash_matching.pdq_min_quality)
@@ -123,9 +120,7 @@ def run_photo_eval(directory: Path, policy: Policy) -> list[dict[str, Any]]:
     for entry_id, (_, file) in enumerate(originals):
         data = (directory / file).read_bytes()
         h = hash_upload(data, EVAL_LIMITS)
-        entries.append(
-            BankEntry(entry_id, "banned", None, h.sha256, h.phash, h.pdq, h.phash_variants, h.pdq_variants, file, h.pdq_quality)
-        )
+        entries.append(index_entry(entry_id, photo_entry("banned", h, note=None, author_id=None, item_id=file, actor="eval")))
     bank.add(entries)
     seen: list[list[Any]] = []
 
@@ -148,7 +143,5 @@ def run_photo_eval(directory: Path, policy: Policy) -> list[dict[str, Any]]:
 
 
 def eval_photos(directory: Path, settings: Settings) -> str:
-    from moderation.photos.evaluate import format_table
-
     policy = load_policy(settings.policy_path)
     return f"policy {policy.version}\n\n" + format_table(run_photo_eval(directory, policy))

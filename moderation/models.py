@@ -79,7 +79,7 @@ def load_session(name: str, *, threads: int = 1, models_dir: Path = MODELS_DIR) 
 
 def session_from(model: str | bytes, *, threads: int = 1) -> Any:
     """An onnxruntime CPU session for a model file path or serialized model bytes."""
-    import onnxruntime as ort
+    import onnxruntime as ort  # heavy: loaded by the processes that run a model, not by every import
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads

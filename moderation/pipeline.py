@@ -63,10 +63,12 @@ def text_signals_for(policy: Policy, loaded: dict[str, TextSignal] | None = None
     wanted = _wanted(policy)
     out: dict[str, TextSignal] = {}
     if "classifier" in wanted:
+        # heavy: onnxruntime, loaded only if a context checks it
         from moderation.text.classifier import ToxicityClassifier
 
         out["classifier"] = loaded.get("classifier") or ToxicityClassifier()
     if "language" in wanted:
+        # its n-gram model is loaded only if a context checks the language
         from moderation.text.language import LanguageSignal
 
         out["language"] = loaded.get("language") or LanguageSignal()
@@ -79,6 +81,7 @@ def photo_signals_for(policy: Policy, loaded: dict[str, PhotoSignal] | None = No
     wanted = _wanted(policy)
     out: dict[str, PhotoSignal] = {}
     if "nudity" in wanted or "profile" in wanted:
+        # heavy: onnx and onnxruntime, loaded only where a context checks nudity or faces
         from moderation.photos.nudity import NudityDetector, ProfilePhotoCheck
 
         previous = loaded.get("nudity") or getattr(loaded.get("profile"), "detector", None)

@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from moderation.text.contact import ContactMatch, shared_detector
 from moderation.types import Item, Signals
 
 if TYPE_CHECKING:
     from moderation.photos.decode import Photo
-    from moderation.text.contact import ContactMatch
     from moderation.text.normalize import Normalized
 
 
@@ -36,8 +36,6 @@ class TextInput:
         """`moderation.text.contact` matches in the original text, spans into it."""
         found = self._contacts.get(regions)
         if found is None:
-            from moderation.text.contact import shared_detector
-
             found = self._contacts[regions] = shared_detector(regions).find(self.normalized.original)
         return found
 

@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, and_, insert, or_, select, update
 from sqlalchemy.engine import Connection
+from starlette.concurrency import run_in_threadpool
 
 from moderation.store.repository import Transaction, claim_rows, utcnow
 from moderation.store.tables import api_keys, webhook_outbox
@@ -180,8 +181,6 @@ class Outbox:
 
 async def deliver_due(outbox: Outbox, client: httpx.AsyncClient, backoff: Backoff, limit: int = 50) -> int:
     """Send every due event once; returns how many were delivered."""
-    from starlette.concurrency import run_in_threadpool
-
     batch: Sequence[Due] = await run_in_threadpool(outbox.claim_due, limit)
     delivered = 0
     for due in batch:

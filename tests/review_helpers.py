@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from moderation.auth import User
 from moderation.config import DEFAULT_POLICY
 from moderation.policy import Policy, parse_policy
-from moderation.store.repository import NewItem
+from moderation.review import Review
+from moderation.store.repository import NewItem, Store
 
 
 def policy_text(review: str = "", qa: str = "") -> str:
@@ -67,3 +69,14 @@ def review_item(
         queue=queue if decision == "review" else None,
         priority=priority,
     )
+
+
+ALICE = User(1, "alice", "moderator")
+BOB = User(2, "bob", "moderator")
+ADMIN = User(3, "root", "admin")
+
+
+def queue_for(store: Store, review: str = "", qa: str = "") -> Review:
+    """The review queue over `store`'s engine with the shipped policy plus these sections."""
+    p = policy(review, qa)
+    return Review(store.engine, lambda: p)

@@ -180,3 +180,16 @@ class ServedProcess:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=30)
         self.proc = None
+
+
+PROBLEM = "application/problem+json"
+
+
+def assert_problem(resp: httpx.Response, status: int, type_suffix: str | None = None) -> dict:
+    assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"].startswith(PROBLEM)
+    body = resp.json()
+    assert body["status"] == status and body["detail"] and body["type"].startswith("https://")
+    if type_suffix:
+        assert body["type"].endswith(type_suffix), body
+    return body

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from review_helpers import policy
 
 from moderation.config import DEFAULT_POLICY
 from moderation.errors import PolicyError
@@ -139,3 +140,24 @@ def test_a_reload_that_turns_a_check_on_loads_its_model_and_keeps_the_loaded_one
     photos = photo_signals_for(load_policy(DEFAULT_POLICY))
     assert photos["profile"].detector is photos["nudity"]  # one detector for both checks
     assert photo_signals_for(load_policy(DEFAULT_POLICY), photos)["nudity"] is photos["nudity"]
+
+
+@pytest.mark.parametrize(
+    "review, qa",
+    [
+        ("  lease_secs: 3\n", ""),  # unknown key
+        ("  lease_seconds: 0\n", ""),  # a lease must last
+        ("", "  sample_auto: 1.5\n"),  # a share above 1
+        ("", "  sample_everything: 0.1\n"),  # unknown qa key
+        ("  ban_rejected_photos: {nudity: maybe}\n", ""),  # not a boolean
+    ],
+)
+def test_bad_review_settings_are_refused(review: str, qa: str) -> None:
+    with pytest.raises(PolicyError):
+        policy(review, qa)
+
+
+def test_approved_photos_join_the_seen_bank_unless_the_policy_says_not() -> None:
+    # One rule for moderators' approvals and automatic ones (Policy.seen_bank).
+    assert policy().seen_bank == "seen"
+    assert policy(review="  remember_approved_photos: false\n").seen_bank is None

@@ -20,8 +20,7 @@ from sqlalchemy import select
 from moderation import webhooks
 from moderation.store import make_engine, migrate
 from moderation.store.repository import Store
-from moderation.store.tables import webhook_outbox
-from moderation.store.tables import decisions
+from moderation.store.tables import decisions, webhook_outbox
 
 
 class Receiver:

@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -116,8 +117,6 @@ def create_app(settings: Settings | None = None, *, watch_policy: bool = True) -
 def _document_item_schema(app: FastAPI) -> None:
     """Items of a batch are validated one by one (so one bad item cannot sink the batch),
     which hides their schema from FastAPI: put `ItemIn` into the OpenAPI components by hand."""
-    from fastapi.openapi.utils import get_openapi
-
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             spec = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)

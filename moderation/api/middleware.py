@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from python_multipart import MultipartParser
+from python_multipart.multipart import parse_options_header
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from moderation.errors import InvalidInput, ModerationError, PayloadTooLarge
@@ -104,9 +106,6 @@ class Utf8FormFields:
 def _non_utf8_fields(content_type: bytes, body: bytes) -> str | None:
     """The name of the first non-file part whose bytes do not decode as UTF-8, if any.
     A malformed body is left to the app's own parser, which answers 400."""
-    from python_multipart import MultipartParser
-    from python_multipart.multipart import parse_options_header
-
     _, params = parse_options_header(content_type)
     boundary = params.get(b"boundary")
     if not boundary:

@@ -4,7 +4,7 @@ Signals:
 * SHA-256 of the raw bytes: the exact re-upload.
 * pHash (64 bit), computed as `imagehash.phash` computes it (gray, Lanczos to 32x32, 2-D
   DCT-II, low 8x8 block against its median), but on the decoded work image, and without
-  the thumbnail: Pillow's Lanczos weights and the DCT as matrix products (`_low_dcts`).
+  the thumbnail: Pillow's Lanczos weights and the DCT as matrix products (`low_dcts`).
 * PDQ (256 bit) and its quality (`moderation.photos.pdq`: bit for bit what the `pdqhash`
   package computes on the same luminance, in weighted sums), from the 8-bit gray work
   image, hashed as the full-size photo would be even though only the DCT-scaled work
@@ -119,11 +119,11 @@ def compute_hashes(data: bytes, photo: Photo) -> PhotoHashes:
     for fraction in CROP_FRACTIONS:
         dx, dy = round(width * fraction), round(height * fraction)
         boxes.append((dx, dy, width - dx, height - dy))
-    lows = _low_dcts(luma, boxes)
+    lows = low_dcts(luma, boxes)
     # The whole image's pHash and its dihedral siblings from the same DCT (sign flips and
     # a transpose), as pdqhash does: one DCT, eight hashes. The boxes' plain pHash.
     phashes = _dihedral_phashes(lows[0])
-    extra_phash = [_bits8(low) for low in lows[1:]]
+    extra_phash = [bits8(low) for low in lows[1:]]
     return PhotoHashes(
         sha256=hashlib.sha256(data).hexdigest(),
         phash=phashes[0],
@@ -136,7 +136,7 @@ def compute_hashes(data: bytes, photo: Photo) -> PhotoHashes:
     )
 
 
-def _bits8(low: np.ndarray) -> bytes:
+def bits8(low: np.ndarray) -> bytes:
     # One bit per coefficient of the 8x8 block: above the block's median.
     return np.packbits(low > _median64(low.reshape(1, 64))).tobytes()
 
@@ -148,7 +148,7 @@ def _median64(blocks: np.ndarray) -> np.ndarray:
     return middle.mean(axis=1, keepdims=True)
 
 
-def _low_dcts(luma: np.ndarray, boxes: list[tuple[int, int, int, int]]) -> list[np.ndarray]:
+def low_dcts(luma: np.ndarray, boxes: list[tuple[int, int, int, int]]) -> list[np.ndarray]:
     """The low 8x8 DCT block of imagehash's pHash for each box of a gray image.
 
     imagehash resizes to 32x32 with Pillow's Lanczos, then takes a 2-D DCT-II

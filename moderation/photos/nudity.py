@@ -155,6 +155,7 @@ def split_model(model: bytes) -> SplitModel:
     anchors, in the cut part), so its input size is freed: one session for every
     rectangular input. Refuses a graph without the expected head, rather than guess.
     """
+    # onnx's graph tools are needed once, when the model is cut: not on every import
     import onnx
     from onnx import numpy_helper
 

@@ -10,22 +10,21 @@ entry.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, insert, or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from moderation import webhooks
 from moderation.auth import User
 from moderation.errors import Conflict, Forbidden, InvalidInput, NotFound
-from moderation.policy import Policy
 from moderation.review.duplicates import open_duplicates
 from moderation.review.qa import TRAINING_LABELS, sampled
-from moderation.review.tasks import BLIND_QUEUES, SECOND_QUEUE, refusal
-from moderation.store.repository import Transaction, aware, utcnow
+from moderation.review.tasks import BLIND_QUEUES, SECOND_QUEUE, QueuePart, refusal
+from moderation.store.repository import aware, utcnow
 from moderation.store.tables import (
     api_keys,
     audit_log,
@@ -55,19 +54,8 @@ class Undone:
     bank_entries_to_remove: list[tuple[str, int]]
 
 
-class Decisions:
+class Decisions(QueuePart):
     """Deciding and undoing review tasks."""
-
-    def __init__(self, engine: Engine, policy: Callable[[], Policy]) -> None:
-        self.engine = engine
-        self._policy = policy
-
-    @property
-    def policy(self) -> Policy:
-        return self._policy()
-
-    def _tx(self) -> Transaction:
-        return Transaction(self.engine)
 
     def decide(
         self,

@@ -8,15 +8,14 @@ training labels of `moderation train text`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import insert, select, update
 
-from moderation.policy import Policy
-from moderation.review.tasks import QA_QUEUE
-from moderation.store.repository import Transaction, utcnow
+from moderation.review.tasks import QA_QUEUE, QueuePart
+from moderation.store.repository import utcnow
 from moderation.store.tables import decisions, items, review_cursors, review_tasks
 
 # A text's reason category -> the training label of `moderation train text`.
@@ -52,19 +51,8 @@ def training_label(decision: str, reasons: Sequence[dict[str, Any]], explicit: s
     return None
 
 
-class QA:
+class QA(QueuePart):
     """QA sampling and the labeled texts moderators' decisions make."""
-
-    def __init__(self, engine: Engine, policy: Callable[[], Policy]) -> None:
-        self.engine = engine
-        self._policy = policy
-
-    @property
-    def policy(self) -> Policy:
-        return self._policy()
-
-    def _tx(self) -> Transaction:
-        return Transaction(self.engine)
 
     def sample_qa(self, batch: int = 1000, now: datetime | None = None) -> int:
         """Look at automatically decided items not seen yet; put a share into the QA queue.

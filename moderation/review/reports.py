@@ -5,15 +5,13 @@ the audit log."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, func, select
+from sqlalchemy import and_, case, func, select
 
-from moderation.policy import Policy
-from moderation.review.tasks import QA_QUEUE, SECOND_QUEUE
-from moderation.store.repository import Transaction, aware, utcnow
+from moderation.review.tasks import QA_QUEUE, SECOND_QUEUE, QueuePart
+from moderation.store.repository import aware, utcnow
 from moderation.store.tables import (
     audit_log,
     decisions,
@@ -23,19 +21,8 @@ from moderation.store.tables import (
 )
 
 
-class Reports:
+class Reports(QueuePart):
     """Read-only views over the queue and the audit log."""
-
-    def __init__(self, engine: Engine, policy: Callable[[], Policy]) -> None:
-        self.engine = engine
-        self._policy = policy
-
-    @property
-    def policy(self) -> Policy:
-        return self._policy()
-
-    def _tx(self) -> Transaction:
-        return Transaction(self.engine)
 
     def audit_entries(self, *, limit: int = 100, offset: int = 0, actor: str | None = None, action: str | None = None) -> tuple[int, list[dict[str, Any]]]:
         q = select(audit_log)

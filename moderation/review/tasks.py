@@ -23,7 +23,7 @@ from moderation.auth import User
 from moderation.errors import Conflict, InvalidInput, NotFound
 from moderation.policy import Policy
 from moderation.review.duplicates import open_duplicates
-from moderation.store.repository import Transaction, aware, claim_rows, utcnow
+from moderation.store.repository import Repository, aware, claim_rows, utcnow
 from moderation.store.tables import audit_log, decisions, items, review_tasks
 
 QA_QUEUE = "qa"
@@ -32,20 +32,21 @@ BLIND_QUEUES = (QA_QUEUE, SECOND_QUEUE)
 SENSITIVE_CATEGORIES = ("nudity", "suggestive", "sexual")
 
 
-class Tasks:
-    """Claiming and reading review tasks. `policy` is a callable so a reloaded policy (SLAs,
-    lease) takes effect at once."""
+class QueuePart(Repository):
+    """A part of the review queue over the store's engine. `policy` is a callable so a
+    reloaded policy (SLAs, lease, undo window, QA shares) takes effect at once."""
 
     def __init__(self, engine: Engine, policy: Callable[[], Policy]) -> None:
-        self.engine = engine
+        super().__init__(engine)
         self._policy = policy
 
     @property
     def policy(self) -> Policy:
         return self._policy()
 
-    def _tx(self) -> Transaction:
-        return Transaction(self.engine)
+
+class Tasks(QueuePart):
+    """Claiming and reading review tasks."""
 
     def _order(self, now: datetime, table: Any = review_tasks) -> list[Any]:
         """Past-SLA first, then priority, then oldest."""

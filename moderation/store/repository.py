@@ -150,14 +150,18 @@ class NewBankEntry:
     created_by: str
 
 
-class Store:
+class Repository:
+    """Reads and writes over one engine, each in a `Transaction`."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    # -- plumbing ---------------------------------------------------------------------------
-
-    def _tx(self) -> Any:
+    def _tx(self) -> Transaction:
         return Transaction(self.engine)
+
+
+class Store(Repository):
+    """Items, blobs, banks, API keys and the audit log."""
 
     def ping(self) -> None:
         with self._tx() as conn:

@@ -157,7 +157,7 @@ def _bands(distance: int) -> tuple[tuple[int, int], ...]:
 
 
 @dataclass(slots=True)
-class _Entry:
+class WindowEntry:
     seq: int
     time: float
     author: str
@@ -176,9 +176,9 @@ class CampaignWindow:
     """The texts of the last `window_seconds`, indexed by exact key and SimHash bands."""
 
     settings: CampaignSettings = field(default_factory=CampaignSettings)
-    _entries: deque[_Entry] = field(default_factory=deque, init=False, repr=False)
-    _by_key: dict[str, dict[int, _Entry]] = field(default_factory=dict, init=False, repr=False)
-    _by_band: dict[tuple[int, int], dict[int, _Entry]] = field(default_factory=dict, init=False, repr=False)
+    _entries: deque[WindowEntry] = field(default_factory=deque, init=False, repr=False)
+    _by_key: dict[str, dict[int, WindowEntry]] = field(default_factory=dict, init=False, repr=False)
+    _by_band: dict[tuple[int, int], dict[int, WindowEntry]] = field(default_factory=dict, init=False, repr=False)
     _bands: tuple[tuple[int, int], ...] = field(default=(), init=False, repr=False)
     _seq: int = field(default=0, init=False, repr=False)
 
@@ -203,11 +203,11 @@ class CampaignWindow:
     def _band_keys(self, h: int) -> list[tuple[int, int]]:
         return [(k, (h >> shift) & ((1 << width) - 1)) for k, (shift, width) in enumerate(self._bands)]
 
-    def _index_bands(self, e: _Entry) -> None:
+    def _index_bands(self, e: WindowEntry) -> None:
         for bk in self._band_keys(e.hash):
             self._by_band.setdefault(bk, {})[e.seq] = e
 
-    def _drop(self, e: _Entry) -> None:
+    def _drop(self, e: WindowEntry) -> None:
         bucket = self._by_key.get(e.key)
         if bucket is not None:
             bucket.pop(e.seq, None)
@@ -265,7 +265,7 @@ class CampaignWindow:
                         break
             out.append(CampaignCount(len(authors), len(exact_authors), first))
             self._seq += 1
-            entry = _Entry(self._seq, now, author, key, h)
+            entry = WindowEntry(self._seq, now, author, key, h)
             self._entries.append(entry)
             self._by_key.setdefault(key, {})[entry.seq] = entry
             self._index_bands(entry)

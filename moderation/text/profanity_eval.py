@@ -78,6 +78,7 @@ def evaluate_profanity(
     lists_dir: Path = LISTS_DIR,
 ) -> dict[str, Any]:
     """F1 of each configuration on each subset of messages.dev; `threshold` defaults to the manifest's."""
+    # heavy: onnxruntime, for the evaluation only
     from moderation.text.classifier import ToxicityClassifier
 
     rows = read_messages(eval_dir)

@@ -116,6 +116,7 @@ def build_pipeline(seed: int = 0, *, word_features: int | None = WORD_FEATURES,
     the model's speed. Fit it with `fit_pipeline`, which keeps the capped vocabularies
     exportable (`close_vocabulary`); a plain `fit` is only exportable when no cap bites.
     """
+    # scikit-learn is the optional `train` extra: the service itself never imports it
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import FeatureUnion, Pipeline
@@ -156,7 +157,7 @@ def fit_pipeline(pipeline: Any, texts: list[str], y: np.ndarray) -> Any:
     most frequent), the pick is closed under constituents (`close_vocabulary`), and the
     pipeline is fitted with those vocabularies fixed: idf and weights still come from `texts`.
     """
-    from sklearn.base import clone
+    from sklearn.base import clone  # the optional `train` extra
 
     features = pipeline.named_steps["features"]
     for name, vectorizer in features.transformer_list:
@@ -195,6 +196,7 @@ def export_onnx(pipeline: Any) -> bytes:
     `locale` is set to C because onnxruntime's StringNormalizer otherwise asks for en_US,
     which slim machines do not have.
     """
+    # skl2onnx is the optional `train` extra; onnx is loaded only to export
     import onnx
     from onnx import TensorProto, helper, numpy_helper
     from skl2onnx import to_onnx
@@ -290,8 +292,8 @@ def export_onnx(pipeline: Any) -> bytes:
     return model_proto.SerializeToString()
 
 
-def _onnx_scores(model_bytes_or_session: Any, texts: list[str]) -> np.ndarray:
-    import onnxruntime as ort
+def onnx_scores(model_bytes_or_session: Any, texts: list[str]) -> np.ndarray:
+    import onnxruntime as ort  # heavy: loaded only when a model is scored
 
     session = model_bytes_or_session
     if isinstance(session, bytes):
@@ -420,7 +422,7 @@ def train_text_model(
 
     truth = np.array([r["label"] == POSITIVE for r in hold])
     hold_texts = [r["text"] for r in hold]
-    new_scores = _onnx_scores(model_bytes, hold_texts)
+    new_scores = onnx_scores(model_bytes, hold_texts)
     new = metrics(truth, new_scores >= threshold)
     per_lang = {
         lang: metrics(truth[mask], new_scores[mask] >= threshold)
@@ -433,7 +435,7 @@ def train_text_model(
     if current_model is not None:
         session, manifest = load_session(current_model, models_dir=models_dir)
         current_version = manifest.version
-        current_metrics = metrics(truth, _onnx_scores(session, hold_texts) >= threshold)
+        current_metrics = metrics(truth, onnx_scores(session, hold_texts) >= threshold)
     improved = current_metrics is None or new.f1 > current_metrics.f1
 
     model_name = name or current_model or "profanity-enfr"

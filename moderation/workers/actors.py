@@ -13,11 +13,18 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import ray
+from threadpoolctl import threadpool_limits
 
 from moderation.photos.banks import BankEntry, BankIndex, BankMatch
 from moderation.photos.decode import DecodeLimits
 from moderation.photos.hashing import PhotoHashes
 from moderation.photos.index import MatchThresholds
+from moderation.pipeline import (
+    PhotoAnalyzer,
+    TextAnalyzer,
+    photo_signals_for,
+    text_signals_for,
+)
 from moderation.policy import Policy
 from moderation.text.campaigns import (
     CampaignCount,
@@ -37,16 +44,12 @@ def one_native_thread() -> None:
     threads: the photo path with the nudity model ran 19.8 photos/s on 2 cores instead of
     37.8 (benchmarks/bench_nudity.py). onnxruntime's threads are set per session.
     """
-    from threadpoolctl import threadpool_limits
-
     threadpool_limits(limits=1)
 
 
 @ray.remote(max_restarts=0)
 class TextWorker:
     def __init__(self, policy: Policy, campaigns: Any = None) -> None:
-        from moderation.pipeline import TextAnalyzer, text_signals_for
-
         one_native_thread()
         self.policy = policy
         self.campaign_actor = campaigns
@@ -69,8 +72,6 @@ class TextWorker:
         return self.analyzer.analyze(items)
 
     def reconfigure(self, policy: Policy) -> str:
-        from moderation.pipeline import text_signals_for
-
         # a check the new policy turns on gets its model loaded here; loaded ones are kept
         self.analyzer.text_signals = text_signals_for(policy, self.analyzer.text_signals)
         self.analyzer.reconfigure(policy)
@@ -84,8 +85,6 @@ class TextWorker:
 @ray.remote(max_restarts=0)
 class PhotoWorker:
     def __init__(self, policy: Policy, limits: DecodeLimits, index: Any) -> None:
-        from moderation.pipeline import PhotoAnalyzer, photo_signals_for
-
         one_native_thread()
         self.index = index
         self.policy = policy
@@ -99,8 +98,6 @@ class PhotoWorker:
         return self.analyzer.analyze(items)
 
     def reconfigure(self, policy: Policy) -> str:
-        from moderation.pipeline import photo_signals_for
-
         self.analyzer.photo_signals = photo_signals_for(policy, self.analyzer.photo_signals)
         self.policy = policy
         self.analyzer.reconfigure(policy)

@@ -185,15 +185,15 @@ def test_crop_and_content_box_phashes_are_imagehash_of_the_cropped_pixels(seed: 
     # The box pHashes come from matrix products over the whole image (Pillow's Lanczos
     # weights restricted to the box), not from cropped thumbnails: they must stay the
     # pHash of the crop, or banks built before and after would drift apart.
-    from moderation.photos.hashing import CROP_FRACTIONS, _bits8, _low_dcts
+    from moderation.photos.hashing import CROP_FRACTIONS, bits8, low_dcts
 
     gray = _photo(640 - 40 * seed, 480 + 30 * seed, seed).convert("L")
     width, height = gray.size
     boxes = [(0, 0, width, height), (37, 21, width - 50, height - 9)]
     boxes += [(round(width * f), round(height * f), width - round(width * f), height - round(height * f))
               for f in CROP_FRACTIONS]
-    for box, low in zip(boxes, _low_dcts(np.asarray(gray, dtype=np.float32), boxes)):
-        assert hamming(_bits8(low), bytes.fromhex(str(imagehash.phash(gray.crop(box))))) <= 2, box
+    for box, low in zip(boxes, low_dcts(np.asarray(gray, dtype=np.float32), boxes)):
+        assert hamming(bits8(low), bytes.fromhex(str(imagehash.phash(gray.crop(box))))) <= 2, box
 
 
 @pytest.mark.skipif(not (EVAL_DIR / "photos").exists(), reason="shared/eval/photos not present")

@@ -107,9 +107,9 @@ def test_band_lookup_finds_every_hash_within_the_distance() -> None:
     hashes = [base ^ sum(1 << b for b in rng.sample(range(64), rng.randint(0, 6))) for _ in range(300)]
     for k, h in enumerate(hashes):
         w._seq += 1  # insert raw hashes through the private path: texts cannot target bits
-        from moderation.text.campaigns import _Entry
+        from moderation.text.campaigns import WindowEntry
 
-        e = _Entry(w._seq, 0.0, f"author{k}", f"key{k}", h)
+        e = WindowEntry(w._seq, 0.0, f"author{k}", f"key{k}", h)
         w._entries.append(e)
         w._by_key.setdefault(e.key, {})[e.seq] = e
         w._index_bands(e)

@@ -16,12 +16,12 @@ from moderation.errors import InvalidInput
 from moderation.models import file_sha256
 from moderation.text.classifier import ToxicityClassifier, prepare_text
 from moderation.text.training import (
-    _onnx_scores,
     build_pipeline,
     close_vocabulary,
     export_onnx,
     fit_pipeline,
     next_version,
+    onnx_scores,
     split_holdout,
     train_text_model,
 )
@@ -105,7 +105,7 @@ def test_onnx_export_matches_scikit_learn() -> None:
     pipeline = build_pipeline().fit(texts, y)
     probe = ["You are a CLOWN!", "Rendez-vous à 7 heures", "", "ta gueule l'abruti", "a b c"]
     expected = pipeline.predict_proba([prepare_text(t) for t in probe])[:, 1]
-    assert _onnx_scores(export_onnx(pipeline), probe) == pytest.approx(expected, abs=1e-4)
+    assert onnx_scores(export_onnx(pipeline), probe) == pytest.approx(expected, abs=1e-4)
 
 
 def test_close_vocabulary_adds_the_tokens_of_every_ngram() -> None:
@@ -132,7 +132,7 @@ def test_capped_model_exports_exactly_with_closed_vocabularies() -> None:
     assert 30 <= len(blocks["words"].vocabulary_) < 40 and 30 <= len(blocks["chars"].vocabulary_) < 40
     probe = ["You are a CLOWN!", "Rendez-vous à 7 heures", "", "ta gueule l'abruti", "the train leaves at 9"]
     expected = pipeline.predict_proba([prepare_text(t) for t in probe])[:, 1]
-    assert _onnx_scores(export_onnx(pipeline), probe) == pytest.approx(expected, abs=1e-4)
+    assert onnx_scores(export_onnx(pipeline), probe) == pytest.approx(expected, abs=1e-4)
 
 
 def test_capped_vocabulary_missing_tokens_is_refused_at_export() -> None:

@@ -60,7 +60,7 @@ def test_pool_spreads_a_request_over_every_actor_in_batches(ray_session: None) -
         asyncio.run(pool.ready())
         out = asyncio.run(pool.analyze(_items(100)))
         assert len(out) == 100
-        assert {s.scores["size"] for s in out} == {30.0, 20.0}  # 4 calls of at most 30, both actors
+        assert {s.scores["size"] for s in out} == {30.0, 10.0}  # 30 + 30 + 30 + 10, over both actors
         assert len({s.scores["pid"] for s in out}) == 2
         assert asyncio.run(pool.analyze([])) == []
     finally:
