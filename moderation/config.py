@@ -7,9 +7,10 @@ test can run several services with different databases side by side.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POLICY = Path(__file__).resolve().parent / "policy.yaml"
@@ -42,6 +43,20 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(default=50_000_000, description="Most pixels an image may declare (bomb guard).")
     worker_retries: int = Field(default=3, ge=0, description="Retries of a batch whose worker died.")
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base of the status_url links returned.")
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Webhook receivers allowed on loopback, private or link-local addresses and on any port: "
+        "hostnames and CIDR networks, comma-separated.",
+    )
+
+    @field_validator("webhook_allowed_hosts", mode="before")
+    @classmethod
+    def _split_allowed_hosts(cls, value: Any) -> Any:
+        from moderation.webhooks import allow_list
+
+        entries = [e.strip() for e in value.split(",") if e.strip()] if isinstance(value, str) else value
+        allow_list(entries)  # an entry that is neither a hostname nor a network raises here
+        return entries
 
     def resolved_database_url(self) -> str:
         if self.database_url:
