@@ -65,15 +65,17 @@ async def run_review_jobs(
     banks: Banks,
     qa: QA,
     accounts: Accounts,
+    allowed_hosts: Sequence[str] = (),
     interval: float = 0.5,
 ) -> None:
-    """Runs until cancelled; one failing pass never stops the loop."""
+    """Runs until cancelled; one failing pass never stops the loop. `allowed_hosts`: the
+    webhook receivers allowed inside our network (`MODERATION_WEBHOOK_ALLOWED_HOSTS`)."""
     purged_at = float("-inf")
     failures = _FailureLog("review background pass")
     async with httpx.AsyncClient(follow_redirects=False) as client:
         while True:
             try:
-                await webhooks.deliver_due(outbox, client, backoff_of(policy()))
+                await webhooks.deliver_due(outbox, client, backoff_of(policy()), allowed_hosts=allowed_hosts)
                 await banks.apply_due_changes()
                 await run_in_threadpool(qa.sample_qa)
                 if time.monotonic() - purged_at > SESSION_PURGE_SECONDS:

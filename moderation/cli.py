@@ -56,7 +56,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_create(args: argparse.Namespace) -> int:
-    store = _store(Settings())
+    from moderation.webhooks import check_receiver_url  # per command
+
+    settings = Settings()
+    if args.webhook_url is not None:
+        try:
+            check_receiver_url(args.webhook_url, settings.webhook_allowed_hosts)
+        except ModerationError as exc:
+            print(f"--webhook-url refused: {exc.detail}", file=sys.stderr)
+            return 2
+    store = _store(settings)
     key, secret = store.create_api_key(args.name, webhook_url=args.webhook_url)
     store.audit("cli", "api_key.create", args.name, {"webhook_url": args.webhook_url})
     print(f"API key {args.name!r} created. Send it as 'Authorization: Bearer <key>'. Both are shown only once.")

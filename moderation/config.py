@@ -7,9 +7,10 @@ test can run several services with different databases side by side.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POLICY = Path(__file__).resolve().parent / "policy.yaml"
@@ -40,8 +41,22 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(default=100_000, description="Longest text accepted per item.")
     max_image_bytes: int = Field(default=20_000_000, description="Largest image accepted per item.")
     max_image_pixels: int = Field(default=50_000_000, description="Most pixels an image may declare (bomb guard).")
+    max_decoded_bytes: int = Field(
+        default=256 * 1024 * 1024, ge=1, description="Most bytes a decoded image may hold in memory (from its header)."
+    )
     worker_retries: int = Field(default=3, ge=0, description="Retries of a batch whose worker died.")
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base of the status_url links returned.")
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Webhook receivers allowed on loopback, private or link-local addresses and on any port: "
+        "hostnames and CIDR networks, comma-separated.",
+    )
+
+    @field_validator("webhook_allowed_hosts", mode="before")
+    @classmethod
+    def _split_allowed_hosts(cls, value: Any) -> Any:
+        # each entry is checked when the service starts (`webhooks.allow_list`)
+        return [e.strip() for e in value.split(",") if e.strip()] if isinstance(value, str) else value
 
     def resolved_database_url(self) -> str:
         if self.database_url:

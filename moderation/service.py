@@ -47,13 +47,16 @@ class Service:
     def __init__(self, settings: Settings, *, watch_policy: bool = False) -> None:
         self.settings = settings
         self.watch = watch_policy
+        webhooks.allow_list(settings.webhook_allowed_hosts)  # a bad entry stops the start here
         self.engine = make_engine(settings.resolved_database_url())
         self.store = Store(self.engine)
         self.metrics = Metrics()
         self.policy: Policy = load_policy(settings.policy_path)
         self.policy_error: str | None = None  # why the policy file on disk was refused
         self.in_flight = InFlight(settings.max_in_flight)
-        self.limits = DecodeLimits(max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
+        self.limits = DecodeLimits(
+            max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels, max_decoded_bytes=settings.max_decoded_bytes
+        )
         self.review = Review(self.engine, lambda: self.policy)
         self.accounts = Accounts(self.engine, self.session_policy)
         self.outbox = webhooks.Outbox(self.engine)
@@ -110,7 +113,7 @@ class Service:
             self.store, self.metrics, lambda: self.policy, self.in_flight, self.text_pool, self.photo_pool, self.banks
         )
         self._tasks.append(asyncio.create_task(background.run_review_jobs(
-            lambda: self.policy, self.outbox, self.banks, self.review.qa, self.accounts
+            lambda: self.policy, self.outbox, self.banks, self.review.qa, self.accounts, self.settings.webhook_allowed_hosts
         )))
         if self.watch:
             self._tasks.append(asyncio.create_task(background.watch_policy(

@@ -17,15 +17,21 @@ from moderation.store import make_engine, migrate
 from moderation.store.repository import Store
 
 
-def run_cli(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    env = {**os.environ, "MODERATION_DATA_DIR": str(tmp_path / "var")}
+def run_cli(tmp_path: Path, *args: str, stdin: str = "", **env_extra: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MODERATION_DATA_DIR": str(tmp_path / "var"), **env_extra}
     return subprocess.run(
         [sys.executable, "-m", "moderation.cli", *args], env=env, cwd=REPO, input=stdin, capture_output=True, text=True, check=False
     )
 
 
+def test_keys_create_refuses_a_webhook_inside_our_network_unless_allowed(tmp_path: Path) -> None:
+    out = run_cli(tmp_path, "keys", "create", "pipeline", "--webhook-url", "http://169.254.169.254/latest")
+    assert out.returncode == 2 and "--webhook-url refused" in out.stderr and not out.stdout
+
+
 def test_keys_create_prints_secret_then_key_on_the_last_lines(tmp_path: Path) -> None:
-    out = run_cli(tmp_path, "keys", "create", "pipeline", "--webhook-url", "http://127.0.0.1:9/hook")
+    out = run_cli(tmp_path, "keys", "create", "pipeline", "--webhook-url", "http://127.0.0.1:9/hook",
+                  MODERATION_WEBHOOK_ALLOWED_HOSTS="127.0.0.1")
     assert out.returncode == 0, out.stderr
     *_, secret, key = out.stdout.strip().splitlines()
     assert secret.startswith("whsec_") and key.startswith("mk_")

@@ -1,11 +1,14 @@
 """Webhooks of final decisions: durable outbox, HMAC signature, retries with backoff while
-the receiver is down, and the end-to-end path from a moderator's decision."""
+the receiver is down, receivers refused inside our network (SSRF), and the end-to-end path
+from a moderator's decision."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +21,7 @@ from servers import LiveService, free_port, make_settings, photo_item, wait_for
 from sqlalchemy import select
 
 from moderation import webhooks
+from moderation.errors import InvalidInput
 from moderation.store import make_engine, migrate
 from moderation.store.repository import Store
 from moderation.store.tables import decisions, webhook_outbox
@@ -108,7 +112,7 @@ def test_outbox_retries_while_receiver_is_down_then_delivers_once(database_url: 
         async with httpx.AsyncClient() as client:
             end = time.monotonic() + seconds
             while time.monotonic() < end:
-                delivered += await webhooks.deliver_due(outbox, client, backoff)
+                delivered += await webhooks.deliver_due(outbox, client, backoff, allowed_hosts=["127.0.0.1"])
                 await asyncio.sleep(0.05)
         return delivered
 
@@ -123,6 +127,199 @@ def test_outbox_retries_while_receiver_is_down_then_delivers_once(database_url: 
     assert webhooks.verify(secret, body, headers["x-moderation-signature"])
     [row] = _outbox_rows(engine)
     assert row["delivered_at"] is not None and _states(engine) == {"pending": 0, "delivered": 1, "cancelled": 0}
+    engine.dispose()
+
+
+# -- receivers: refused inside our network --------------------------------------------------
+
+# What the fake resolver answers; every other name does not exist.
+_DNS = {
+    "hooks.example.com": ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"],
+    "localhost": ["127.0.0.1", "::1"],
+    "hooks.internal": ["10.1.2.3"],
+    "split.example.com": ["93.184.215.14", "192.168.0.9"],  # one public address and one not
+    "rebind.test": ["127.0.0.1"],
+}
+
+
+def _resolve(host: str, port: int, **_: object) -> list[tuple[object, ...]]:
+    if host not in _DNS:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in _DNS[host]]
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("ftp://hooks.example.com/hook", "must be an http or https URL"),
+        ("file:///etc/passwd", "must be an http or https URL"),
+        # Credentials would be sent as Basic auth to whoever the host is.
+        ("https://user:secret@hooks.example.com/hook", "must not contain a user or password"),
+        ("https://user@hooks.example.com/hook", "must not contain a user or password"),
+        ("https://hooks.example.com:8443/hook", "port 8443 is not accepted"),
+        ("https://hooks.example.com:99999/hook", "is not a valid URL"),
+        ("http:///hook", "has no host"),
+        ("http://127.0.0.1/hook", "127.0.0.1 is a loopback address"),
+        ("http://[::1]/hook", "::1 is a loopback address"),
+        ("http://[::ffff:127.0.0.1]/hook", "::ffff:127.0.0.1 is a loopback address"),  # IPv4-mapped
+        ("http://[2002:7f00:1::]/hook", "is a loopback address"),  # 6to4 of 127.0.0.1
+        ("http://localhost/hook", "localhost (127.0.0.1) is a loopback address"),  # by name
+        # IPv4 as one number, hex, octal or shortened: C resolvers read all of them as 127.0.0.1.
+        ("http://2130706433/hook", "(127.0.0.1) written as a number"),
+        ("http://0x7f.1/hook", "(127.0.0.1) written as a number"),
+        ("http://0177.0.0.1/hook", "(127.0.0.1) written as a number"),
+        ("http://127.1/hook", "(127.0.0.1) written as a number"),
+        ("http://10.0.0.5/hook", "10.0.0.5 is a private address"),
+        ("http://172.16.0.1/hook", "172.16.0.1 is a private address"),
+        ("http://192.168.1.1/hook", "192.168.1.1 is a private address"),
+        ("http://hooks.internal/hook", "hooks.internal (10.1.2.3) is a private address"),
+        ("http://split.example.com/hook", "(192.168.0.9) is a private address"),  # every address counts
+        ("http://100.64.0.1/hook", "100.64.0.1 is a non-public address"),  # carrier-grade NAT
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a cloud metadata address"),
+        ("http://[fd00:ec2::254]/latest/meta-data/", "fd00:ec2::254 is a cloud metadata address"),
+        ("http://169.254.10.1/hook", "169.254.10.1 is a link-local address"),
+        ("http://[fe80::1]/hook", "fe80::1 is a link-local address"),
+        ("http://224.0.0.1/hook", "224.0.0.1 is a multicast address"),
+        ("http://0.0.0.0/hook", "0.0.0.0 is an unspecified address"),
+        ("http://240.0.0.1/hook", "240.0.0.1 is a reserved address"),
+        ("https://nowhere.example.com/hook", "does not resolve"),
+    ],
+)
+def test_check_receiver_url_refuses_receivers_inside_our_network(url: str, message: str) -> None:
+    with pytest.raises(InvalidInput) as exc_info:
+        webhooks.check_receiver_url(url, resolve=_resolve)
+    assert message in exc_info.value.detail
+    assert exc_info.value.status == 422
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://hooks.example.com/hook?tenant=7",
+        "http://hooks.example.com:80/hook",
+        "https://HOOKS.example.com./hook",  # case and a trailing dot do not make another host
+        "http://93.184.215.14/hook",
+        "https://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]:443/hook",
+    ],
+)
+def test_check_receiver_url_accepts_public_receivers(url: str) -> None:
+    assert webhooks.check_receiver_url(url, resolve=_resolve) == url
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("http://127.0.0.1:8123/hook", ["127.0.0.1"]),  # the tests' receiver: loopback, any port
+        ("http://[::ffff:127.0.0.1]:8123/hook", ["127.0.0.0/8"]),
+        ("http://hooks.internal:9000/hook", ["10.0.0.0/8"]),  # by the network it resolves to
+        ("http://hooks.internal:9000/hook", ["HOOKS.internal"]),  # by name
+    ],
+)
+def test_check_receiver_url_accepts_allow_listed_receivers(url: str, allowed: list[str]) -> None:
+    assert webhooks.check_receiver_url(url, allowed, resolve=_resolve) == url
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed", "message"),
+    [
+        ("http://169.254.169.254/latest/meta-data/", ["169.254.0.0/16"], "cloud metadata address"),
+        ("http://user:pw@127.0.0.1:8123/hook", ["127.0.0.1"], "must not contain a user or password"),
+        ("http://10.9.9.9:8123/hook", ["127.0.0.1"], "10.9.9.9 is a private address"),  # another network
+        ("http://2130706433:8123/hook", ["127.0.0.1"], "written as a number"),
+    ],
+)
+def test_check_receiver_url_refuses_allow_listed_receivers_for_other_reasons(
+    url: str, allowed: list[str], message: str
+) -> None:
+    with pytest.raises(InvalidInput) as exc_info:
+        webhooks.check_receiver_url(url, allowed, resolve=_resolve)
+    assert message in exc_info.value.detail
+
+
+def test_allow_list_refuses_an_entry_that_is_no_host() -> None:
+    assert webhooks.allow_list(["hooks.internal", "10.0.0.0/8", "::1"]) == (
+        frozenset({"hooks.internal"}),
+        (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("::1")),
+    )
+    with pytest.raises(ValueError, match="neither a hostname"):
+        webhooks.allow_list(["http://hooks.internal/"])
+
+
+def _enqueue(engine, url: str) -> str:  # type: ignore[no-untyped-def]
+    store = Store(engine)
+    key, _ = store.create_api_key("hooks")
+    store.save_items([review_item("wh-1")])
+    with store._tx() as conn:
+        return webhooks.enqueue(
+            conn, item_pk=1, decision_id=None, url=url, api_key_id=store.authenticate(key).id,
+            payload={"type": "item.decided", "item_id": "wh", "final_decision": "reject"},
+            not_before=webhooks.utcnow(),
+        )
+
+
+def test_delivery_refuses_receiver_inside_our_network_without_sending_or_retrying(
+    database_url: str, receiver: Receiver
+) -> None:
+    # Enqueued before the check existed, or resolving elsewhere since: refused when sent too.
+    receiver.start()
+    engine = make_engine(database_url)
+    migrate(engine)
+    _enqueue(engine, receiver.url)
+    outbox = webhooks.Outbox(engine)
+    backoff = webhooks.Backoff(base_seconds=0.01, max_seconds=0.01)
+
+    async def twice() -> int:
+        async with httpx.AsyncClient() as client:
+            first = await webhooks.deliver_due(outbox, client, backoff)
+            await asyncio.sleep(0.05)
+            return first + await webhooks.deliver_due(outbox, client, backoff)
+
+    assert asyncio.run(twice()) == 0
+    assert receiver.received == []
+    [row] = _outbox_rows(engine)
+    assert row["attempts"] == 1 and row["cancelled_at"] is not None and row["delivered_at"] is None
+    assert row["last_error"] == "receiver refused: callback_url's host 127.0.0.1 is a loopback address; receivers must be public"
+    engine.dispose()
+
+
+def test_delivery_connects_to_the_address_it_checked(database_url: str, receiver: Receiver) -> None:
+    # rebind.test resolves (for the check) to the receiver on 127.0.0.1 and nowhere else: no
+    # resolver outside this test knows the name, so the event arrives only if the request
+    # goes to the checked address, with the name in its Host header.
+    receiver.start()
+    engine = make_engine(database_url)
+    migrate(engine)
+    url = f"http://rebind.test:{receiver.port}/hook"
+    _enqueue(engine, url)
+    outbox = webhooks.Outbox(engine)
+
+    async def deliver() -> int:
+        async with httpx.AsyncClient() as client:
+            return await webhooks.deliver_due(
+                outbox, client, webhooks.Backoff(), allowed_hosts=["rebind.test"], resolve=_resolve
+            )
+
+    assert asyncio.run(deliver()) == 1
+    [(headers, _body)] = receiver.received
+    assert headers["host"] == f"rebind.test:{receiver.port}"
+    engine.dispose()
+
+
+def test_delivery_retries_receiver_whose_name_does_not_resolve(database_url: str) -> None:
+    # DNS failing is a receiver that is down, not a refused one: retried with backoff.
+    engine = make_engine(database_url)
+    migrate(engine)
+    _enqueue(engine, "https://nowhere.example.com/hook")
+    outbox = webhooks.Outbox(engine)
+
+    async def deliver() -> int:
+        async with httpx.AsyncClient() as client:
+            return await webhooks.deliver_due(outbox, client, webhooks.Backoff(), resolve=_resolve)
+
+    assert asyncio.run(deliver()) == 0
+    [row] = _outbox_rows(engine)
+    assert row["attempts"] == 1 and row["cancelled_at"] is None and row["next_attempt_at"] is not None
+    assert row["last_error"].startswith("receiver does not resolve")
     engine.dispose()
 
 
@@ -143,7 +340,8 @@ def hooked(ray_session: None, tmp_path_factory: pytest.TempPathFactory) -> Itera
     tmp = tmp_path_factory.mktemp("hooks")
     path = tmp / "policy.yaml"
     path.write_text(policy_text(review="  undo_seconds: 1\n  webhook_retry_base_seconds: 0.2\n"), encoding="utf-8")
-    svc = LiveService(make_settings(tmp, policy_path=path))
+    # The receiver listens on loopback, which only an allow-listed receiver may.
+    svc = LiveService(make_settings(tmp, policy_path=path, webhook_allowed_hosts=["127.0.0.1"]))
     svc.service.accounts.create_user("mod", "password1", "moderator")
     r = Receiver(free_port())
     r.start()

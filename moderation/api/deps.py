@@ -72,7 +72,9 @@ async def current_session(request: Request, service: ServiceDep) -> Session:
 
 SessionDep = Annotated[Session, Depends(current_session)]
 
+
 SessionDep = Annotated[Session, Depends(current_session)]
+
 
 async def admin_session(session: SessionDep) -> Session:
     require_admin(session.user)
@@ -81,7 +83,9 @@ async def admin_session(session: SessionDep) -> Session:
 
 AdminDep = Annotated[Session, Depends(admin_session)]
 
+
 AdminDep = Annotated[Session, Depends(admin_session)]
+
 
 async def read_upload(upload: UploadFile, limit: int) -> bytes:
     data = await upload.read(limit + 1)

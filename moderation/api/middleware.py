@@ -64,6 +64,7 @@ class BodyLimit:
 
         await self.app(scope, limited, guarded_send)
 
+
 class Utf8FormFields:
     """Refuses multipart fields (not files) whose bytes are not UTF-8, with a 422 naming
     the field. Starlette would decode them as Latin-1 and store mojibake silently.
@@ -102,6 +103,7 @@ class Utf8FormFields:
             return await receive()
 
         await self.app(scope, replay, send)
+
 
 def _non_utf8_fields(content_type: bytes, body: bytes) -> str | None:
     """The name of the first non-file part whose bytes do not decode as UTF-8, if any.
@@ -155,6 +157,7 @@ def _non_utf8_fields(content_type: bytes, body: bytes) -> str | None:
     except Exception:  # noqa: BLE001 - malformed multipart: the app's parser says so (400)
         return None
     return state["bad"]
+
 
 async def _send_problem(send: Send, exc: ModerationError) -> None:
     body = json.dumps(exc.problem()).encode()

@@ -135,17 +135,20 @@ class LoginIn(BaseModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
 
+
 class SessionOut(BaseModel):
     username: str
     role: str
     csrf_token: str
     expires_at: Any
 
+
 class ClaimIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     limit: int = Field(default=10, ge=1, le=100)
     queue: str | None = Field(default=None, max_length=64)
     resume: bool = Field(default=False, description="Return the tasks you still hold first.")
+
 
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -154,15 +157,18 @@ class DecisionIn(BaseModel):
     label: str | None = Field(default=None, description="Training label of a text, overriding the one derived from its reasons.")
     apply_to_duplicates: bool = False
 
+
 class BulkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     task_ids: list[int] = Field(min_length=1, max_length=200)
     decision: Literal["approve", "reject"]
     note: str | None = Field(default=None, max_length=2000)
 
+
 class UndoIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     why: str | None = Field(default=None, max_length=2000)
+
 
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")

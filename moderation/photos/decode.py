@@ -6,6 +6,13 @@ Why it looks the way it does:
   other decoder's attack surface is reachable.
 * The pixel count is read from the header and capped before any pixel is decoded
   (decompression bombs); Pillow's own `DecompressionBombWarning` is turned into an error too.
+* So are the bytes the decode will hold (`DecodeLimits.max_decoded_bytes`), counted from
+  the header the way Pillow and its decoders allocate them: a 100 KB 16-bit PNG is as many
+  pixels as an 8-bit one but not as many bytes, a WebP costs four buffers, a progressive
+  JPEG keeps every DCT coefficient of the full-size photo whatever the draft scale.
+* Nothing is converted at full size but an 8-bit RGB photo made gray: any other mode
+  (16-bit, alpha, palette, CMYK) is made 8-bit a strip of rows at a time, each strip
+  box-reduced as it goes, so the decoded frame is the only full-size buffer.
 * A JPEG is decoded with `Image.draft`, which lets libjpeg scale by 1/2, 1/4 or 1/8 in the
   DCT, so a 12 MP photo is never fully decoded: every signal downstream (pHash, PDQ, the
   nudity model) works on about `work_size` pixels anyway.
@@ -29,9 +36,20 @@ import zlib
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageMode, UnidentifiedImageError
 
 from moderation.errors import ImageTooLarge, InvalidImage
+
+# Pillow holds a pointer per row beside the rows themselves (400 MB for a 1 x 50M image).
+_ROW_POINTER_BYTES = 8
+# libwebp's canvas and its disposal copy, and the frame's copy Pillow reads from: three
+# RGBA buffers beside Pillow's own image (measured: 16 bytes per pixel in all).
+_WEBP_EXTRA_BYTES_PER_PIXEL = 12
+# Pixels per strip converted to 8 bits: its float64 copies stay a few MB.
+_STRIP_PIXELS = 1 << 18
+# As Pillow's `resize(reducing_gap=...)`: box-reduce by whole factors while the result
+# stays at least this many times the target size, then resample.
+_REDUCING_GAP = 2.0
 
 # Decoders Pillow may use; MPO is a JPEG with extra frames (camera multi-picture files).
 _PILLOW_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")  # the JPEG opener returns MPO files itself
@@ -58,13 +76,16 @@ class DecodeLimits:
 
     max_bytes: int = 20_000_000
     max_pixels: int = 50_000_000
+    # Bytes a decode may hold: a 50 MP 8-bit photo is 200 MB in Pillow (RGB is stored as
+    # RGBX), 250 MB when it is also made gray.
+    max_decoded_bytes: int = 256 * 2**20
     min_side: int = 64
     max_aspect: float = 8.0
     work_size: int = 512
 
     def __post_init__(self) -> None:
-        if self.max_bytes <= 0 or self.max_pixels <= 0:
-            raise ValueError("max_bytes and max_pixels must be positive")
+        if self.max_bytes <= 0 or self.max_pixels <= 0 or self.max_decoded_bytes <= 0:
+            raise ValueError("max_bytes, max_pixels and max_decoded_bytes must be positive")
         if self.min_side < 1 or self.work_size < 32:
             raise ValueError("min_side must be >= 1 and work_size >= 32")
         if self.max_aspect < 1.0:
@@ -125,8 +146,8 @@ def decode(data: bytes, limits: DecodeLimits = DecodeLimits(), mode: str = "RGB"
     """Validate and decode an upload into a small RGB (`mode="RGB"`) or gray (`"L"`) `Photo`.
 
     Raises InvalidImage (fault: empty, unsupported_format, corrupt, truncated, too_small,
-    aspect_ratio) or ImageTooLarge (fault: too_many_bytes, too_many_pixels); never a Pillow
-    exception or warning.
+    aspect_ratio) or ImageTooLarge (fault: too_many_bytes, too_many_pixels,
+    too_many_decoded_bytes); never a Pillow exception or warning.
     """
     if mode not in ("RGB", "L"):
         raise ValueError(f"mode must be RGB or L, not {mode!r}")
@@ -173,9 +194,10 @@ def _decode(data: bytes, sniffed: str, limits: DecodeLimits, mode: str) -> Photo
             f"the image is {stored_w}x{stored_h}, more than {limits.max_pixels} pixels",
             fault="too_many_pixels",
         )
-    orientation = _orientation(image)
-    width, height = (stored_h, stored_w) if orientation in _SWAPPING_ORIENTATIONS else (stored_w, stored_h)
-    _check_shape(width, height, limits)
+    # Both checks are the same whichever way the photo is shown, so they need no EXIF:
+    # reading a PNG's EXIF decodes the whole image (Pillow looks for an eXIf chunk after
+    # the pixels).
+    _check_shape(stored_w, stored_h, limits)
 
     scale = min(1.0, limits.work_size / max(stored_w, stored_h))
     target = (max(1, round(stored_w * scale)), max(1, round(stored_h * scale)))
@@ -188,18 +210,96 @@ def _decode(data: bytes, sniffed: str, limits: DecodeLimits, mode: str) -> Photo
         image.draft(mode, small)
         if small is not None and max(small) <= limits.work_size:
             target = small
-    image.load()
+    needed = _decoded_bytes(image, fmt, data, mode, (stored_w, stored_h))
+    if needed > limits.max_decoded_bytes:
+        raise ImageTooLarge(
+            f"decoding the {stored_w}x{stored_h} {image.mode} image takes {needed} bytes, "
+            f"more than the {limits.max_decoded_bytes} allowed",
+            fault="too_many_decoded_bytes",
+        )
     # Ignore the rest of an animation: the first frame is what is shown first.
-    pixels = _to_8bit(image)
-    if pixels.mode != mode:
-        pixels = pixels.convert(mode)
+    image.load()
+    orientation = _orientation(image)
+    width, height = (stored_h, stored_w) if orientation in _SWAPPING_ORIENTATIONS else (stored_w, stored_h)
+    if image.mode in ("RGB", "L"):
+        pixels, box = image, None
+    else:
+        pixels, box = _shrink_to_8bit(image, target)
+    if pixels.mode == "RGB" and mode == "L":
+        pixels = pixels.convert("L")
     if pixels.size != target:
         # Pillow's bilinear is antialiased when shrinking; Lanczos cost 4x more for no
         # measurable change in the hashes. reducing_gap: integer box-reduce first.
-        pixels = pixels.resize(target, Image.Resampling.BILINEAR, reducing_gap=2.0)
+        pixels = pixels.resize(target, Image.Resampling.BILINEAR, box=box, reducing_gap=_REDUCING_GAP)
+    if pixels.mode != mode:
+        # Gray to RGB only copies the channel, so it gives the same pixels after the
+        # resize as before it, for a small fraction of the memory.
+        pixels = pixels.convert(mode)
     if orientation in _TRANSPOSE:
         pixels = pixels.transpose(_TRANSPOSE[orientation])
     return Photo(image=pixels, width=width, height=height, format=fmt)
+
+
+def _decoded_bytes(image: Image.Image, fmt: str, data: bytes, mode: str, stored: tuple[int, int]) -> int:
+    """The bytes decoding `image` (opened, drafted, not loaded) into `mode` holds at once,
+    from its header: the frame in Pillow's layout plus what the decoders keep beside it."""
+    width, height = image.size
+    descriptor = ImageMode.getmode(image.mode)
+    # Every multi-band mode is 4 bytes a pixel in Pillow; single-band ones their sample size.
+    pixel_bytes = 4 if len(descriptor.bands) > 1 else np.dtype(descriptor.typestr).itemsize
+    total = height * (width * pixel_bytes + _ROW_POINTER_BYTES)
+    if image.mode == "RGB" and mode == "L":
+        total += height * (width + _ROW_POINTER_BYTES)  # the full-size gray copy
+    if fmt == "WEBP":
+        total += width * height * _WEBP_EXTRA_BYTES_PER_PIXEL
+    if fmt == "JPEG" and _jpeg_buffers_coefficients(image, data):
+        total += _jpeg_coefficient_bytes(image, stored)
+    return total
+
+
+def _jpeg_buffers_coefficients(image: Image.Image, data: bytes) -> bool:
+    """Whether libjpeg keeps the whole image's coefficients: it does when the photo comes in
+    more than one scan, progressive or sequential with a scan per component."""
+    if image.info.get("progressive"):
+        return True
+    components = len(getattr(image, "layer", ()))
+    scanned = _jpeg_first_scan_components(data)
+    return scanned is not None and scanned < components
+
+
+def _jpeg_first_scan_components(data: bytes) -> int | None:
+    """The component count of a JPEG's first scan (its SOS segment), or None when the
+    markers before it do not parse (the decode then says what is wrong)."""
+    pos = 2  # after SOI
+    while pos + 4 < len(data):
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            pos += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
+            pos += 2
+            continue
+        if marker == 0xDA:
+            return data[pos + 4]
+        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+    return None
+
+
+def _jpeg_coefficient_bytes(image: Image.Image, stored: tuple[int, int]) -> int:
+    """libjpeg's whole-image coefficient buffer: per component, 64 2-byte coefficients a
+    block of 8x8 samples, at the stored size (a draft scale does not shrink it)."""
+    width, height = stored
+    layers = getattr(image, "layer", ())
+    h_max = max((h for _, h, _, _ in layers), default=1)
+    v_max = max((v for _, _, v, _ in layers), default=1)
+    total = 0
+    for _, h, v, _ in layers:
+        blocks_w = -(-width * h // (h_max * 8))
+        blocks_h = -(-height * v // (v_max * 8))
+        total += blocks_w * blocks_h * 64 * 2
+    return total
 
 
 def _draft_size(width: int, height: int, work_size: int) -> tuple[int, int]:
@@ -235,14 +335,50 @@ def _orientation(image: Image.Image) -> int | None:
     return value if isinstance(value, int) and 1 <= value <= 8 else None
 
 
-def _to_8bit(image: Image.Image) -> Image.Image:
+def _shrink_to_8bit(
+    image: Image.Image, target: tuple[int, int]
+) -> tuple[Image.Image, tuple[float, float, float, float]]:
+    """`_to_8bit` a strip of rows at a time, each strip box-reduced by the whole factors
+    Pillow's resize would reduce by (`_REDUCING_GAP`), without a full-size converted copy.
+
+    Returns the reduced image and the box of it that the whole image covers (a last,
+    partial block is a whole pixel of the reduced image): resized from that box, it gives
+    the pixels a resize of the whole converted image gives, which reduces the same way.
+    """
+    width, height = image.size
+    fx = int(width / target[0] / _REDUCING_GAP) or 1
+    fy = int(height / target[1] / _REDUCING_GAP) or 1
+    peak = _peak(image)
+    rows = fy * max(1, _STRIP_PIXELS // (width * fy))  # whole blocks of fy rows per strip
+    out: Image.Image | None = None
+    for top in range(0, height, rows):
+        strip = _to_8bit(image.crop((0, top, width, min(height, top + rows))), peak)
+        if fx > 1 or fy > 1:
+            strip = strip.reduce((fx, fy))
+        if out is None:
+            out = Image.new(strip.mode, (-(-width // fx), -(-height // fy)))
+        out.paste(strip, (0, top // fy))
+    assert out is not None  # a decoded image has at least one row
+    return out, (0.0, 0.0, width / fx, height / fy)
+
+
+def _peak(image: Image.Image) -> float:
+    """The value that maps to 255 for 16/32-bit gray, from the whole image (not a strip):
+    65535 for 16-bit, and for 32-bit ones that go above 255."""
+    if image.mode.startswith("I;16"):
+        return 65535.0
+    if image.mode in ("I", "F"):
+        return 65535.0 if float(image.getextrema()[1]) > 255 else 255.0
+    return 255.0
+
+
+def _to_8bit(image: Image.Image, peak: float) -> Image.Image:
     """Any Pillow mode to 8-bit RGB, or 8-bit gray for gray images: alpha and palette
-    transparency composited on white."""
+    transparency composited on white; 16/32-bit gray scaled so that `peak` is 255."""
     mode = image.mode
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
         # 16/32-bit gray: scale to 8 bits (Pillow's convert would clip at 255).
         values = np.asarray(image, dtype=np.float64)
-        peak = 65535.0 if mode.startswith("I;16") or values.max(initial=0) > 255 else 255.0
         gray = np.clip(values * (255.0 / peak) + 0.5, 0, 255).astype(np.uint8)
         return Image.fromarray(gray, "L")
     if mode == "P" and "transparency" in image.info:

@@ -271,3 +271,24 @@ def test_multipart_field_that_is_not_utf8_is_refused_naming_the_field(api: httpx
     assert ok.status_code == 200, ok.text
     assert api.get("/v1/items/utf8-ok-1").json()["author_id"] == "rené"
     assert_problem(api.post("/v1/photos", content=b"garbage", headers=headers), 400)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/hook",  # loopback, another port
+        "http://169.254.169.254/latest/meta-data",  # cloud metadata
+        "http://10.0.0.5/hook",  # private network
+        "http://2130706433/hook",  # loopback written as a number
+        "https://user:secret@example.invalid/hook",  # credentials in the URL
+    ],
+)
+def test_callback_url_inside_our_network_is_refused_for_that_item_only(api: httpx.Client, url: str) -> None:
+    items = [
+        {"id": "cb-bad", "type": "text", "context": "message", "author_id": "a", "text": "hello", "callback_url": url},
+        {"id": f"cb-good-{abs(hash(url))}", "type": "text", "context": "message", "author_id": "a", "text": "hello"},
+    ]
+    bad, good = api.post("/v1/moderate", json={"items": items}).json()["results"]
+    assert bad["error"]["status"] == 422 and "callback_url" in bad["error"]["detail"]
+    assert good["decision"] == "approve"
+    assert api.get("/v1/items/cb-bad").status_code == 404  # nothing stored for the refused item

@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 import io
+import json
+import os
+import struct
+import subprocess
+import sys
+import zlib
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +18,10 @@ from images import encode, photo_array
 from PIL import Image
 
 from moderation.errors import ImageTooLarge, InvalidImage
-from moderation.photos.decode import DecodeLimits, Photo, decode
+from moderation.photos.decode import DecodeLimits, Photo, _shrink_to_8bit, decode
+
+REPO = Path(__file__).resolve().parents[2]
+MiB = 2**20
 
 
 def _photo_array(width: int, height: int, seed: int = 0) -> np.ndarray:
@@ -201,3 +212,183 @@ def test_gray_decode_is_the_luma_of_the_colour_decode(name: str) -> None:
 def test_decode_refuses_an_unknown_mode() -> None:
     with pytest.raises(ValueError, match="mode"):
         decode(_jpeg(), mode="CMYK")
+
+
+# -- memory: what a decode may hold is bounded from the header ------------------------------
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def _png(width: int, height: int, bit_depth: int, colour_type: int, frames: int = 1) -> bytes:
+    """A PNG (an APNG when `frames` > 1) written row by row: a 7000 x 7000 16-bit one never
+    exists as pixels here, only as its few hundred kB of deflated rows."""
+    channels = {0: 1, 2: 3, 6: 4}[colour_type]
+    row_bytes = width * channels * bit_depth // 8
+    row = b"\x00" + (bytes(range(256)) * (row_bytes // 256 + 1))[:row_bytes]  # filter 0, a ramp
+    deflate = zlib.compressobj(6)
+    rows_per_block = max(1, MiB // len(row))
+    idat = []
+    for top in range(0, height, rows_per_block):
+        idat.append(deflate.compress(row * min(rows_per_block, height - top)))
+    idat.append(deflate.flush())
+    pixels = b"".join(idat)
+    out = [b"\x89PNG\r\n\x1a\n", _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0))]
+    if frames > 1:
+        out.append(_png_chunk(b"acTL", struct.pack(">II", frames, 0)))
+        sequence = 0
+        for frame in range(frames):
+            control = struct.pack(">IIIIIHHBB", sequence, width, height, 0, 0, 1, 10, 0, 0)
+            out.append(_png_chunk(b"fcTL", control))
+            sequence += 1
+            if frame == 0:
+                out.append(_png_chunk(b"IDAT", pixels))
+            else:
+                out.append(_png_chunk(b"fdAT", struct.pack(">I", sequence) + pixels))
+                sequence += 1
+    else:
+        out.append(_png_chunk(b"IDAT", pixels))
+    out.append(_png_chunk(b"IEND", b""))
+    return b"".join(out)
+
+
+def _gif_frames(width: int, height: int, frames: int) -> bytes:
+    images = [Image.new("P", (width, height), i) for i in range(3)]
+    buf = io.BytesIO()
+    images[0].save(buf, "GIF", save_all=True, append_images=(images * frames)[1:frames], duration=10)
+    return buf.getvalue()
+
+
+# The child reads the upload, notes its peak RSS, decodes, and reports the peak's growth:
+# the memory the decode itself took. It imports this checkout's package, named in the
+# output so that an installed copy elsewhere cannot stand in for it.
+_MEASURE = """
+import json, resource, sys
+from moderation.errors import ImageTooLarge, InvalidImage
+import moderation
+from moderation.photos.decode import DecodeLimits, decode
+data = open(sys.argv[1], "rb").read()
+limits = DecodeLimits(max_decoded_bytes=int(sys.argv[2]))
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    decode(data, limits)
+    outcome = "decoded"
+except (InvalidImage, ImageTooLarge) as exc:
+    outcome = exc.extra["fault"]
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"growth": (after - before) * 1024, "outcome": outcome, "package": moderation.__file__}))
+"""
+
+
+def _decode_in_child(tmp_path: Path, data: bytes, max_decoded_bytes: int) -> tuple[int, str]:
+    """(peak RSS growth in bytes, "decoded" or the refusal's fault) of one decode in a fresh
+    process."""
+    path = tmp_path / "upload"
+    path.write_bytes(data)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(path), str(max_decoded_bytes)],
+        capture_output=True, text=True, env=env, cwd=REPO, check=True,
+    )
+    report = json.loads(done.stdout)
+    assert Path(report["package"]).resolve().is_relative_to(REPO)
+    return report["growth"], report["outcome"]
+
+
+_DEFAULT_DECODED_BYTES = DecodeLimits().max_decoded_bytes
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("build", "max_decoded_bytes", "outcome"),
+    [
+        # 16-bit gray, 400 kB: 98 MB as Pillow's I;16 (it took 1.2 GB as float64 copies).
+        (lambda: _png(7000, 7000, 16, 0), _DEFAULT_DECODED_BYTES, "decoded"),
+        # The same under a smaller limit: refused from the header.
+        (lambda: _png(7000, 7000, 16, 0), 64 * MiB, "too_many_decoded_bytes"),
+        # 16-bit RGB: Pillow keeps 8 bits of each channel, 196 MB.
+        (lambda: _png(7000, 7000, 16, 2), _DEFAULT_DECODED_BYTES, "decoded"),
+        # 16-bit RGBA: 196 MB, and no full-size copy for the compositing on white.
+        (lambda: _png(7000, 7000, 16, 6), _DEFAULT_DECODED_BYTES, "decoded"),
+        # 1 x 50M: refused by its shape before a row is decoded (its row pointers alone are 400 MB).
+        (lambda: _png(1, 50_000_000, 8, 0), _DEFAULT_DECODED_BYTES, "too_small"),
+        # APNG of 100 RGBA frames (36 MB each): only the first frame is decoded.
+        (lambda: _png(3000, 3000, 8, 6, frames=100), 64 * MiB, "decoded"),
+        # GIF of 60 palette frames (9 MB each): only the first frame is decoded.
+        (lambda: _gif_frames(3000, 3000, 60), 16 * MiB, "decoded"),
+        # WebP: libwebp's canvases and copies make 16 bytes a pixel, 400 MB here.
+        (lambda: encode(Image.new("RGB", (5000, 5000), (90, 40, 200)), "WEBP", lossless=True),
+         _DEFAULT_DECODED_BYTES, "too_many_decoded_bytes"),
+    ],
+    ids=["16-bit gray", "16-bit gray over limit", "16-bit rgb", "16-bit rgba", "1x50M", "apng frames",
+         "gif frames", "webp"],
+)
+def test_decode_peak_memory_stays_within_decoded_bytes_limit(
+    tmp_path: Path, build: Callable[[], bytes], max_decoded_bytes: int, outcome: str
+) -> None:
+    growth, got = _decode_in_child(tmp_path, build(), max_decoded_bytes)
+    assert got == outcome
+    # The decoded frame is counted in the limit; strips, the reduced copy and the decoders'
+    # own buffers are a few tens of MB whatever the image. A refusal allocates next to nothing.
+    bound = max_decoded_bytes + 48 * MiB if outcome == "decoded" else 16 * MiB
+    assert growth <= bound, f"peak RSS grew {growth / MiB:.0f} MiB, bound {bound / MiB:.0f} MiB"
+
+
+def test_decode_refuses_too_many_decoded_bytes_before_decoding() -> None:
+    gray16 = _png(2000, 2000, 16, 0)  # 8 MB as I;16
+    limits = DecodeLimits(max_decoded_bytes=4 * MiB)
+    with pytest.raises(ImageTooLarge) as exc_info:
+        decode(gray16, limits)
+    assert _fault(exc_info) == "too_many_decoded_bytes"
+    assert exc_info.value.status == 413
+    assert decode(_png(2000, 2000, 8, 0), limits).image.size == (512, 512)  # 4 MB as L
+
+
+def test_decode_counts_progressive_jpeg_coefficients() -> None:
+    # libjpeg keeps every coefficient of a progressive JPEG (36 MB at 12 MP, 4:2:0) however
+    # small the draft scale; a baseline one is decoded at 1/8 (750 kB).
+    image = Image.fromarray(_photo_array(4000, 3000))
+    limits = DecodeLimits(max_decoded_bytes=16 * MiB)
+    assert decode(encode(image, "JPEG", quality=80), limits).image.size == (500, 375)
+    with pytest.raises(ImageTooLarge) as exc_info:
+        decode(encode(image, "JPEG", quality=80, progressive=True), limits)
+    assert _fault(exc_info) == "too_many_decoded_bytes"
+
+
+@pytest.mark.parametrize("mode", ["I;16", "RGBA", "P"])
+def test_decode_of_large_deep_images_matches_converting_first(mode: str) -> None:
+    # 16-bit, alpha and palette images are made 8-bit a strip at a time, each strip reduced:
+    # the pixels are those of converting the whole image first, then resizing it.
+    colour = Image.fromarray(_photo_array(2100, 1601, 7))
+    if mode == "I;16":
+        image = Image.fromarray(np.asarray(colour.convert("L"), dtype=np.uint16) * 257)
+    elif mode == "RGBA":
+        image = colour.convert("RGBA")
+        image.putalpha(Image.linear_gradient("L").resize(colour.size))
+    else:
+        image = colour.convert("P")
+    whole = Image.open(io.BytesIO(encode(image, "PNG")))
+    whole.load()
+    expected = (whole.convert("RGBA") if mode != "I;16" else colour.convert("L"))
+    if mode != "I;16":
+        white = Image.new("RGBA", expected.size, (255, 255, 255, 255))
+        expected = Image.alpha_composite(white, expected).convert("RGB")
+    expected = expected.resize((512, 390), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    got = decode(encode(image, "PNG")).image
+    assert got.size == (512, 390)
+    assert np.array_equal(np.asarray(got), np.asarray(expected.convert("RGB")))
+
+
+@pytest.mark.parametrize("mode", ["I", "F"])
+def test_shrink_to_8bit_scales_32_bit_gray_by_the_whole_image_peak(mode: str) -> None:
+    # No upload decodes to I or F today (Pillow reads 16-bit PNG as I;16), but a format
+    # that does must be scaled, not clipped, with one peak for every strip: the top rows
+    # (all under 256) must not be stretched as if they were an 8-bit image.
+    values = np.tile(np.linspace(0, 60000, 1600), (1200, 1))
+    values[:600] = 200
+    image = Image.fromarray(values.astype(np.int32 if mode == "I" else np.float32), mode)
+    small = np.asarray(_shrink_to_8bit(image, (400, 300))[0])
+    assert small.shape == (600, 800)
+    assert small[:300].max() <= 1  # 200 of 65535
+    assert small[-1, 0] == 0 and small[-1, -1] >= 232  # 60000 of 65535 is 233

@@ -25,15 +25,18 @@ async def reload_policy(session: AdminDep, service: ServiceDep) -> dict[str, Any
     version = await service.reload_policy(session.user.actor)
     return {"version": version}
 
+
 @router.get("/v1/admin/users")
 async def list_users(session: AdminDep, service: ServiceDep) -> dict[str, Any]:
     return {"users": await run_in_threadpool(service.accounts.list_users)}
+
 
 @router.post("/v1/admin/users", status_code=201)
 async def create_user(body: UserIn, session: AdminDep, service: ServiceDep) -> dict[str, Any]:
     user = await run_in_threadpool(service.accounts.create_user, body.username, body.password, body.role)
     await run_in_threadpool(service.store.audit, session.user.actor, "user.create", user.username, {"role": user.role})
     return {"username": user.username, "role": user.role}
+
 
 @router.post("/v1/admin/users/{username}/disable", status_code=204)
 async def disable_user(username: str, session: AdminDep, service: ServiceDep) -> Response:
@@ -43,11 +46,13 @@ async def disable_user(username: str, session: AdminDep, service: ServiceDep) ->
     await run_in_threadpool(service.store.audit, session.user.actor, "user.disable", username, None)
     return Response(status_code=204)
 
+
 @router.post("/v1/admin/users/{username}/enable", status_code=204)
 async def enable_user(username: str, session: AdminDep, service: ServiceDep) -> Response:
     await run_in_threadpool(service.accounts.set_disabled, username, False)
     await run_in_threadpool(service.store.audit, session.user.actor, "user.enable", username, None)
     return Response(status_code=204)
+
 
 @router.get("/v1/admin/audit")
 async def audit(
@@ -61,6 +66,7 @@ async def audit(
     total, entries = await run_in_threadpool(lambda: service.review.reports.audit_entries(limit=limit, offset=offset, actor=actor, action=action))
     return {"total": total, "entries": entries}
 
+
 @router.get("/v1/admin/audit.csv", response_class=Response)
 async def audit_csv(session: AdminDep, service: ServiceDep, actor: str | None = None, action: str | None = None) -> Response:
     """The audit log as CSV. Cells that a spreadsheet would read as a formula are quoted with a leading '."""
@@ -72,6 +78,7 @@ async def audit_csv(session: AdminDep, service: ServiceDep, actor: str | None = 
         w.writerow([safe_cell(v) for v in (e["id"], e["at"].isoformat(), e["actor"], e["action"], e["target"], json.dumps(e["detail"], default=str) if e["detail"] else "")])
     await run_in_threadpool(service.store.audit, session.user.actor, "audit.export", None, {"rows": len(entries)})
     return Response(buf.getvalue(), media_type="text/csv; charset=utf-8", headers={"Content-Disposition": 'attachment; filename="audit.csv"'})
+
 
 @router.get("/v1/admin/labels.jsonl", response_class=Response)
 async def export_labels(session: AdminDep, service: ServiceDep) -> StreamingResponse:

@@ -33,6 +33,7 @@ def throttle(failures: dict[str, list[float]], username: str) -> None:
     if len(recent) >= LOGIN_MAX_FAILURES:
         raise Overloaded(f"too many failed logins for {username!r}; wait a few minutes", retry_after=int(LOGIN_WINDOW_S))
 
+
 @router.post("/v1/auth/login", response_model=SessionOut)
 async def login(body: LoginIn, request: Request, service: ServiceDep) -> JSONResponse:
     """Log in; the session cookie is set and the CSRF token returned."""
@@ -58,8 +59,10 @@ async def login(body: LoginIn, request: Request, service: ServiceDep) -> JSONRes
     )
     return resp
 
+
 def _client(request: Request) -> str | None:
     return request.client.host if request.client else None
+
 
 def _session_out(session: Session) -> dict[str, Any]:
     return {
@@ -69,6 +72,7 @@ def _session_out(session: Session) -> dict[str, Any]:
         "expires_at": session.expires_at.isoformat(),
     }
 
+
 @router.post("/v1/auth/logout", status_code=204)
 async def logout(request: Request, session: SessionDep, service: ServiceDep) -> Response:
     await run_in_threadpool(service.accounts.logout, request.cookies[COOKIE])
@@ -76,6 +80,7 @@ async def logout(request: Request, session: SessionDep, service: ServiceDep) -> 
     resp = Response(status_code=204)
     resp.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict", secure=request.url.scheme == "https")
     return resp
+
 
 @router.get("/v1/auth/session", response_model=SessionOut)
 async def whoami(session: SessionDep) -> dict[str, Any]:

@@ -22,6 +22,7 @@ def _check_bank(bank: str, service: Service) -> None:
     if not _BANK_NAME.match(bank) or bank not in service.policy.banks:
         raise NotFound(f"unknown bank {bank!r}; the policy defines {', '.join(sorted(service.policy.banks))}")
 
+
 @router.post("/v1/banks/{bank}/photos", response_model=BankEntryOut, status_code=201, responses=PROBLEM_RESPONSES)
 async def add_bank_photo(
     bank: str,
@@ -41,6 +42,7 @@ async def add_bank_photo(
     )
     return JSONResponse({k: entry.get(k) for k in BankEntryOut.model_fields}, status_code=201)
 
+
 @router.get("/v1/banks/{bank}", response_model=BankListing)
 async def list_bank(
     bank: str,
@@ -53,11 +55,13 @@ async def list_bank(
     total, entries = await run_in_threadpool(service.store.list_bank, bank, limit, offset)
     return {"bank": bank, "total": total, "entries": entries}
 
+
 @router.delete("/v1/banks/{bank}/entries/{entry_id}", status_code=204)
 async def delete_bank_entry(bank: str, entry_id: int, service: ServiceDep, key: ApiKeyDep) -> Response:
     _check_bank(bank, service)
     await banks_of(service).remove_entry(bank, entry_id, actor=f"api-key:{key.name}")
     return Response(status_code=204)
+
 
 @router.get("/v1/banks/{bank}/export.csv", response_class=Response)
 async def export_bank(bank: str, service: ServiceDep, key: ApiKeyDep) -> Response:
@@ -66,6 +70,7 @@ async def export_bank(bank: str, service: ServiceDep, key: ApiKeyDep) -> Respons
     body = await run_in_threadpool(banks_of(service).export, bank)
     headers = {"Content-Disposition": f'attachment; filename="{bank}.csv"'}
     return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
+
 
 @router.post("/v1/banks/{bank}/import", status_code=201, responses=PROBLEM_RESPONSES)
 async def import_bank(

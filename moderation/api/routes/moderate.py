@@ -34,6 +34,7 @@ from moderation.errors import (
 from moderation.moderate import ItemRequest, ItemResult, Moderation
 from moderation.service import Service
 from moderation.types import ItemType
+from moderation.webhooks import check_receiver_url
 
 router = APIRouter(tags=["moderation"])
 def moderation_of(service: Service) -> Moderation:
@@ -83,6 +84,7 @@ def parse_item(raw: Any, service: Service) -> ItemRequest:
 
 _CALLBACK_URL = re.compile(r"https?://\S+")
 
+
 def check_routing(service: Service, context: str, type_: ItemType, callback_url: str | None) -> None:
     """The checks every way in shares: the context exists and takes this type, the callback is http(s)."""
     ctx = service.policy.contexts.get(context)
@@ -92,6 +94,14 @@ def check_routing(service: Service, context: str, type_: ItemType, callback_url:
         raise InvalidInput(f"context {context!r} takes {ctx.type.value} items, not {type_.value}")
     if callback_url is not None and not _CALLBACK_URL.fullmatch(callback_url):
         raise InvalidInput("callback_url must be an http(s) URL")
+
+
+async def check_receiver(service: Service, callback_url: str | None) -> None:
+    """A callback URL must not reach inside our network (`webhooks.check_receiver_url`); the
+    name is resolved in a thread, never on the event loop."""
+    if callback_url is not None:
+        await run_in_threadpool(check_receiver_url, callback_url, service.settings.webhook_allowed_hosts)
+
 
 def check_text(text: str, max_chars: int) -> str:
     if not text.strip():
@@ -105,6 +115,7 @@ def check_text(text: str, max_chars: int) -> str:
     except UnicodeEncodeError:
         raise InvalidText("text contains unpaired surrogates (invalid UTF-16 escapes)", fault="bad_encoding") from None
     return text
+
 
 def photo_request(
     item_id: str,
@@ -134,6 +145,7 @@ def photo_request(
         callback_url=callback_url,
     )
 
+
 def _sniff_media_type(data: bytes) -> str:
     if data[:3] == b"\xff\xd8\xff":
         return "image/jpeg"
@@ -144,6 +156,7 @@ def _sniff_media_type(data: bytes) -> str:
     if data[:6] in (b"GIF87a", b"GIF89a"):
         return "image/gif"
     return "application/octet-stream"
+
 
 @router.post("/v1/moderate", response_model=ModerateResponse, responses=PROBLEM_RESPONSES)
 async def moderate(body: ModerateRequest, service: ServiceDep, key: ApiKeyDep) -> JSONResponse:
@@ -161,6 +174,7 @@ async def moderate(body: ModerateRequest, service: ServiceDep, key: ApiKeyDep) -
             req = parse_item(raw, service)
             if req.id in seen:
                 raise InvalidInput(f"id {req.id!r} appears twice in this batch")
+            await check_receiver(service, req.callback_url)
             seen.add(req.id)
             parsed.append(req)
         except ModerationError as exc:
@@ -169,6 +183,7 @@ async def moderate(body: ModerateRequest, service: ServiceDep, key: ApiKeyDep) -
     decided = iter(await moderation_of(service).moderate(parsed, key))
     results = [errors[k] if k in errors else next(decided) for k in range(len(body.items))]
     return JSONResponse({"results": [result_out(r, service.settings.public_url) for r in results]})
+
 
 @router.post("/v1/photos", response_model=ItemResultOut, responses=PROBLEM_RESPONSES)
 async def moderate_photo(
@@ -187,12 +202,14 @@ async def moderate_photo(
     data = await read_upload(image, service.settings.max_image_bytes)
     meta = _parse_metadata(metadata)
     check_routing(service, context, ItemType.PHOTO, callback_url)
+    await check_receiver(service, callback_url)
     req = photo_request(id, context, author_id, data, service, locale, meta, callback_url)
     [result] = await moderation_of(service).moderate([req], key)
     if result.error is not None:
         status = int(result.error.get("status", 422))
         return JSONResponse(result.error | {"id": id, "reasons": result.reasons}, status_code=status, media_type="application/problem+json")
     return JSONResponse(result_out(result, service.settings.public_url))
+
 
 def _parse_metadata(metadata: str | None) -> dict[str, Any] | None:
     if metadata is None:
@@ -204,6 +221,7 @@ def _parse_metadata(metadata: str | None) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         raise InvalidInput("metadata must be a JSON object")
     return value
+
 
 @router.get("/v1/items/{item_id}", response_model=ItemState, responses={404: {"description": "Unknown id"}})
 async def get_item(item_id: str, service: ServiceDep, key: ApiKeyDep) -> dict[str, Any]:

@@ -17,12 +17,14 @@ router = APIRouter(tags=["ops"])
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
+
 @router.get("/readyz", responses={503: {"description": "Ray or the database is down"}})
 async def readyz(service: ServiceDep) -> dict[str, Any]:
     out: dict[str, Any] = {"status": "ready", **(await service.ready())}
     if service.policy_error:
         out["policy_error"] = service.policy_error
     return out
+
 
 @router.get("/metrics", response_class=Response)
 async def metrics(service: ServiceDep) -> Response:

@@ -27,11 +27,13 @@ _IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif"}
 def _decided(d: Decided) -> dict[str, Any]:
     return asdict(d)
 
+
 @router.post("/v1/review/claim")
 async def claim(body: ClaimIn, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
     """Lease up to `limit` tasks, most urgent first (past SLA, then priority, then oldest)."""
     tasks = await run_in_threadpool(service.review.tasks.claim, session.user, body.limit, body.queue, resume=body.resume)
     return {"tasks": [task_out(t) for t in tasks], "lease_seconds": service.policy.review.lease_seconds, "undo_seconds": service.policy.review.undo_seconds}
+
 
 @router.post("/v1/review/tasks/{task_id}/decision")
 async def decide(task_id: int, body: DecisionIn, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
@@ -44,15 +46,18 @@ async def decide(task_id: int, body: DecisionIn, session: SessionDep, service: S
     first = _decided(out[0])
     return first | {"also": [_decided(d) for d in out[1:]]}
 
+
 @router.post("/v1/review/bulk")
 async def bulk(body: BulkIn, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
     res = await run_in_threadpool(service.review.decisions.bulk_decide, session.user, body.task_ids, body.decision, body.note)
     return {"decided": [_decided(d) for d in res["decided"]], "refused": res["refused"]}
 
+
 @router.post("/v1/review/tasks/{task_id}/release", status_code=204)
 async def release(task_id: int, session: SessionDep, service: ServiceDep) -> Response:
     await run_in_threadpool(service.review.tasks.release, session.user, task_id)
     return Response(status_code=204)
+
 
 @router.post("/v1/review/decisions/{decision_id}/undo")
 async def undo(decision_id: int, session: SessionDep, service: ServiceDep, body: UndoIn | None = None) -> dict[str, Any]:
@@ -66,13 +71,16 @@ async def undo(decision_id: int, session: SessionDep, service: ServiceDep, body:
     tasks = await run_in_threadpool(service.review.tasks.describe, [res.task_id]) if res.task_id is not None else []
     return {"decision_id": decision_id, "item_id": res.item_id, "task": task_out(tasks[0]) if tasks else None}
 
+
 @router.get("/v1/review/stats")
 async def stats(session: SessionDep, service: ServiceDep, hours: Annotated[int, Query(ge=1, le=24 * 31)] = 24) -> dict[str, Any]:
     return await run_in_threadpool(lambda: service.review.reports.stats(hours=hours))
 
+
 @router.get("/v1/review/items/{item_id}")
 async def review_item(item_id: str, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
     return await run_in_threadpool(service.store.get_item, item_id)
+
 
 @router.get("/v1/review/items/{item_id}/image", response_class=Response)
 async def item_image(item_id: str, session: SessionDep, service: ServiceDep) -> Response:

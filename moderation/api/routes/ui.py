@@ -31,6 +31,7 @@ def _review_html() -> str:
     """The page is a shipped file: read once per process, not per request."""
     return (REVIEW_UI / "index.html").read_text(encoding="utf-8")
 
+
 @router.get("/review", response_class=HTMLResponse, include_in_schema=False)
 async def review_page() -> HTMLResponse:
     return HTMLResponse(
