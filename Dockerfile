@@ -1,30 +1,53 @@
 # The same service as `make run`: uvicorn + a local Ray (or RAY_ADDRESS), SQLite under
-# /data by default, PostgreSQL when MODERATION_DATABASE_URL names one.
+# /data by default, PostgreSQL when MODERATION_DATABASE_URL names one. The same image runs
+# a Ray head or worker node (`ray start ...`): see deploy/ and docs/DEPLOY.md.
+#
+# Two stages: the builder has a C++ compiler because pdqhash ships only as source; the
+# final stage installs the builder's wheels and nothing else, so no compiler, header or
+# build cache is left in the image. `make image` builds it; ../shared/tools/oci-smoke
+# builds and checks it with buildah.
+
+FROM python:3.11-slim AS builder
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends g++ \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /build
+COPY pyproject.toml ./
+# The runtime dependencies of pyproject.toml, one per line; only that file is copied, so
+# a code change keeps this stage (and the wheels) cached.
+RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep=chr(10))" \
+      > requirements.txt \
+ && pip wheel --no-cache-dir --wheel-dir /wheels -r requirements.txt \
+ && cp requirements.txt /wheels/
+
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
     MODERATION_DATA_DIR=/data \
     RAY_USAGE_STATS_ENABLED=0
 
 RUN useradd --create-home --uid 10001 moderation && mkdir /data && chown moderation /data
 WORKDIR /app
 
-# Dependencies first, in their own layer: code changes do not reinstall them.
-COPY pyproject.toml ./
-RUN python - <<'PY' > /tmp/requirements.txt
-import tomllib
-print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))
-PY
-RUN pip install -r /tmp/requirements.txt
+# Dependencies first, in their own layer: code changes do not reinstall them. The wheels
+# are bind-mounted from the builder rather than copied, so they take no layer here;
+# --no-index: exactly the versions the builder resolved, nothing fetched again.
+RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
+    pip install --no-index --find-links=/wheels -r /wheels/requirements.txt
 
 COPY moderation ./moderation
 COPY models ./models
 COPY review_ui ./review_ui
-# Run from the source tree: models/ and review_ui/ are found beside the package.
+# Run from the source tree: models/ and review_ui/ are found beside the package. Compiled
+# now because the service user cannot write /app, and every Ray worker imports it.
 ENV PYTHONPATH=/app
-RUN python -c "import moderation.api.app"
+RUN python -m compileall -q moderation && python -c "import moderation.api.app"
 
 USER moderation
 EXPOSE 8000
