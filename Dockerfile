@@ -53,4 +53,8 @@ USER moderation
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 \
   CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status == 200 else 1)"
-CMD ["python", "-m", "moderation.cli", "serve", "--host", "0.0.0.0", "--port", "8000"]
+# uvicorn on create_app(), which is what `moderation serve` runs, called directly: `serve
+# --host 0.0.0.0` sets public_url from its host and port over MODERATION_PUBLIC_URL, and
+# every status_url would then name http://0.0.0.0:8000.
+CMD ["python", "-m", "uvicorn", "--factory", "moderation.api.app:create_app", \
+     "--host", "0.0.0.0", "--port", "8000", "--no-access-log"]
