@@ -2,10 +2,13 @@
 # /data by default, PostgreSQL when MODERATION_DATABASE_URL names one. The same image runs
 # a Ray head or worker node (`ray start ...`): see deploy/ and docs/DEPLOY.md.
 #
-# Two stages: the builder has a C++ compiler because pdqhash ships only as source; the
-# final stage installs the builder's wheels and nothing else, so no compiler, header or
-# build cache is left in the image. `make image` builds it; ../shared/tools/oci-smoke
-# builds and checks it with buildah.
+# Two stages: the builder has a C++ compiler because pdqhash ships only as source. It
+# builds a wheel of every dependency, then installs those wheels, and nothing else, into
+# /opt/venv; the final stage takes that virtualenv alone, so no compiler, header, wheel or
+# build cache is left in the image. (Not a `RUN --mount=from=builder` install: buildah
+# fails it when the builder stage comes from its cache, and reuses the layer when the
+# builder has changed.) `make image` builds it; ../shared/tools/oci-smoke builds and
+# checks it with buildah.
 
 FROM python:3.11-slim AS builder
 
@@ -20,7 +23,8 @@ COPY pyproject.toml ./
 RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep=chr(10))" \
       > requirements.txt \
  && pip wheel --no-cache-dir --wheel-dir /wheels -r requirements.txt \
- && cp requirements.txt /wheels/
+ && python -m venv /opt/venv \
+ && /opt/venv/bin/pip install --no-cache-dir --no-index --find-links=/wheels -r requirements.txt
 
 
 FROM python:3.11-slim
@@ -35,11 +39,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN useradd --create-home --uid 10001 moderation && mkdir /data && chown moderation /data
 WORKDIR /app
 
-# Dependencies first, in their own layer: code changes do not reinstall them. The wheels
-# are bind-mounted from the builder rather than copied, so they take no layer here;
-# --no-index: exactly the versions the builder resolved, nothing fetched again.
-RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
-    pip install --no-index --find-links=/wheels -r /wheels/requirements.txt
+# Dependencies first, in their own layer: code changes do not reinstall them.
+COPY --from=builder /opt/venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
 
 COPY moderation ./moderation
 COPY models ./models
