@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test bench deps venv clean eval
+.PHONY: run test bench deps venv clean eval image
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -39,6 +39,15 @@ test: venv deps
 # Full-size benchmarks; figures go to benchmarks/README.md by hand, with the machine.
 bench: venv
 	$(BIN)/pytest benchmarks --benchmark-only --benchmark-columns=mean,median,ops,rounds
+
+# The container image (Dockerfile), with whichever builder this machine has. IMAGE names
+# it. ../shared/tools/oci-smoke builds the committed tree with buildah and checks the result.
+IMAGE ?= localhost/moderation:dev
+image:
+	@if command -v buildah >/dev/null; then buildah bud --format docker --layers -t $(IMAGE) .; \
+	elif command -v podman >/dev/null; then podman build --format docker -t $(IMAGE) .; \
+	elif command -v docker >/dev/null && docker info >/dev/null 2>&1; then docker build -t $(IMAGE) .; \
+	else echo "no image builder: install buildah, podman or docker (or run ../shared/tools/oci-smoke as root)"; exit 1; fi
 
 eval: venv
 	$(BIN)/moderation eval photos
