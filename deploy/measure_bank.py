@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from moderation.photos.banks import BankEntry, BankIndex  # noqa: E402
+from moderation.photos.banks import BankEntry, BankIndex
 
 BATCH = 10_000  # Store.iter_bank_entries' batch, which the loader adds one at a time
 

@@ -40,7 +40,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from moderation.api.app import create_app  # per command
 
     settings = Settings()
-    if args.port != 8000 or args.host != "127.0.0.1":
+    # status_url links follow the address served unless MODERATION_PUBLIC_URL says where
+    # clients reach it (behind a proxy, or when serving on 0.0.0.0)
+    explicit = "public_url" in settings.model_fields_set
+    if not explicit and args.host not in ("0.0.0.0", "::") and (args.port != 8000 or args.host != "127.0.0.1"):
         settings = settings.model_copy(update={"public_url": f"http://{args.host}:{args.port}"})
     db = settings.resolved_database_url()
     print(f"moderation service on http://{args.host}:{args.port}", flush=True)

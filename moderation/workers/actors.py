@@ -133,8 +133,8 @@ class IndexActor:
 
 class ShardedIndex:
     """The bank index as `shards` IndexActors: an entry lives on shard entry_id % shards,
-    a query goes to every shard at once and the matches are merged. One shard holds
-    10 million hashes of each type in about 1.6 GB; more shards spread a larger bank
+    a query goes to every shard at once and the matches are merged. One shard holding
+    10 million imported PDQ hashes takes about 4.2 GB (docs/DEPLOY.md); more shards spread a larger bank
     over the cluster's nodes and its queries over their cores. Plain and picklable:
     the service and every photo worker hold the same handles."""
 
