@@ -89,6 +89,20 @@ async def run_review_jobs(
             await asyncio.sleep(interval)
 
 
+async def every(seconds: float, job: Callable[[], Awaitable[None]], what: str) -> None:
+    """Run `job` every `seconds` until cancelled; failures logged once per outage."""
+    failures = _FailureLog(what)
+    while True:
+        try:
+            await job()
+            failures.ok()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - logged once per outage by _FailureLog
+            failures.failed()
+        await asyncio.sleep(seconds)
+
+
 def newest_mtime(paths: Sequence[Path]) -> int:
     newest = 0
     for path in paths:

@@ -10,19 +10,22 @@ entry changes shape: a stored row, a new entry, the index's `BankEntry`, a CSV l
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from moderation.errors import InvalidInput
+from moderation.errors import InvalidInput, Unavailable
 from moderation.photos.banks import BankEntry
 from moderation.photos.decode import DecodeLimits
 from moderation.photos.hashing import PhotoHashes, hash_upload
 from moderation.spreadsheet import safe_cell
+from moderation.store import make_engine
 from moderation.store.repository import NewBankEntry, Store
 from moderation.workers.actors import ShardedIndex
 
@@ -139,6 +142,47 @@ def export_csv(entries: Iterable[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
+# -- what the index shards read --------------------------------------------------------------
+
+
+class BankFeed:
+    """The database as the index shards read it (`workers.actors.BankSource`): a shard's
+    entries, the bank log's changes, entries by id. Picklable: it travels to the shards as
+    a database URL, and each process opens its own engine."""
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self._store: Store | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"database_url": self.database_url, "_store": None}
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(make_engine(self.database_url))
+        return self._store
+
+    def position(self) -> int:
+        return self.store.bank_log_position()
+
+    def load(self, shard: int, shards: int) -> Iterator[list[BankEntry]]:
+        for rows in self.store.iter_bank_entries(shard=(shard, shards)):
+            yield [index_entry(r["entry_id"], r) for r in rows]
+
+    def changes(self, after: int, since: datetime, shard: int, shards: int) -> list[tuple[int, int, str]]:
+        return self.store.bank_log_after(after, since, (shard, shards))
+
+    def entries(self, ids: Sequence[int]) -> list[BankEntry]:
+        return [index_entry(r["entry_id"], r) for r in self.store.bank_entries_by_id(ids)]
+
+
+def index_name(database_url: str) -> str:
+    """The bank index actors' name: one index per database, shared by every API process
+    on it (and a test's service on its own database gets its own)."""
+    return "bank-index-" + hashlib.sha256(database_url.encode()).hexdigest()[:16]
+
+
 # -- the way in and out ---------------------------------------------------------------------
 
 
@@ -150,22 +194,23 @@ class Banks:
         self.index = index
         self.limits = limits
 
-    async def load_index(self) -> int:
-        """Fill the index from the database, a batch at a time; returns the entry count."""
-        n = 0
-        for rows in await run_in_threadpool(lambda: list(self.store.iter_bank_entries())):
-            await self.index.add([index_entry(r["entry_id"], r) for r in rows])
-            n += len(rows)
-        log.info("bank index loaded: %d entries", n)
-        return n
-
     async def store_entries(self, entries: Sequence[NewBankEntry]) -> list[int]:
-        """The one way into a bank: stored in the database first, then in the index."""
+        """The one way into a bank: stored (and logged) in the database first; every index
+        shard, whichever process it serves, follows the log; this one's are told to catch
+        up now, so the entry matches when this returns."""
         if not entries:
             return []
         ids = await run_in_threadpool(self.store.add_bank_entries, entries)
-        await self.index.add([index_entry(i, e) for i, e in zip(ids, entries)])
+        await self._sync()
         return ids
+
+    async def _sync(self) -> None:
+        # The change is stored: an index that cannot be reached now catches up when it
+        # can (it follows the log, or reloads), so the write is not failed for it.
+        try:
+            await self.index.sync()
+        except Unavailable as exc:
+            log.warning("bank index will catch up later: %s", exc.detail)
 
     def hash_photo(self, data: bytes) -> PhotoHashes:
         return hash_upload(data, self.limits)
@@ -188,7 +233,7 @@ class Banks:
 
     async def remove_entry(self, bank: str, entry_id: int, actor: str) -> None:
         await run_in_threadpool(self.store.delete_bank_entry, bank, entry_id)
-        await self.index.remove([entry_id])
+        await self._sync()
         await run_in_threadpool(self.store.audit, actor, "bank.remove", f"{bank}/{entry_id}", None)
 
     async def remember(self, bank: str | None, photos: Sequence[tuple[str, str, PhotoHashes]]) -> list[int]:

@@ -44,6 +44,14 @@ class Settings(BaseSettings):
     max_decoded_bytes: int = Field(
         default=256 * 1024 * 1024, ge=1, description="Most bytes a decoded image may hold in memory (from its header)."
     )
+    index_load_wait_seconds: float = Field(
+        default=120.0, ge=0, description="How long a starting service waits for the bank index to load before serving."
+    )
+    stop_shared_actors: bool = Field(
+        default=True,
+        description="Kill the cluster's bank index and campaign actors when this process stops. Off when "
+        "several API processes share them (they are created again by whoever finds them gone).",
+    )
     worker_retries: int = Field(default=3, ge=0, description="Retries of a batch whose worker died.")
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base of the status_url links returned.")
     webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(

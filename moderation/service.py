@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from moderation import background, webhooks
 from moderation.auth import Accounts, SessionPolicy
-from moderation.banks import Banks
+from moderation.banks import BankFeed, Banks, index_name
 from moderation.config import Settings
 from moderation.errors import ModerationError, PolicyError, Unavailable
 from moderation.metrics import Metrics
@@ -33,12 +33,12 @@ from moderation.rules.keywords import word_list_paths
 from moderation.store import make_engine, migrate
 from moderation.store.repository import Store
 from moderation.workers.actors import (
-    CampaignActor,
     PhotoWorker,
     ShardedIndex,
     TextWorker,
+    campaign_actor,
 )
-from moderation.workers.pool import InFlight, WorkerPool, kill_quietly
+from moderation.workers.pool import ACTOR_GONE, InFlight, WorkerPool, kill_quietly
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,8 @@ class Service:
         self.index: ShardedIndex | None = None
         self.banks: Banks | None = None
         self.moderation: Moderation | None = None
-        self.campaigns: Any = None  # spam campaigns: the window shared by all text workers
+        self.campaigns: str | None = None  # the name of the cluster's campaign actor
+        self._campaign_actor: Any = None
         self._started_ray = False
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -87,10 +88,13 @@ class Service:
                 configure_logging=False,
             )
             self._started_ray = True
-        self.index = ShardedIndex.start(self.settings.index_shards, self.policy.hash_matching.pdq_min_quality)
+        url = self.settings.resolved_database_url()
+        self.index = ShardedIndex(BankFeed(url), self.settings.index_shards, self.policy.hash_matching.pdq_min_quality, index_name(url))
         self.banks = Banks(self.store, self.index, self.limits)
-        await self.banks.load_index()
-        self.campaigns = CampaignActor.remote()  # spam campaigns: one window for every text worker
+        # spam campaigns: one window for every text worker of every process on this database
+        self.campaigns = "campaigns-" + index_name(url).removeprefix("bank-index-")
+        await self.keep_shared_actors()
+        await self._index_loaded(self.settings.index_load_wait_seconds)
         s = self.settings
         self.text_pool = WorkerPool(
             "text",
@@ -112,6 +116,7 @@ class Service:
         self.moderation = Moderation(
             self.store, self.metrics, lambda: self.policy, self.in_flight, self.text_pool, self.photo_pool, self.banks
         )
+        self._tasks.append(asyncio.create_task(background.every(1.0, self.keep_shared_actors, "shared actors")))
         self._tasks.append(asyncio.create_task(background.run_review_jobs(
             lambda: self.policy, self.outbox, self.banks, self.review.qa, self.accounts, self.settings.webhook_allowed_hosts
         )))
@@ -119,6 +124,39 @@ class Service:
             self._tasks.append(asyncio.create_task(background.watch_policy(
                 self.watched_paths, lambda: self.reload_policy("file-watch"), self._report_policy_error
             )))
+
+    async def keep_shared_actors(self) -> None:
+        """Create the cluster's bank index shards and campaign window if they are gone (their
+        node, or the process that created them, died): they reload from the database."""
+        assert self.index is not None and self.campaigns is not None
+        self.index.handles(create=True)
+        with contextlib.suppress(Unavailable):  # loading: readiness says so
+            await self.index.ensure()
+        # The handle that created (or found) it is kept: Ray ends an actor when the handles
+        # of the process that created it are gone, so it is replaced only once dead.
+        if self._campaign_actor is not None:
+            try:
+                await self._campaign_actor.ping.remote()
+                return
+            except ACTOR_GONE:
+                self._campaign_actor = None
+        self._campaign_actor = campaign_actor(self.campaigns)
+        await self._campaign_actor.ping.remote()
+
+    async def _index_loaded(self, seconds: float) -> None:
+        """Wait (a bounded time) for the index to load, so a fresh service serves photos at
+        once; past it, photos are answered 503 until it has."""
+        assert self.index is not None
+        deadline = asyncio.get_running_loop().time() + seconds
+        while True:
+            try:
+                await self.index.size()
+                return
+            except Unavailable as exc:
+                if asyncio.get_running_loop().time() > deadline:
+                    log.warning("serving before the bank index has loaded: %s", exc.detail)
+                    return
+                await asyncio.sleep(0.1)
 
     def watched_paths(self) -> list[Path]:
         """The policy file and the word lists its rules read: a change to any reloads."""
@@ -135,10 +173,11 @@ class Service:
         for pool in (self.text_pool, self.photo_pool):
             if pool is not None:
                 pool.shutdown()
-        if self.index is not None:
+        if self.index is not None and self.settings.stop_shared_actors:
             self.index.kill()
-        if self.campaigns is not None:
-            kill_quietly(self.campaigns)
+        if self.campaigns is not None and self.settings.stop_shared_actors:
+            with contextlib.suppress(ValueError):  # already gone
+                kill_quietly(ray.get_actor(self.campaigns))
         if self._started_ray:
             ray.shutdown()
         self.engine.dispose()
@@ -155,6 +194,8 @@ class Service:
             raise Unavailable("ray is not initialized")
         try:
             await asyncio.wait_for(self.index.size(), timeout=5)
+        except ModerationError:
+            raise
         except Exception as exc:
             raise Unavailable(f"ray: {exc}") from exc
         return {"database": "ok", "ray": "ok", "policy": self.policy.version}

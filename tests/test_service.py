@@ -191,7 +191,7 @@ def test_a_sharded_bank_index_matches_like_a_single_one(ray_session: None, tmp_p
 
     live = LiveService(make_settings(tmp_path, index_shards=3))
     try:
-        assert len(live.service.index.shards) == 3
+        assert len(live.service.index.handles()) == 3
         with live.client(live.api_key()) as c:
             photos = [jpeg(640, 480, seed=500 + i) for i in range(6)]
             ids = [

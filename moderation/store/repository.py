@@ -25,6 +25,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -37,6 +38,7 @@ from moderation.store.tables import (
     audit_log,
     bank_changes,
     bank_entries,
+    bank_log,
     blobs,
     decisions,
     items,
@@ -375,6 +377,7 @@ class Store(Repository):
     # -- banks ------------------------------------------------------------------------------
 
     def add_bank_entries(self, entries: Sequence[NewBankEntry]) -> list[int]:
+        """Store entries and log them, in one transaction: the index shards follow the log."""
         now = utcnow()
         ids = []
         with self._tx() as conn:
@@ -395,6 +398,8 @@ class Store(Repository):
                     )
                 )
                 ids.append(int(res.inserted_primary_key[0]))
+            if ids:
+                conn.execute(insert(bank_log), [{"entry_id": i, "op": "add", "at": now} for i in ids])
         return ids
 
     def list_bank(self, bank: str, limit: int = 100, offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
@@ -418,21 +423,51 @@ class Store(Repository):
             )
             if res.rowcount == 0:
                 raise NotFound(f"no entry {entry_id} in bank {bank!r}")
+            conn.execute(insert(bank_log).values(entry_id=entry_id, op="remove", at=utcnow()))
 
-    def iter_bank_entries(self, batch: int = 10_000, bank: str | None = None) -> Iterator[list[dict[str, Any]]]:
-        """Every entry of one bank or of every bank, in id order, a batch at a time (keyset
-        paging: each batch costs the same however far in): the index rebuild, CSV export."""
+    def iter_bank_entries(
+        self, batch: int = 10_000, bank: str | None = None, shard: tuple[int, int] | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every entry of one bank or of every bank (or of one index shard: `(k, n)` keeps the
+        ids equal to k modulo n), in id order, a batch at a time (keyset paging: each batch
+        costs the same however far in): the index rebuild, CSV export."""
         last = 0
         while True:
             query = select(bank_entries).where(bank_entries.c.id > last)
             if bank is not None:
                 query = query.where(bank_entries.c.bank == bank)
+            if shard is not None:
+                query = query.where(bank_entries.c.id % shard[1] == shard[0])
             with self._tx() as conn:
                 rows = conn.execute(query.order_by(bank_entries.c.id).limit(batch)).all()
             if not rows:
                 return
             last = rows[-1].id
             yield [_bank_row(r) for r in rows]
+
+    def bank_log_position(self) -> int:
+        """The newest change's sequence number (0 before the first)."""
+        with self._tx() as conn:
+            return int(conn.execute(select(func.coalesce(func.max(bank_log.c.seq), 0))).scalar_one())
+
+    def bank_log_after(self, after: int, since: datetime, shard: tuple[int, int] | None = None) -> list[tuple[int, int, str]]:
+        """(seq, entry id, op) of the changes past `after`, and of those logged since `since`:
+        on PostgreSQL writers commit out of order, so a change numbered below one already
+        seen can appear later; a follower re-reads the recent past and skips what it applied."""
+        c = bank_log.c
+        query = select(c.seq, c.entry_id, c.op).where(or_(c.seq > after, c.at >= since))
+        if shard is not None:
+            query = query.where(c.entry_id % shard[1] == shard[0])
+        with self._tx() as conn:
+            return [(int(r.seq), int(r.entry_id), str(r.op)) for r in conn.execute(query.order_by(c.seq))]
+
+    def bank_entries_by_id(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+        """The entries still stored among `ids`."""
+        out: list[dict[str, Any]] = []
+        with self._tx() as conn:
+            for chunk in _chunks(list(ids), 500):
+                out += [_bank_row(r) for r in conn.execute(select(bank_entries).where(bank_entries.c.id.in_(chunk)))]
+        return out
 
     def claim_due_bank_changes(self, limit: int = 20, now: datetime | None = None) -> list[dict[str, Any]]:
         """Moderators' bank changes past their undo window, each leased for a minute: its

@@ -131,6 +131,17 @@ bank_entries = Table(
     Column("created_by", String(128)),
 )
 
+# Every bank change in commit order of its writer: what the index shards replay to catch up
+# (a shard that restarts reloads its entries, then follows this log).
+bank_log = Table(
+    "bank_log",
+    metadata,
+    Column("seq", PK, primary_key=True, autoincrement=True),
+    Column("entry_id", BigInteger, nullable=False),
+    Column("op", String(8), nullable=False),  # add | remove
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+)
+
 audit_log = Table(
     "audit_log",
     metadata,

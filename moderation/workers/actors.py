@@ -8,13 +8,17 @@ Ray call costs about a millisecond and a short text takes far less to analyse.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 import ray
+from ray.exceptions import RayTaskError
 from threadpoolctl import threadpool_limits
 
+from moderation.errors import Unavailable
 from moderation.photos.banks import BankEntry, BankIndex, BankMatch
 from moderation.photos.decode import DecodeLimits
 from moderation.photos.hashing import PhotoHashes
@@ -33,7 +37,7 @@ from moderation.text.campaigns import (
     fingerprints,
 )
 from moderation.types import Item, Signals
-from moderation.workers.pool import kill_quietly
+from moderation.workers.pool import ACTOR_GONE, kill_quietly, raised_inside
 
 
 def one_native_thread() -> None:
@@ -49,10 +53,12 @@ def one_native_thread() -> None:
 
 @ray.remote(max_restarts=0)
 class TextWorker:
-    def __init__(self, policy: Policy, campaigns: Any = None) -> None:
+    def __init__(self, policy: Policy, campaigns: str | None = None) -> None:
+        """`campaigns`: the name of the cluster's campaign actor (looked up, never created here)."""
         one_native_thread()
         self.policy = policy
-        self.campaign_actor = campaigns
+        self.campaign_name = campaigns
+        self.campaign_actor: Any = None
         self.analyzer = TextAnalyzer(
             policy,
             text_signals=text_signals_for(policy),
@@ -65,8 +71,22 @@ class TextWorker:
         # Fingerprints are computed here, in parallel; the shared actor only counts.
         assert self.policy.campaigns is not None  # TextAnalyzer only calls when configured
         prints = [(author, key, h) for (author, _), (key, h) in zip(texts, fingerprints([t for _, t in texts]))]
-        ref = self.campaign_actor.observe.remote(prints, self.policy.campaigns)
-        return lambda: ray.get(ref)
+        try:
+            if self.campaign_actor is None:
+                self.campaign_actor = ray.get_actor(self.campaign_name)
+            ref = self.campaign_actor.observe.remote(prints, self.policy.campaigns)
+        except Exception as exc:  # noqa: BLE001 - not found: the service is creating it again
+            self.campaign_actor = None
+            raise Unavailable(f"campaign window unavailable: {type(exc).__name__}") from None
+
+        def collect() -> list[CampaignCount]:
+            try:
+                return ray.get(ref)
+            except Exception as exc:  # noqa: BLE001 - gone mid-call: this worker is fine
+                self.campaign_actor = None
+                raise Unavailable(f"campaign window unavailable: {type(exc).__name__}") from None
+
+        return collect
 
     def analyze(self, items: Sequence[Item]) -> list[Signals]:
         return self.analyzer.analyze(items)
@@ -107,86 +127,194 @@ class PhotoWorker:
         return True
 
 
-@ray.remote(max_restarts=0)
+# How far back a shard re-reads the bank log: on PostgreSQL a writer may commit a change
+# numbered below one already seen; it appears within this time or never.
+LOG_LOOKBACK = timedelta(minutes=5)
+
+
+class BankSource(Protocol):
+    """What an index shard reads (implemented over the database by `moderation.banks.BankFeed`)."""
+
+    def position(self) -> int: ...
+    def load(self, shard: int, shards: int) -> Iterator[list[BankEntry]]: ...
+    def changes(self, after: int, since: datetime, shard: int, shards: int) -> list[tuple[int, int, str]]: ...
+    def entries(self, ids: Sequence[int]) -> list[BankEntry]: ...
+
+
+@ray.remote(max_restarts=-1, max_task_retries=0, max_concurrency=8, num_cpus=0)
 class IndexActor:
-    """One shard of the bank index shared by all photo workers (see `ShardedIndex`).
-    Not restarted by Ray: an empty index would approve banned photos silently; the
-    service loads it from the database at start."""
+    """One shard of the cluster's bank index, a follower of the database.
 
-    def __init__(self, pdq_min_quality: int = 50) -> None:
+    It loads its entries itself (ids equal to `shard` modulo `shards`), then follows the bank
+    log: every change, written by any API process, reaches it within `poll_seconds`, and
+    at once when a writer calls `sync`. Ray restarts it when it or its node dies; it then
+    loads again, and answers `Unavailable` (never an empty match) until it has."""
+
+    def __init__(self, source: BankSource, shard: int, shards: int, pdq_min_quality: int, poll_seconds: float = 0.25) -> None:
+        self.source, self.shard, self.shards = source, shard, shards
         self.index = BankIndex(pdq_min_quality=pdq_min_quality)
+        self.ready = False
+        self.error: str | None = None
+        self._after = 0
+        self._applied: dict[int, float] = {}  # log seq -> when applied (monotonic)
+        self._sync_lock = threading.Lock()
+        threading.Thread(target=self._follow, args=(pdq_min_quality, poll_seconds), daemon=True).start()
 
-    def add(self, entries: Sequence[BankEntry]) -> int:
-        self.index.add(entries)
+    def _follow(self, pdq_min_quality: int, poll_seconds: float) -> None:
+        while not self.ready:
+            try:
+                position = self.source.position()
+                index = BankIndex(pdq_min_quality=pdq_min_quality)
+                for batch in self.source.load(self.shard, self.shards):
+                    index.add(batch)
+                self.index, self._after, self.ready, self.error = index, position, True, None
+            except Exception as exc:  # noqa: BLE001 - the database may be down: try again
+                self.error = f"loading: {exc}"
+                time.sleep(1.0)
+        while True:
+            try:
+                self.sync()
+                self.error = None
+            except Exception as exc:  # noqa: BLE001 - kept for `size`; the next poll retries
+                self.error = f"following the bank log: {exc}"
+            time.sleep(poll_seconds)
+
+    def sync(self) -> int:
+        """Apply the logged changes not applied yet; returns the shard's size."""
+        self._check_ready()
+        with self._sync_lock:
+            since = datetime.now(UTC) - LOG_LOOKBACK
+            new = [c for c in self.source.changes(self._after, since, self.shard, self.shards) if c[0] not in self._applied]
+            added = [entry_id for _, entry_id, op in new if op == "add"]
+            removed = [entry_id for _, entry_id, op in new if op == "remove"]
+            # an entry is added once and removed at most once after: adds first, then removes
+            if added:
+                self.index.add(self.source.entries(added))
+            if removed:
+                self.index.remove(removed)
+            now = time.monotonic()
+            for seq, _, _ in new:
+                self._applied[seq] = now
+                self._after = max(self._after, seq)
+            horizon = now - 2 * LOG_LOOKBACK.total_seconds()
+            self._applied = {seq: t for seq, t in self._applied.items() if t >= horizon}
         return len(self.index)
 
-    def remove(self, entry_ids: Sequence[int]) -> int:
-        self.index.remove(entry_ids)
-        return len(self.index)
+    def _check_ready(self) -> None:
+        if not self.ready:
+            raise Unavailable(f"bank index shard {self.shard} is loading" + (f" ({self.error})" if self.error else ""))
 
     def match(self, hashes: Sequence[PhotoHashes], thresholds: MatchThresholds) -> list[list[BankMatch]]:
+        self._check_ready()
         return [self.index.match(h, thresholds) for h in hashes]
 
     def size(self) -> int:
+        self._check_ready()
         return len(self.index)
 
 
 class ShardedIndex:
-    """The bank index as `shards` IndexActors: an entry lives on shard entry_id % shards,
-    a query goes to every shard at once and the matches are merged. One shard holding
-    10 million imported PDQ hashes takes about 4.2 GB (docs/DEPLOY.md); more shards spread a larger bank
-    over the cluster's nodes and its queries over their cores. Plain and picklable:
-    the service and every photo worker hold the same handles."""
+    """The cluster's bank index as `shards` named IndexActors: an entry lives on shard
+    entry_id % shards, a query goes to every shard at once and the matches are merged.
+    One shard holding 10 million imported PDQ hashes takes about 4.2 GB (docs/DEPLOY.md);
+    more shards spread a larger bank over the cluster's nodes and its queries over their
+    cores.
 
-    def __init__(self, shards: Sequence[Any]) -> None:
-        if not shards:
+    The actors are named after the database, so every API process on that database shares
+    them: the first creates them, the others find them. A process that finds one gone
+    (its node, or the process that created it, died) creates it again (`ensure`), and it
+    reloads from the database. Picklable: photo workers look the actors up by name and
+    never create them."""
+
+    def __init__(self, source: BankSource, shards: int, pdq_min_quality: int, name: str) -> None:
+        if shards < 1:
             raise ValueError("an index needs at least one shard")
-        self.shards = list(shards)
+        self.source, self.shards, self.pdq_min_quality, self.name = source, shards, pdq_min_quality, name
+        self._handles: list[Any] | None = None
 
-    @classmethod
-    def start(cls, n: int, pdq_min_quality: int) -> ShardedIndex:
-        return cls([IndexActor.remote(pdq_min_quality) for _ in range(n)])
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_handles": None}
 
-    def _split(self, ids: Sequence[int]) -> dict[int, list[int]]:
-        out: dict[int, list[int]] = {}
-        for k, i in enumerate(ids):
-            out.setdefault(i % len(self.shards), []).append(k)
-        return out
+    def _names(self) -> list[str]:
+        return [f"{self.name}-{k}of{self.shards}" for k in range(self.shards)]
 
-    async def add(self, entries: Sequence[BankEntry]) -> None:
-        groups = self._split([e.entry_id for e in entries])
-        await asyncio.gather(*(self.shards[s].add.remote([entries[k] for k in ks]) for s, ks in groups.items()))
+    def handles(self, *, create: bool = False) -> list[Any]:
+        if self._handles is None:
+            try:
+                if create:
+                    self._handles = [
+                        IndexActor.options(name=n, get_if_exists=True).remote(self.source, k, self.shards, self.pdq_min_quality)
+                        for k, n in enumerate(self._names())
+                    ]
+                else:
+                    self._handles = [ray.get_actor(n) for n in self._names()]
+            except ValueError as exc:  # no actor of that name (yet)
+                raise Unavailable(f"bank index not running: {exc}") from None
+        return self._handles
 
-    async def remove(self, entry_ids: Sequence[int]) -> None:
-        groups = self._split(list(entry_ids))
-        await asyncio.gather(*(self.shards[s].remove.remote([entry_ids[k] for k in ks]) for s, ks in groups.items()))
+    async def _each(self, method: str, *args: Any, create: bool = True) -> list[Any]:
+        handles = self.handles(create=create)
+        try:
+            return list(await asyncio.gather(*(getattr(h, method).remote(*args) for h in handles)))
+        except RayTaskError as exc:
+            raise raised_inside(exc) from None
+        except ACTOR_GONE as exc:
+            self._handles = None  # looked up (or created) again next time
+            raise Unavailable(f"bank index shard unavailable: {type(exc).__name__}") from None
+
+    async def ensure(self) -> int:
+        """Create what is missing, then the number of entries; Unavailable while loading."""
+        return sum(await self._each("size"))
+
+    async def sync(self) -> None:
+        """Every shard applies the log now: a writer's change is visible when this returns."""
+        await self._each("sync")
 
     async def size(self) -> int:
-        return sum(await asyncio.gather(*(s.size.remote() for s in self.shards)))
+        return sum(await self._each("size"))
 
     def match(self, hashes: Sequence[PhotoHashes], thresholds: MatchThresholds) -> list[list[BankMatch]]:
-        """Blocking: called inside photo workers, one remote call per shard for the batch."""
-        per_shard = ray.get([s.match.remote(list(hashes), thresholds) for s in self.shards])
+        """Blocking: called inside photo workers, one remote call per shard for the batch.
+        Any failure of a shard is `Unavailable` here, never the caller's own death."""
+        try:
+            per_shard = ray.get([s.match.remote(list(hashes), thresholds) for s in self.handles()])
+        except RayTaskError as exc:
+            raise raised_inside(exc) from None
+        except Exception as exc:  # noqa: BLE001 - a dead or restarting shard: the worker is fine
+            self._handles = None
+            raise Unavailable(f"bank index unavailable: {type(exc).__name__}") from None
         return [
             sorted((m for shard in per_shard for m in shard[k]), key=lambda m: (m.distance, m.entry_id))
             for k in range(len(hashes))
         ]
 
     def kill(self) -> None:
-        for s in self.shards:
+        for s in self._handles or []:
             kill_quietly(s)
+        self._handles = None
 
 
-@ray.remote(max_restarts=-1, max_task_retries=-1)
+def campaign_actor(name: str) -> Any:
+    """The cluster's campaign actor of this name, created if it is missing."""
+    return CampaignActor.options(name=name, get_if_exists=True).remote()
+
+
+@ray.remote(max_restarts=-1, max_task_retries=-1, num_cpus=0)
 class CampaignActor:
-    """The campaign window shared by all text workers (`moderation.text.campaigns`).
+    """The campaign window shared by all text workers of every API process on one database
+    (`moderation.text.campaigns`): one named actor, so copies sent through different
+    processes count as one campaign.
 
     Its clock is the only clock, so workers on other machines agree on the window. Restarted
-    by Ray if it dies, empty: a campaign in progress is then counted again from zero.
+    by Ray if it dies (or created again by a service that finds it gone), empty: a campaign
+    in progress is then counted again from zero.
     """
 
     def __init__(self) -> None:
         self.window = CampaignWindow()
+
+    def ping(self) -> bool:
+        return True
 
     def observe(self, prints: Sequence[tuple[str, str, int]], settings: CampaignSettings) -> list[CampaignCount]:
         """Count a batch of (author, exact key, SimHash) fingerprints, in order."""

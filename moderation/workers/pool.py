@@ -17,14 +17,27 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import ray
-from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
+from ray.exceptions import (
+    ActorDiedError,
+    ActorUnavailableError,
+    RayActorError,
+    RayTaskError,
+)
 
-from moderation.errors import Overloaded, Unavailable
+from moderation.errors import ModerationError, Overloaded, Unavailable
 from moderation.types import Item, Signals
 
 log = logging.getLogger(__name__)
 
-_DEAD = (RayActorError, ActorDiedError, ActorUnavailableError)
+# The actor called is dead or restarting. (An error raised *inside* the actor comes as a
+# RayTaskError, which Ray also makes an instance of the error's own class: when a worker's
+# call to another actor fails, the worker itself is fine. `_run_chunk` tells them apart.)
+ACTOR_GONE = (RayActorError, ActorDiedError, ActorUnavailableError)
+
+
+def raised_inside(exc: RayTaskError) -> BaseException:
+    """What an actor raised, as ours when it is ours (Ray's wrapper lacks its fields)."""
+    return exc.cause if isinstance(exc.cause, ModerationError) else exc
 
 
 def kill_quietly(actor: Any) -> None:
@@ -91,7 +104,11 @@ class WorkerPool:
             k, actor = self._pick()
             try:
                 return await actor.analyze.remote(list(chunk))
-            except _DEAD as exc:
+            except RayTaskError as exc:
+                # the worker raised: one of our errors (a bank index shard loading) is the
+                # answer; anything else is a bug to see, never a reason to replace the worker
+                raise raised_inside(exc) from None
+            except ACTOR_GONE as exc:
                 last = exc
                 self._replace(k, actor)
         raise Unavailable(f"{self.name} workers keep dying: {last}", retry_after=5)
@@ -114,7 +131,9 @@ class WorkerPool:
         async def one(k: int, actor: Any) -> Any:
             try:
                 return await getattr(actor, method).remote(*args)
-            except _DEAD:
+            except RayTaskError:
+                raise  # the worker answered, with an error: it is alive
+            except ACTOR_GONE:
                 self._replace(k, actor)
                 return await getattr(self.actors[k], method).remote(*args)
 

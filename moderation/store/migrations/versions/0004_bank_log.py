@@ -1,0 +1,33 @@
+"""bank log: every bank change, for the index shards to follow
+
+Revision ID: 0004
+Revises: 0002
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+PK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "bank_log",
+        sa.Column("seq", PK, autoincrement=True, nullable=False),
+        sa.Column("entry_id", sa.BigInteger(), nullable=False),
+        sa.Column("op", sa.String(length=8), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_bank_log")),
+    )
+    with op.batch_alter_table("bank_log", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_bank_log_at"), ["at"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("bank_log", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_bank_log_at"))
+    op.drop_table("bank_log")
