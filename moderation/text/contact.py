@@ -123,22 +123,26 @@ _VALIDATION_BUDGET = 4000
 # None may touch another digit group, so "06/12/34/56/78" stays a phone.
 _NOT_PHONE = re.compile(
     r"(?<![\d./\-])(?:"
-    r"(?:(?:0?[1-9]|[12]\d|3[01])([./\-])(?:0?[1-9]|1[0-2])\1(?:19|20)\d\d"
+    r"(?:0?[1-9]|[12]\d|3[01])([./\-])(?:0?[1-9]|1[0-2])\1(?:19|20)\d\d"
+    r"|(?:0?[1-9]|[12]\d|3[01])/(?:0?[1-9]|1[0-2])/\d\d"
     r"|(?:19|20)\d\d([./\-])(?:0?[1-9]|1[0-2])\2(?:0?[1-9]|[12]\d|3[01])"
     r"|\d{1,2}(?:[.,]\d{1,2})? ?/ ?(?:5|10|20|100)"
     r"|(?:19|20)\d\d ?[\-/] ?(?:19|20)?\d\d"
     r")(?![./\-]?\d)"
-    # short forms only when no other group of digits is near: "06.12.34 56 78" is a phone
-    r"|(?<!\d[\s./\-])(?<!\d\s[./\-])(?:(?:0?[1-9]|[12]\d|3[01])([./\-])(?:0?[1-9]|1[0-2])(?:\3\d\d)?"
-    r"|(?:0?[1-9]|[12]\d|3[01]) (?:0?[1-9]|1[0-2]) (?:19|20)\d\d)(?!\s{0,2}[./\-]?\s{0,2}\d)"
-    r")"
+    r"|(?<!\d)(?:[01]?\d|2[0-3]):[0-5]\d(?!\d)"  # times: "22:30"
+    r"|\([1-9]\d{3,5}\)"  # a postcode or a year in brackets: "(59000)"
+    # short forms only when no group of digits is joined to them: "06.12.34.56.78" and
+    # "0450/00/12/34" are phones, "le 12/06", "2013 20/02" and "6.00" are not
+    r"|(?<![\d./\-])(?<!\d\s[./\-])(?<!\d[./\-]\s)(?<!\d\s[./\-]\s)"
+    r"(?:(?:0?[1-9]|[12]\d|3[01])([./\-])(?:0?[1-9]|1[0-2])(?:\3\d\d)?|(?:[01]?\d|2[0-3])\.[0-5]\d"
+    r"|(?<!\d\s)(?:0?[1-9]|[12]\d|3[01]) (?:0?[1-9]|1[0-2]) (?:19|20)\d\d)(?!\s{0,2}[./\-]?\s{0,2}\d)"
 )
 # A chain right after these words starts with a reference, not a phone number: "vol
 # 4567", "réf. 256071", "n° 2023-118".
 _CODE_BEFORE = re.compile(
     r"(?<![^\W\d_])(?:n°|no|nr|n|#|ref|reference|dossier|commande|order|booking|resa|reservation|vol|flight|train|"
     r"tgv|ter|ice|ic|ouigo|eurostar|bus|ligne|line|voie|quai|platform|siege|seat|place|sortie|exit|terminal|porte|"
-    r"gate|plaque|plate|code|pin|colis|parcel|tracking)\s?[:.°#]?\s{0,2}$"
+    r"gate|plaque|plate|code|pin|colis|parcel|tracking)\s?[:.°#]?\s{0,2}$|(?:[€£$]|(?<![a-z])(?:chf|eur)) ?$"
 )
 # an upper-case code in the original text ("AF 2926", "ZH 500900", "U2 8467")
 _CAPS_CODE = re.compile(r"(?<![\w])([A-Z][A-Z\d]{1,3}|\d[A-Z])\s?$")
@@ -163,7 +167,7 @@ _SPLIT_LINKS = frozenset(
 _SPLIT_FILLER = _SPLIT_LINKS | frozenset(
     ["la", "le", "les", "c'est", "c", "est", "cest", "is", "the", "by", "it's", "its", "a", "de", "du", "moi", "me", "of", "el", "resto", "der", "die", "il", "o", "en", "i"]
 )
-_SPLIT_GAP = re.compile(r"[^\d\n]{1,40}")
+_SPLIT_GAP = re.compile(r"(?:[^\W\d_]|[\s,;:'’\-–—]){1,40}")
 _SPLIT_WORDS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 
 
@@ -349,8 +353,8 @@ def _add_tail(value: int, words: list[str], gaps: list[str], used: int, allow_te
 
 
 def _counting(chain: list[_Unit]) -> bool:
-    """ "1 2 3 4 5 6 7 8 9 10": counting, though 123456789 is a valid Polish number."""
-    return len(chain) >= 10 and all(u.digits == str(k) for k, u in enumerate(chain, 1))
+    """ "1 2 3 4 5 6 7 8 9": counting, though 123456789 is a valid Polish number."""
+    return len(chain) >= 9 and all(u.digits == str(k) for k, u in enumerate(chain, 1))
 
 
 def _group_sizes(window: Sequence[_Unit]) -> tuple[int, ...] | None:
@@ -361,9 +365,21 @@ def _group_sizes(window: Sequence[_Unit]) -> tuple[int, ...] | None:
     return tuple(len(u.digits) for u in units)
 
 
+def _letter_after(text: str, end: int) -> bool:
+    """ "63-MNN", "12AB": the digits run into letters, as in a plate or a code."""
+    nxt = text[end : end + 1]
+    if nxt in ("-", "/"):
+        nxt = text[end + 1 : end + 2]
+    return nxt.isalpha()
+
+
 def _years(window: Sequence[_Unit]) -> bool:
-    """Two or more groups that all look like years: "2014 2010", not a phone."""
-    return len(window) >= 2 and all(u.typed and len(u.digits) == 4 and 1950 <= int(u.digits) <= 2039 for u in window)
+    """Groups of four digits led by a year: "2014 2010", "since 2018 1204 Genève"."""
+    return (
+        len(window) >= 2
+        and all(u.typed and len(u.digits) == 4 for u in window)
+        and 1950 <= int(window[0].digits) <= 2039
+    )
 
 
 def _disguised(view: Normalized, window: Sequence[_Unit]) -> bool:
@@ -411,7 +427,7 @@ _WEAK_TLDS = frozenset(["be", "ch", "lu", "es", "pt", "it", "de", "nl", "pl", "m
 
 # The words that stand for "@": bracketed ("(chez)") or spaced ("jean arobase gmail").
 _AT_BRACKETED = ("at", "arobase", "arroba", "chez")
-_AT_SPACED = ("at", "arobase", "arroba", "chiocciola", "at sign")
+_AT_SPACED = ("at", "arobase", "arobas", "arroba", "a commercial", "chiocciola", "at sign")
 _AT = (
     r"(?:\s{0,3}@\s{0,3}"
     rf"|\s{{0,3}}[(\[{{<]\s{{0,2}}(?:@|{'|'.join(_AT_BRACKETED)})\s{{0,2}}[)\]}}>]\s{{0,3}}"
@@ -438,20 +454,49 @@ _EMAIL_HINT = re.compile(
     rf"(?<![a-z0-9_%+\-.@])(?P<local>[a-z0-9][a-z0-9_.\-]{{1,40}}[a-z0-9_])\s{{1,3}}"
     rf"(?:sur|on|en|bei|su|chez|via|at|auf|na|em)\s{{1,3}}(?P<provider>{_PROVIDERS})(?![a-z0-9.@])"
 )
+# An address written with no symbol at all: "lea rousseau outlook fr", "lea.r gmail point
+# com". Only with a provider that is no common word and a TLD after it.
+_BARE_PROVIDERS = (
+    "gmail|googlemail|hotmail|outlook|yahoo|ymail|icloud|aol|orange|wanadoo|free|sfr|laposte|bbox|"
+    "numericable|gmx|t-online|libero|virgilio|tiscali|proton|protonmail|tutanota|skynet|telenet|bluewin|"
+    "hispeed|sunrise|zoho|yandex|wp|onet|interia|msn"
+)
+_EMAIL_BARE = re.compile(
+    r"(?<![a-z0-9_.@\-])(?P<local>[a-z][a-z0-9_.\-]{1,30}[a-z0-9](?: [a-z][a-z0-9]{1,20}){0,2}) "
+    rf"(?P<provider>{_BARE_PROVIDERS}) (?:(?:point|dot|\.) )?(?P<tld>com|fr|net|org|be|ch|lu|es|pt|it|de|nl|pl|eu|"
+    r"co uk|uk|me|io|info)(?![a-z0-9@'’\-])"
+)
+_PROVIDER_WORD = re.compile(rf"(?<![a-z0-9])(?:{_PROVIDERS})(?![a-z0-9])")
+# words before an address written as a plain name: "mon mail c'est tompetit chez sfr"
+_EMAIL_CUE = re.compile(
+    r"(?<![a-z])(?:e-?mail|mail|courriel|adresse|address|ecris|ecrivez|write|contacte|contactez|envoie|send)"
+    r"[^.!?\n]{0,30}$"
+)
+_NOT_LOCAL = frozenset(
+    ["je", "j'suis", "suis", "moi", "toi", "me", "is", "my", "mon", "ma", "mes", "est", "c'est", "cest", "c", "a", "au", "aux", "the", "le", "la", "les", "de", "du", "des", "to", "at", "on", "sur", "chez", "mail", "email", "e-mail", "adresse", "address", "and", "et", "ou", "or", "par", "by", "via", "pour", "for", "are", "am", "i", "i'm", "im", "it", "its", "ca", "mais", "but", "aussi", "also", "en", "in", "dans", "un", "une", "tout", "toujours", "only", "pas", "not", "plus", "client", "abonne", "compte", "account", "box", "fibre", "forfait"]
+)
+
+# Messaging, social and payment apps members move to, as they write them; a handle after
+# a payment app is as much a way out of the platform as a phone number.
 _PLATFORMS = (
-    "whatsapp|whats app|watsap|wa|telegram|tg|signal|snapchat|snap|sc|instagram|insta|ig|tiktok|"
-    "facebook|fb|messenger|discord|skype|kik|wechat|viber|twitter|threads|linkedin"
+    "whatsapp|whats app|whatsap|watsap|watsapp|wa|telegram|tg|signal|snapchat|snap|snp|sc|instagram|insta|ig|"
+    "tiktok|tik tok|facebook|fb|messenger|discord|skype|kik|wechat|viber|twitter|threads|linkedin|twitch|bereal|"
+    "lydia|sumeria|paypal|revolut|revtag|wero|paylib|lyf|twint|bizum|mb way|mbway|satispay|blik|tikkie|payconiq|"
+    "venmo|cash app|cashapp"
 )
 _HANDLE_AFTER_PLATFORM = re.compile(
     rf"(?<![a-z0-9_])(?P<platform>{_PLATFORMS})(?![a-z0-9_])"
     r"(?P<filler>(?:[\s:=\-–>,]{0,3}(?:c'est|c est|cest|is|es|ist|e|my|mon|ma|mi|il mio|id|"
-    r"pseudo|name|username|user|handle|account|compte|me|moi|:|=)(?![a-z0-9_])){0,3}[\s:=\-–>,]{1,3})"
+    r"pseudo|name|username|user|handle|account|compte|me|moi|as|under|sous|je suis|i'm|im|i am|:|=)(?![a-z0-9_])){0,3}"
+    r"[\s:=\-–>,]{1,3})"
     r"(?P<handle>@?[a-z0-9_](?:[a-z0-9_.]{1,29}[a-z0-9_])?)(?![a-z0-9_@])"
 )
 _AT_HANDLE = re.compile(r"(?<![a-z0-9_.@%+\-/])@(?P<handle>[a-z0-9_](?:[a-z0-9_.]{0,28}[a-z0-9_])?)(?![a-z0-9_@])")
 _INVITE = re.compile(
     r"(?<![a-z])(?:add|ajoute|ajoutez|contacte|contactez|ecris|ecrivez|ecrit|text|message|msg|write|ping|"
-    r"dm|mp|follow|suis|suivez|retrouve|retrouvez|joins|rejoins|find|trouve|parle|parlons|talk|chat)"
+    r"dm|mp|follow|parle|parlons|talk|chat|"
+    # "je suis sur whatsapp" says where one is, "suis-moi sur insta" asks to follow
+    r"(?:suis|suivez|retrouve|retrouvez|joins|rejoins|find|trouve)(?=[-\s]{1,2}(?:me|moi|nous|us)\b))"
     r"(?:[-\s]{1,2}(?:me|moi|nous|us))?\s{1,3}(?:on|sur|via|par|en|by|over|su|auf)\s{1,3}"
     rf"(?P<platform>{_PLATFORMS})(?![a-z0-9_])"
 )
@@ -577,11 +622,15 @@ class ContactDetector:
             )
 
     def _trim_code(self, view: Normalized, chain: list[_Unit]) -> list[_Unit]:
-        """Drop a leading group that belongs to a code: after "vol", "réf.", "AF", or glued
-        to letters ("BKG-48213", "B380416"); a long number stays ("call08712345678")."""
+        """Drop the groups that belong to a code: after "vol", "réf.", "n°", "AF", or glued
+        to letters ("BKG-48213", "B380416", "63-MNN"), with what is joined to them by a
+        dash or slash ("n° 2025-386-8143"); a long number stays ("call08712345678")."""
+        text = view.text
+        while chain and chain[-1].typed and len(chain[-1].digits) < 5 and _letter_after(text, chain[-1].end):
+            chain = chain[:-1]
         if not chain or chain[0].plus or not chain[0].typed or len(chain[0].digits) >= 9:
             return chain
-        first, text = chain[0], view.text
+        first = chain[0]
         glued = first.start > 0 and (
             text[first.start - 1].isalpha()
             or (text[first.start - 1] in "-/_" and first.start > 1 and text[first.start - 2].isalpha())
@@ -591,7 +640,12 @@ class ContactDetector:
             o_start = view.span_to_original(first.start, first.start + 1)[0]
             caps = _CAPS_CODE.search(view.original, max(0, o_start - 6), o_start)
             coded = caps is not None and _PHONE_CUE.fullmatch(caps.group(1).lower()) is None
-        return chain[1:] if coded else chain
+        if not coded:
+            return chain
+        k = 1
+        while k < len(chain) and chain[k].typed and text[chain[k - 1].end : chain[k].start] in ("-", "/"):
+            k += 1
+        return chain[k:]
 
     def _split_numbers(
         self, view: Normalized, chains: list[list[_Unit]], found: list[tuple[int, int, _Reading, tuple[str, ...]]], budget: list[int]
@@ -614,8 +668,8 @@ class ContactDetector:
                 continue
             if _glued(text, a[0].start, a[-1].end) or _glued(text, b[0].start, b[-1].end):
                 continue  # "RES-5880BW ... vol V7 6797": codes, not halves of a number
-            if _UNIT_AFTER.match(text, b[-1].end):
-                continue  # "500900 and 996 mi"
+            if _UNIT_AFTER.match(text, b[-1].end) or _years(a + b):
+                continue  # "500900 and 996 mi", "2026 et 2010"
             budget[0] -= 1
             joined = a + b
             digits = "".join(u.digits for u in joined)
@@ -712,12 +766,29 @@ class ContactDetector:
             pos = m.end()
             value = f"{_clean_email_part(local)}@{domain}{_clean_email_part(tld)}"
             yield ContactMatch("email", view.span_to_original(m.start(), m.end()), value, "contact.email")
+        if not _PROVIDER_WORD.search(text):
+            return
         for m in _EMAIL_HINT.finditer(text):
             local = m.group("local")
-            if not re.search(r"[a-z]", local) or not re.search(r"[._\d]", local):
-                continue  # "je suis sur gmail" is not an address
+            if not re.search(r"[a-z]", local):
+                continue
+            if not re.search(r"[._\d]", local):
+                # "je suis sur gmail" is not an address; "mon mail c'est tompetit chez sfr" is
+                if local in _NOT_LOCAL or len(local) < 3:
+                    continue
+                if _EMAIL_CUE.search(text, max(0, m.start() - 40), m.start()) is None:
+                    continue
             value = f"{local}@{m.group('provider')}"
             yield ContactMatch("email", view.span_to_original(m.start(), m.end()), value, "contact.email")
+        for m in _EMAIL_BARE.finditer(text):
+            words = m.group("local").split(" ")
+            while words and words[0] in _NOT_LOCAL:
+                words.pop(0)
+            if not words or any(w in _NOT_LOCAL for w in words):
+                continue
+            start = m.start("local") + len(m.group("local")) - len(" ".join(words))
+            value = f"{'.'.join(words)}@{m.group('provider')}.{m.group('tld').replace(' ', '.')}"
+            yield ContactMatch("email", view.span_to_original(start, m.end()), value, "contact.email")
 
     def _handles(self, view: Normalized) -> Iterable[ContactMatch]:
         text = view.text
@@ -726,6 +797,8 @@ class ContactDetector:
             bare = handle.lstrip("@")
             if handle.startswith("@"):
                 pass
+            elif len(m.group("platform")) <= 3 and bare[0].isdigit() and not m.group("filler").strip(" -,"):
+                continue  # "TG 695YC", "FB 793KK": a plate, not Telegram or Facebook
             elif bare in _STOP_HANDLES or bare.isdigit() or bare in _NUMBER_WORDS:
                 continue
             elif not re.search(r"[\d_.]", bare) and ":" not in m.group("filler"):

@@ -507,7 +507,7 @@ HANDLE_APPS: dict[str, tuple[str, ...]] = {
     "paypal": ("PayPal", "paypal"),
     "revolut": ("Revolut", "revolut", "revtag"),
     "wero": ("Wero", "wero"),
-    "twitter": ("Twitter", "X (Twitter)"),
+    "twitter": ("Twitter", "twitter"),
     "skype": ("Skype",),
     "viber": ("Viber",),
 }
@@ -711,7 +711,7 @@ TRIP_FORMATS: dict[str, tuple[str, str]] = {
 }
 
 
-def negative_texts(seed: int = DEFAULT_SEED, per_cell: int = 8) -> list[CorpusText]:
+def negative_texts(seed: int = DEFAULT_SEED, per_cell: int = 16) -> list[CorpusText]:
     """`per_cell` messages for each (kind of harmless number, trip format): the kind in
     slot {a}, two other harmless numbers of random kinds beside it."""
     rng = random.Random(f"{seed}:negatives")
