@@ -122,6 +122,7 @@ _VALIDATION_BUDGET = 4000
 # "2024-06-12", "12 06 2024", "12/06"), ratings ("4.5/5"), spans of years ("2019-2020").
 # None may touch another digit group, so "06/12/34/56/78" stays a phone.
 _NOT_PHONE = re.compile(
+    r"(?=[\d(])(?:"  # every form starts with a digit or "(": other positions fail at once
     r"(?<![\d./\-])(?:"
     r"(?:0?[1-9]|[12]\d|3[01])([./\-])(?:0?[1-9]|1[0-2])\1(?:19|20)\d\d"
     r"|(?:0?[1-9]|[12]\d|3[01])/(?:0?[1-9]|1[0-2])/\d\d"
@@ -136,6 +137,7 @@ _NOT_PHONE = re.compile(
     r"|(?<![\d./\-])(?<!\d\s[./\-])(?<!\d[./\-]\s)(?<!\d\s[./\-]\s)"
     r"(?:(?:0?[1-9]|[12]\d|3[01])([./\-])(?:0?[1-9]|1[0-2])(?:\3\d\d)?|(?:[01]?\d|2[0-3])\.[0-5]\d"
     r"|(?<!\d\s)(?:0?[1-9]|[12]\d|3[01]) (?:0?[1-9]|1[0-2]) (?:19|20)\d\d)(?!\s{0,2}[./\-]?\s{0,2}\d)"
+    r")"
 )
 # A chain right after these words starts with a reference, not a phone number: "vol
 # 4567", "réf. 256071", "n° 2023-118".
@@ -218,7 +220,7 @@ def _chains(text: str) -> list[list[_Unit]]:
     """Maximal runs of digit-like tokens, each turned into digit units; dates and
     ratings break runs."""
     toks = _tokens(text)
-    if sum(t[0].isdigit() for t in toks) >= 2:
+    if sum(len(t[0]) for t in toks if t[0].isdigit()) >= _MIN_CUED:
         blocked = _blocked(text)
         if blocked:
             toks = [t if not any(s <= t[1] < e for s, e in blocked) else ("", t[1], t[2]) for t in toks]
@@ -597,17 +599,20 @@ class ContactDetector:
         chains = _chains(text)
         found: list[tuple[int, int, _Reading, tuple[str, ...]]] = []
         budget = [_VALIDATION_BUDGET]
-        starts: list[int] = []
         for ci, chain in enumerate(chains):
-            chain = self._trim_code(view, chain)
-            chains[ci] = chain
-            if not chain or _counting(chain):
-                starts.append(len(found))
-                continue
-            starts.append(len(found))
             if sum(len(u.digits) for u in chain) < _MIN_CUED:
+                continue  # most chains of a message: a price, a time, a seat count
+            chain = chains[ci] = self._trim_code(view, chain)
+            total = sum(len(u.digits) for u in chain)
+            if total < _MIN_CUED:
                 continue
-            cued = _PHONE_CUE.search(text, max(0, chain[0].start - 40), chain[0].start) is not None
+            counting = _counting(chain)
+            # the announcing word matters only to a short number or to counting
+            cued = (total < _MIN_NATIONAL or counting) and _PHONE_CUE.search(
+                text, max(0, chain[0].start - 40), chain[0].start
+            ) is not None
+            if counting and not cued:
+                continue  # counting, unless announced as a phone
             hits = list(self._windows(view, chain, budget, cued))
             if not hits and any(u.alt is not None for u in chain):
                 for alt in _with_alternatives(chain):
@@ -911,6 +916,35 @@ def shared_detector(regions: tuple[str, ...]) -> ContactDetector:
 def find_contacts(text: str, regions: Sequence[str] = DEFAULT_REGIONS) -> list[ContactMatch]:
     """Phone numbers, e-mails, messaging handles and links in `text`, spans into `text`."""
     return shared_detector(tuple(regions)).find(text)
+
+
+# Phone regions whose members write a language, likeliest first: a tie-break for a
+# number the digits cannot place ("08001234567" in an English message is British).
+LANGUAGE_REGIONS: dict[str, tuple[str, ...]] = {
+    "fr": ("FR", "BE", "CH", "LU"), "en": ("GB",), "de": ("DE", "CH", "LU"), "it": ("IT", "CH"),
+    "es": ("ES",), "pt": ("PT",), "nl": ("NL", "BE"), "pl": ("PL",),
+}
+
+
+def locale_regions(locale: str | None) -> tuple[str, ...]:
+    """Regions a locale points to: its country first ("fr-BE" -> BE), then those of its
+    language; () for no or an unknown locale."""
+    if not locale:
+        return ()
+    parts = re.split(r"[-_]", locale.strip())
+    language, country = parts[0].lower(), (parts[1].upper() if len(parts) > 1 else "")
+    regions = LANGUAGE_REGIONS.get(language, ())
+    return ((country,) if len(country) == 2 else ()) + tuple(r for r in regions if r != country)
+
+
+def phone_region(e164: str) -> str | None:
+    """The region of an E.164 number as phonenumbers places it (the main region of a
+    shared country code: +44 is GB)."""
+    try:
+        num = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return None
+    return phonenumbers.region_code_for_country_code(num.country_code)
 
 
 def check_domains(domains: Sequence[str] | object, key: str = "allowed_domains") -> frozenset[str]:
