@@ -601,7 +601,10 @@ class ContactDetector:
         budget = [_VALIDATION_BUDGET]
         for ci, chain in enumerate(chains):
             if sum(len(u.digits) for u in chain) < _MIN_CUED:
-                continue  # most chains of a message: a price, a time, a seat count
+                # most chains of a message: a price, a time, a seat count; still a
+                # possible half of a split number, once its code is gone ("BA 807 et")
+                chains[ci] = self._trim_code(view, chain) if len(chains) > 1 else chain
+                continue
             chain = chains[ci] = self._trim_code(view, chain)
             total = sum(len(u.digits) for u in chain)
             if total < _MIN_CUED:
