@@ -393,7 +393,8 @@ def _disguised(view: Normalized, window: Sequence[_Unit]) -> bool:
     if len(units) >= 5 and all(len(u.digits) == 1 for u in units):
         return True
     start, end = window[0].start, window[-1].end
-    if any(c in "oli" for c in view.text[start:end]):
+    # a letter that ends the run is a model or a code ("Nokia 7250i"), not a disguise
+    if any(c in "oli" for c in view.text[start : end - 1]):
         return True
     o_start, o_end = view.span_to_original(start, end)
     return not view.original[o_start:o_end].isascii()
@@ -623,7 +624,10 @@ class ContactDetector:
                     if hits:
                         break
             found.extend(hits)
-        found.extend(self._split_numbers(view, chains, found, budget))
+        for start, end, reading, others in list(self._split_numbers(view, chains, found, budget)):
+            found = [f for f in found if f[1] <= start or f[0] >= end]
+            found.append((start, end, reading, others))
+        found.sort(key=lambda f: f[0])
         for start, end, reading, others in found:
             yield ContactMatch(
                 "phone", view.span_to_original(start, end), reading.e164, "contact.phone", reading.region, others
@@ -660,7 +664,8 @@ class ContactDetector:
     ) -> Iterable[tuple[int, int, _Reading, tuple[str, ...]]]:
         """Numbers split in two by a few linking words: "06 12 et la fin c'est 34 56 78"."""
         text = view.text
-        matched = [(s, e) for s, e, _, _ in found]
+        # a short number found in one half ("34 56 78") gives way to the whole
+        matched = [(s, e) for s, e, r, _ in found if sum(r.groups) >= _MIN_NATIONAL]
         used: set[int] = set()
         for ci in range(len(chains) - 1):
             a, b = chains[ci], chains[ci + 1]
