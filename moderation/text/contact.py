@@ -8,12 +8,15 @@ match back to the characters the author typed.
 
 Phones: the text is cut into tokens (digit runs, words, '+'); neighbouring tokens that can
 stand for digits (digits, number words in French/English and a few neighbours, letters
-used as digits when glued to digits) form chains; windows of a chain are validated by
-`phonenumbers` for the configured regions. Two chains split by a few words ("06 12 et la
-fin c'est 34 56 78") are tried together. Validation is what keeps prices, dates, times,
-postcodes and references out: a window must be a valid number of at least 8 national
-digits, and Luxembourg numbers written without +352 count only when they are mobiles,
-because Luxembourg accepts 4 to 11 digit fixed lines and would match postcodes and years.
+used as digits) form chains; windows of a chain are validated by `phonenumbers` for the
+configured regions, and a national number must be written the way its region writes it
+(trunk prefix or not). Two chains joined by linking words ("06 12 et la fin c'est 34 56
+78") are tried together. What keeps prices, dates, times, postcodes and references out:
+validation, at least 8 national digits unless a word announced a phone, the number is
+grouped its region's way ("14 020") or disguised (nobody spells out a postcode), and the
+shapes that are something else: dates, ratings, times, years, a code before the digits
+("vol", "réf.", "AF"), a unit after them ("km", "€"). Among the regions a national number
+is valid in, the author's grouping picks one ("078 123 45 67" is Swiss), then the type.
 
 Every regular expression has bounded repetition and a look-behind that stops it from
 restarting inside a word, so a hostile 1 MB text costs linear time.
