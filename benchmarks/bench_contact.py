@@ -19,7 +19,13 @@ from collections.abc import Callable
 import pytest
 from benchkit import QUICK, record, throughput
 
-from moderation.text.contact import find_contacts
+from moderation.text.contact import ContactDetector, find_contacts
+from moderation.text.contact_corpus import (
+    DEFAULT_SEED,
+    evaluate_corpus,
+    format_report,
+    full_corpus,
+)
 from moderation.text.normalize import normalize, normalize_for_contacts
 
 SEED = 20240611
@@ -89,8 +95,6 @@ def texts() -> list[str]:
     return _texts(N_TEXTS)
 
 
-
-
 @pytest.mark.benchmark(group="contact")
 def test_bench_normalize(benchmark, texts):  # type: ignore[no-untyped-def]
     benchmark(_run, normalize, texts)
@@ -125,3 +129,12 @@ def test_generated_texts_are_found(texts):  # type: ignore[no-untyped-def]
     """The benchmark measures real work: the contact texts are found, the others not."""
     flagged = sum(bool(find_contacts(t)) for t in texts)
     assert 0.2 * len(texts) < flagged < 0.4 * len(texts), flagged
+
+
+def test_generated_corpus_table(capsys):  # type: ignore[no-untyped-def]
+    """Recall per region, type and style and false alarms on the generated corpus (the
+    table of benchmarks/README.md); the same with `python -m moderation.text.contact_corpus`."""
+    report = evaluate_corpus(ContactDetector(), full_corpus(DEFAULT_SEED))
+    with capsys.disabled():
+        print(f"\ncorpus seed={DEFAULT_SEED}\n{format_report(report)}")
+    assert report.positives("phone") and report.negatives()

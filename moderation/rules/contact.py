@@ -16,6 +16,8 @@ from moderation.text.contact import (
     KINDS,
     check_domains,
     listed_domain,
+    locale_regions,
+    phone_region,
     shared_detector,
     url_host,
 )
@@ -45,6 +47,15 @@ class ContactRule(Rule):
         for m in text.contacts(self.regions):
             if m.kind not in self.kinds or (m.kind == "url" and self._allowed(m.value)):
                 continue
-            out.append(self.reason(m.span, m.value, kind=m.kind, via=m.detector)
-            )
+            if m.kind != "phone":
+                out.append(self.reason(m.span, m.value, kind=m.kind, via=m.detector))
+                continue
+            # The number decides its region (its country code, the way it is grouped, its
+            # type); the author's locale only breaks a tie the digits leave open.
+            value, region = m.value, m.region
+            if m.alternatives:
+                preferred = locale_regions(text.item.locale)
+                readings = [(m.value, m.region), *((e, phone_region(e)) for e in m.alternatives)]
+                value, region = min(readings, key=lambda r: preferred.index(r[1]) if r[1] in preferred else len(preferred))
+            out.append(self.reason(m.span, value, kind=m.kind, via=m.detector, region=region))
         return out

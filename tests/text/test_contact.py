@@ -65,6 +65,17 @@ def _only(text: str, kind: str) -> tuple[str, str]:
         ("+48 601 234 567", "+48 601 234 567", "+48601234567"),
         # UK premium number glued to letters
         ("call 08712345678now", "08712345678", "+448712345678"),
+        # fixed lines and service numbers, short ones when announced or grouped their way
+        ("tél 01 23 45 67 89", "01 23 45 67 89", "+33123456789"),
+        ("ruf 030 123456 an", "030 123456", None),  # German, and Italian as well: value open
+        ("tel 27 12 34 56", "27 12 34 56", "+35227123456"),  # Luxembourg, no trunk prefix
+        ("bel 0800 1234", "0800 1234", "+318001234"),
+        ("gemeente 14 020", "14 020", "+3114020"),
+        ("appelle le 0 884 Ol 23 45", "0 884 Ol 23 45", "+33884012345"),  # letters as groups
+        # pairs across a plain space: "soixante huit" may be 68 or 60 then 8
+        ("vingt et un vingt-trois quarante-cinq soixante huit", None, None),  # PT and PL alike
+        # counting, unless a phone is announced
+        ("mon numéro : 1 2 3 4 5 6 7 8 9", "1 2 3 4 5 6 7 8 9", "+48123456789"),
     ],
 )
 def test_find_contacts_finds_disguised_phone(text: str, typed: str | None, e164: str | None) -> None:
@@ -89,6 +100,12 @@ def test_find_contacts_finds_disguised_phone(text: str, typed: str | None, e164:
         ("mail: paul.durand@gmail", "paul.durand@gmail", "paul.durand@gmail"),
         ("écris-moi, paul.durand92 sur gmail", "paul.durand92 sur gmail", "paul.durand92@gmail"),
         ("pаul.durаnd@gmаil.com", "pаul.durаnd@gmаil.com", "paul.durand@gmail.com"),  # Cyrillic а
+        # no symbol at all: name, provider, TLD
+        ("mon adresse lea rousseau outlook fr", "lea rousseau outlook fr", "lea.rousseau@outlook.fr"),
+        ("lea.rousseau chez gmail", "lea.rousseau chez gmail", "lea.rousseau@gmail"),
+        ("lea.rousseau a commercial gmail point com", None, "lea.rousseau@gmail.com"),
+        # a plain name before "chez sfr" counts once a word speaks of mail
+        ("mon mail c'est tompetit chez sfr", "tompetit chez sfr", "tompetit@sfr"),
     ],
 )
 def test_find_contacts_finds_disguised_email(text: str, typed: str | None, value: str) -> None:
@@ -106,6 +123,12 @@ def test_find_contacts_finds_disguised_email(text: str, typed: str | None, value
         ("insta: leamusic", "leamusic"),
         ("telegram = @lea_m", "@lea_m"),
         ("suis moi @lea.music", "@lea.music"),
+        ("ajoute-moi sur snap : lea_r", "lea_r"),
+        ("my insta is @lea.r", "@lea.r"),
+        ("tg: @lea", "@lea"),
+        ("mon lydia c'est lea_r92", "lea_r92"),  # payment apps too
+        ("find me on Discord as lea.r, easier", "lea.r"),
+        ("écris-moi sur Signal, je suis lea_r", "lea_r"),
     ],
 )
 def test_find_contacts_finds_handle(text: str, typed: str) -> None:
@@ -156,6 +179,14 @@ def test_find_contacts_finds_url(text: str, typed: str) -> None:
         "bus 8,22,65,61,66,382",  # a list of numbers
         "1 2 3 4 5 6 7 8 9 10",  # counting
         "score 4/5 ★★★★☆, 10/10",  # ratings
+        "je suis sur whatsapp mais écris ici",  # where one is, not an invitation
+        "plaque TG 695YC, vol FB 793",  # platform abbreviations in codes
+        "n° 2025-386-8143 63-MNN-5",  # a reference and a plate
+        "since 2018 1204 Genève",  # a year and a postcode
+        "le 27/12/26 à 6.00, retour 22:30 13/01",  # dates and times side by side
+        "17,50 € au lieu de 24,50 €, (59000) 9375",  # prices and a bracketed postcode
+        "Hi, all good: (2012) and £13.90",  # a year and a price joined by "and"
+        "14020 Caen",  # a postcode that is also a Dutch service number
     ],
 )
 def test_find_contacts_ignores_harmless_numbers(text: str) -> None:
