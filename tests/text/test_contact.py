@@ -289,7 +289,7 @@ def test_contact_rule_rejects_bad_configuration() -> None:
 
 
 def test_evaluate_contacts_meets_targets(eval_dir: Path) -> None:
-    # The targets on the development data: recall >= 0.95, <= 1 % of ok texts flagged.
+    # Targets on the development data: recall >= 0.95, <= 1 % of ok texts flagged.
     report = evaluate_contacts(eval_dir)
     for name in ("contact_leakage", "carpool", "messages"):
         total = report[name]["total"]
