@@ -1,7 +1,7 @@
 """The service's periodic jobs, each given its collaborators explicitly.
 
-- `run_review_jobs`: deliver due webhooks, apply bank changes past their undo window,
-  sample QA, and hourly delete long-expired sessions;
+- `run_review_jobs`: deliver due webhooks, apply bank changes past their undo window, and
+  hourly delete long-expired sessions;
 - `watch_policy`: reload the policy when its file or a word list it reads changes.
 
 A failing pass is logged once when the failure starts (with its traceback) and once when
@@ -24,7 +24,6 @@ from moderation.auth import Accounts
 from moderation.banks import Banks
 from moderation.errors import PolicyError
 from moderation.policy import Policy
-from moderation.review.qa import QA
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +62,6 @@ async def run_review_jobs(
     policy: Callable[[], Policy],
     outbox: webhooks.Outbox,
     banks: Banks,
-    qa: QA,
     accounts: Accounts,
     allowed_hosts: Sequence[str] = (),
     interval: float = 0.5,
@@ -77,7 +75,6 @@ async def run_review_jobs(
             try:
                 await webhooks.deliver_due(outbox, client, backoff_of(policy()), allowed_hosts=allowed_hosts)
                 await banks.apply_due_changes()
-                await run_in_threadpool(qa.sample_qa)
                 if time.monotonic() - purged_at > SESSION_PURGE_SECONDS:
                     await run_in_threadpool(accounts.purge_expired)
                     purged_at = time.monotonic()

@@ -21,6 +21,7 @@ from moderation.banks import Banks
 from moderation.errors import Conflict, ModerationError, Unavailable
 from moderation.metrics import Metrics
 from moderation.policy import Policy
+from moderation.review.qa import sampled
 from moderation.store.repository import ApiKey, NewItem, Store, StoredItem
 from moderation.types import Decision, Item, ItemType, Signals, Source
 from moderation.workers.pool import InFlight, WorkerPool
@@ -185,6 +186,7 @@ class Moderation:
                     policy_version=verdict.policy_version,
                     queue=verdict.queue,
                     priority=queue_rule.priority if queue_rule else 5,
+                    qa_sample=sampled(r.id, "qa", policy.review.qa_sample_auto),
                 )
             )
 

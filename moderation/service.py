@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -80,6 +82,10 @@ class Service:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         await run_in_threadpool(migrate, self.engine)
         if not ray.is_initialized():
+            # ray.init installs its own SIGTERM handler, which ends the process at once; the
+            # server's (uvicorn's: stop accepting, finish what is in flight, shut down) is
+            # put back, so a rolling deploy fails no request.
+            saved = _signal_handlers()
             ray.init(
                 address=self.settings.ray_address,
                 num_cpus=self.settings.ray_num_cpus,
@@ -87,6 +93,8 @@ class Service:
                 namespace="moderation",
                 configure_logging=False,
             )
+            for sig, handler in saved.items():
+                signal.signal(sig, handler)
             self._started_ray = True
         url = self.settings.resolved_database_url()
         self.index = ShardedIndex(BankFeed(url), self.settings.index_shards, self.policy.hash_matching.pdq_min_quality, index_name(url))
@@ -118,7 +126,7 @@ class Service:
         )
         self._tasks.append(asyncio.create_task(background.every(1.0, self.keep_shared_actors, "shared actors")))
         self._tasks.append(asyncio.create_task(background.run_review_jobs(
-            lambda: self.policy, self.outbox, self.banks, self.review.qa, self.accounts, self.settings.webhook_allowed_hosts
+            lambda: self.policy, self.outbox, self.banks, self.accounts, self.settings.webhook_allowed_hosts
         )))
         if self.watch:
             self._tasks.append(asyncio.create_task(background.watch_policy(
@@ -226,3 +234,10 @@ class Service:
         self.policy = new
         await run_in_threadpool(self.store.audit, actor, "policy.reload", new.version, {"previous": old})
         return new.version
+
+
+def _signal_handlers() -> dict[int, Any]:
+    """SIGTERM's and SIGINT's handlers, when this thread may set them (the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}

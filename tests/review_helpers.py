@@ -39,6 +39,7 @@ def review_item(
     callback_url: str | None = None,
     api_key_id: int | None = None,
     language: str | None = "fr",
+    qa_sample: bool = False,
 ) -> NewItem:
     if reasons is None:
         if image is None:
@@ -68,6 +69,7 @@ def review_item(
         policy_version="test",
         queue=queue if decision == "review" else None,
         priority=priority,
+        qa_sample=qa_sample,
     )
 
 

@@ -181,6 +181,15 @@ class ServedProcess:
             self.proc.wait(timeout=30)
         self.proc = None
 
+    def terminate(self, timeout: float = 60) -> int:
+        """SIGTERM, as a rolling deploy sends it; the exit code once the process is gone."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout)
+        finally:
+            self.kill()
+
 
 PROBLEM = "application/problem+json"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import signal
 import threading
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from servers import (
 )
 
 from moderation.errors import PolicyError
+from moderation.store import make_engine
+from moderation.store.repository import Store
 
 
 @pytest.fixture(scope="module")
@@ -156,6 +159,53 @@ def test_killed_service_loses_no_answered_item(ray_session: None, tmp_path: Path
         assert len(httpx.get(f"{url}/v1/items/d1", headers=headers).json()["review"]) == 1
     finally:
         served.kill()
+
+
+def test_sigterm_under_load_finishes_what_is_in_flight_and_answers_no_5xx(ray_session: None, tmp_path: Path) -> None:
+    """A rolling deploy sends SIGTERM: the server stops accepting, answers every request it
+    accepted, then exits cleanly. Before, Ray's handler ended the process at once and the
+    requests in flight were cut."""
+    served = ServedProcess(tmp_path / "var", free_port(), RAY_ADDRESS=ray.get_runtime_context().gcs_address,
+                           MODERATION_TEXT_WORKERS="1", MODERATION_PHOTO_WORKERS="1")
+    key = served.create_key()
+    served.start()
+    outcomes: list[tuple[str, list[str], object]] = []
+    stop = threading.Event()
+
+    def client(c: int) -> None:
+        n = 0
+        while not stop.is_set():
+            ids = [f"t{c}-{n}-{i}" for i in range(50)]
+            n += 1
+            try:
+                resp = httpx.post(served.url + "/v1/moderate", json={"items": [text_item(i, f"message {i}") for i in ids]},
+                                  headers={"Authorization": f"Bearer {key}"}, timeout=60)
+                outcomes.append(("answered", ids, resp.status_code))
+            except httpx.ConnectError:
+                outcomes.append(("refused", ids, None))  # after the listener closed: never accepted
+                return
+            except httpx.HTTPError as exc:
+                outcomes.append(("cut", ids, exc))
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(4)]
+    for t in threads:
+        t.start()
+    wait_for(lambda: sum(o[0] == "answered" for o in outcomes) >= 4, what="load running")
+    code = served.terminate()
+    stop.set()
+    for t in threads:
+        t.join(timeout=60)
+    assert code in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once it has shut down
+    statuses = [o[2] for o in outcomes if o[0] == "answered"]
+    assert statuses and all(s == 200 for s in statuses), statuses
+    # A connection cut without an answer must not have been one the server was working on:
+    # none of its items was stored (the pipeline resends it, idempotently).
+    store = Store(make_engine(f"sqlite:///{tmp_path / 'var' / 'moderation.db'}"))
+    for kind, ids, exc in outcomes:
+        if kind == "cut":
+            assert store.find_items(ids) == {}, f"a request in flight was cut: {exc!r}"
+    answered = [i for kind, ids, _ in outcomes if kind == "answered" for i in ids]
+    assert len(store.find_items(answered)) == len(answered)
 
 
 def test_a_changed_word_list_is_reloaded_without_restart(ray_session: None, tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """QA: a share of automatically decided items is sampled (deterministically, by a hash of
-the item id) into the `qa` queue, and a share of human decisions into `second-review` for
+the item id, when the item is written: `Moderation.moderate` draws, `Store.save_items`
+writes the task in the item's transaction) into the `qa` queue, and a share of human decisions into `second-review` for
 another moderator. Both are judged blind (the first decision is not shown) and feed the
 stats: automated precision and reviewer agreement. Human decisions on texts are also the
 training labels of `moderation train text`.
@@ -9,14 +10,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Sequence
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 
-from moderation.review.tasks import QA_QUEUE, QueuePart
-from moderation.store.repository import utcnow
-from moderation.store.tables import decisions, items, review_cursors, review_tasks
+from moderation.review.tasks import QueuePart
+from moderation.store.tables import decisions, items
 
 # A text's reason category -> the training label of `moderation train text`.
 LABEL_OF_CATEGORY = {
@@ -53,35 +52,6 @@ def training_label(decision: str, reasons: Sequence[dict[str, Any]], explicit: s
 
 class QA(QueuePart):
     """QA sampling and the labeled texts moderators' decisions make."""
-
-    def sample_qa(self, batch: int = 1000, now: datetime | None = None) -> int:
-        """Look at automatically decided items not seen yet; put a share into the QA queue.
-        Returns how many were queued. A compare-and-set on the cursor keeps two nodes
-        from sampling the same items."""
-        share = self.policy.review.qa_sample_auto
-        now = now or utcnow()
-        with self._tx() as conn:
-            cur = conn.execute(select(review_cursors.c.value).where(review_cursors.c.name == "qa_auto")).scalar()
-            if cur is None:
-                conn.execute(insert(review_cursors).values(name="qa_auto", value=0))
-                cur = 0
-            rows = conn.execute(
-                select(items.c.pk, items.c.id, items.c.first_decision).where(items.c.pk > cur).order_by(items.c.pk).limit(batch)
-            ).all()
-            if not rows:
-                return 0
-            res = conn.execute(
-                update(review_cursors).where(review_cursors.c.name == "qa_auto", review_cursors.c.value == cur).values(value=rows[-1].pk)
-            )
-            if res.rowcount != 1:
-                return 0
-            picks = [r for r in rows if r.first_decision != "review" and sampled(r.id, "qa", share)]
-            if picks:
-                conn.execute(
-                    insert(review_tasks),
-                    [{"item_pk": r.pk, "queue": QA_QUEUE, "priority": 9, "status": "open", "created_at": now} for r in picks],
-                )
-        return len(picks)
 
     def labeled_texts(self) -> Iterator[dict[str, str]]:
         """Human-decided texts as training rows (text, label, lang): the last standing

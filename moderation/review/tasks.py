@@ -23,10 +23,9 @@ from moderation.auth import User
 from moderation.errors import Conflict, InvalidInput, NotFound
 from moderation.policy import Policy
 from moderation.review.duplicates import open_duplicates
-from moderation.store.repository import Repository, aware, claim_rows, utcnow
+from moderation.store.repository import QA_QUEUE, Repository, aware, claim_rows, utcnow
 from moderation.store.tables import audit_log, decisions, items, review_tasks
 
-QA_QUEUE = "qa"
 SECOND_QUEUE = "second-review"
 BLIND_QUEUES = (QA_QUEUE, SECOND_QUEUE)
 SENSITIVE_CATEGORIES = ("nudity", "suggestive", "sexual")

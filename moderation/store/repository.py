@@ -45,6 +45,8 @@ from moderation.store.tables import (
     review_tasks,
 )
 
+# Automatic decisions sampled for a blind second look (`moderation.review.qa`).
+QA_QUEUE = "qa"
 # How long a claimed bank change waits before another claim may retry it.
 BANK_CHANGE_LEASE = timedelta(seconds=60)
 
@@ -122,6 +124,7 @@ class NewItem:
     policy_version: str
     queue: str | None
     priority: int
+    qa_sample: bool = False  # an automatic decision drawn for QA: its qa task is written with it
 
 
 @dataclass(frozen=True)
@@ -305,6 +308,12 @@ class Store(Repository):
             }
             for i in new
             if i.decision == "review"
+        ] + [
+            # QA is drawn when the item is written, in its transaction: no cursor to skip past
+            # items that several writers commit out of order
+            {"item_pk": pks[i.id], "queue": QA_QUEUE, "priority": 9, "status": "open", "created_at": now}
+            for i in new
+            if i.qa_sample and i.decision != "review"
         ]
         if tasks:
             conn.execute(insert(review_tasks), tasks)

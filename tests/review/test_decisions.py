@@ -19,6 +19,7 @@ def test_decision_on_expired_lease_nobody_took_is_accepted(store: Store) -> None
     [d] = q.decisions.decide(ALICE, task["task_id"], "approve", now=utcnow() + timedelta(seconds=5))
     assert d.item_id == "lease-2"
 
+
 def test_human_decision_becomes_final_with_history(store: Store) -> None:
     store.save_items([review_item("final-1")])
     q = queue_for(store)
@@ -30,6 +31,7 @@ def test_human_decision_becomes_final_with_history(store: Store) -> None:
     assert state["status"] == "decided"
     assert [h["kind"] for h in state["history"]] == ["auto", "human"]
     assert state["history"][1]["actor"] == "user:alice" and state["history"][1]["note"] == "phone number"
+
 
 def test_undo_within_window_restores_item_and_reopens_task(store: Store) -> None:
     store.save_items([review_item("undo-1")])
@@ -53,6 +55,7 @@ def test_undo_within_window_restores_item_and_reopens_task(store: Store) -> None
     q.decisions.undo(ADMIN, d2.decision_id, now=utcnow() + timedelta(hours=1), why="wrong call")
     assert store.get_item("undo-1")["final_decision"] is None
 
+
 def test_apply_to_duplicates_decides_the_cluster(store: Store) -> None:
     from images import make_jpeg
 
@@ -71,6 +74,7 @@ def test_apply_to_duplicates_decides_the_cluster(store: Store) -> None:
     assert store.get_item("dup-b")["final_decision"] == "reject"
     assert store.get_item("dup-far")["final_decision"] is None
 
+
 def test_bulk_decide_reports_refused_tasks(store: Store) -> None:
     store.save_items([review_item(f"bulk-{i}") for i in range(3)])
     q = queue_for(store)
@@ -79,6 +83,7 @@ def test_bulk_decide_reports_refused_tasks(store: Store) -> None:
     res = q.decisions.bulk_decide(ALICE, mine + [bobs], "approve")
     assert sorted(d.task_id for d in res["decided"]) == sorted(mine)
     assert [r["task_id"] for r in res["refused"]] == [bobs] and res["refused"][0]["status"] == 409
+
 
 def test_a_claimed_bank_change_is_retried_until_recorded_and_an_undo_cancels_it(store: Store) -> None:
     from images import make_jpeg

@@ -48,6 +48,7 @@ def test_concurrent_claimers_never_receive_the_same_task(store: Store) -> None:
     assert len(every) == 120 and len(set(every)) == 120  # each task to exactly one claimer
     assert sum(1 for ids in got.values() if ids) > 1  # and the work was really shared
 
+
 def test_claim_orders_by_sla_then_priority_then_age(store: Store) -> None:
     store.save_items([review_item("low-old", queue="texts", priority=3)])
     store.save_items([review_item("high-new", queue="contact-info", priority=2)])
@@ -66,6 +67,7 @@ def test_claim_orders_by_sla_then_priority_then_age(store: Store) -> None:
     order = [t["item"]["id"] for t in q.tasks.claim(ALICE, limit=5)]
     assert order == ["low-old", "high-new"]
 
+
 def test_claim_returns_item_reasons_lease_and_authors_recent_items(store: Store) -> None:
     store.save_items([review_item("old-1", decision="approve", author="x"), review_item("r-1", author="x", text="<b>06 12 34 56 78</b>")])
     [task] = queue_for(store, review="  lease_seconds: 42\n").tasks.claim(ALICE, limit=1)
@@ -74,6 +76,7 @@ def test_claim_returns_item_reasons_lease_and_authors_recent_items(store: Store)
     assert 40 <= (task["lease_expires_at"] - utcnow()).total_seconds() <= 42
     assert [a["id"] for a in task["author_recent"]] == ["old-1"]
     assert task["author_recent"][0]["decision"] == "approve"
+
 
 def test_expired_lease_returns_task_to_queue_and_late_decision_is_409(store: Store) -> None:
     store.save_items([review_item("lease-1")])
@@ -89,6 +92,7 @@ def test_expired_lease_returns_task_to_queue_and_late_decision_is_409(store: Sto
     with pytest.raises(Conflict, match="already decided"):
         q.decisions.decide(ALICE, task["task_id"], "approve")
 
+
 def test_release_puts_task_back_for_others(store: Store) -> None:
     store.save_items([review_item("rel-1")])
     q = queue_for(store)
@@ -98,12 +102,14 @@ def test_release_puts_task_back_for_others(store: Store) -> None:
     q.tasks.release(ALICE, task["task_id"])
     assert [t["task_id"] for t in q.tasks.claim(BOB, limit=1)] == [task["task_id"]]
 
+
 def test_resume_returns_tasks_still_held(store: Store) -> None:
     store.save_items([review_item(f"res-{i}") for i in range(4)])
     q = queue_for(store)
     held = {t["task_id"] for t in q.tasks.claim(ALICE, limit=2)}
     assert {t["task_id"] for t in q.tasks.claim(ALICE, limit=2)}.isdisjoint(held)
     assert held <= {t["task_id"] for t in q.tasks.claim(ALICE, limit=4, resume=True)}
+
 
 def test_claim_limit_is_checked(store: Store) -> None:
     with pytest.raises(InvalidInput):
