@@ -90,6 +90,21 @@ def test_overload_answers_429_with_retry_after_and_stores_nothing(small: LiveSer
     assert small.service.in_flight.current == 0
 
 
+def test_a_full_process_answers_429_before_reading_the_body_or_the_key(small: LiveService) -> None:
+    flight = small.service.in_flight
+    flight.acquire(flight.limit)  # as if the analysis were full
+    try:
+        with small.client() as c:  # no key, and a body that is not even JSON
+            resp = c.post("/v1/moderate", content=b"{" * 100_000, headers={"content-type": "application/json"})
+            assert resp.status_code == 429 and resp.headers["retry-after"] == "1"
+            assert resp.json()["type"].endswith("/overloaded")
+            assert c.get("/healthz").status_code == 200  # only moderation is refused
+    finally:
+        flight.release(flight.limit)
+    with small.client(small.api_key()) as c:
+        assert c.post("/v1/moderate", json={"items": [text_item("after-full")]}).status_code == 200
+
+
 def test_policy_file_change_is_reloaded_and_an_invalid_one_is_refused(ray_session: None, tmp_path: Path) -> None:
     from moderation.config import DEFAULT_POLICY
 

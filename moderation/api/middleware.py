@@ -10,7 +10,7 @@ from python_multipart import MultipartParser
 from python_multipart.multipart import parse_options_header
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from moderation.errors import InvalidInput, ModerationError, PayloadTooLarge
+from moderation.errors import InvalidInput, ModerationError, Overloaded, PayloadTooLarge
 
 PROBLEM = "application/problem+json"
 
@@ -159,13 +159,32 @@ def _non_utf8_fields(content_type: bytes, body: bytes) -> str | None:
     return state["bad"]
 
 
+class Admission:
+    """Refuses moderation requests with 429 while this process's analysis is full, before
+    the body is read, the key checked or the database touched: an overloaded process spends
+    nothing on work it would refuse. The bound is per API process (`MODERATION_MAX_IN_FLIGHT`
+    items analysed at once); N processes admit N times as much, each within its own means.
+    `InFlight` inside still refuses a batch that would overflow it."""
+
+    PATHS = frozenset({"/v1/moderate", "/v1/photos"})
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in self.PATHS:
+            service = scope["app"].state.service
+            if service.in_flight.full:
+                service.metrics.rejected_overload.inc()
+                await _send_problem(send, Overloaded(f"{service.in_flight.current} items in flight; retry shortly", retry_after=1))
+                return
+        await self.app(scope, receive, send)
+
+
 async def _send_problem(send: Send, exc: ModerationError) -> None:
     body = json.dumps(exc.problem()).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": exc.status,
-            "headers": [(b"content-type", PROBLEM.encode()), (b"content-length", str(len(body)).encode())],
-        }
-    )
+    headers = [(b"content-type", PROBLEM.encode()), (b"content-length", str(len(body)).encode())]
+    if isinstance(exc, Overloaded):
+        headers.append((b"retry-after", str(exc.retry_after).encode()))
+    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

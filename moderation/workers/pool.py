@@ -66,6 +66,10 @@ class InFlight:
     def release(self, n: int) -> None:
         self.current = max(0, self.current - n)
 
+    @property
+    def full(self) -> bool:
+        return self.current >= self.limit
+
 
 class WorkerPool:
     """A fixed number of actors of one kind, fed chunks round-robin."""
