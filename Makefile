@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test bench deps venv clean eval image
+.PHONY: run test test-slow bench deps venv clean eval image
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -32,9 +32,14 @@ run: venv
 
 # The whole suite, benchmarks included in quick mode (small sizes, few rounds).
 test: venv deps
-	MODERATION_BENCH_QUICK=1 $(BIN)/pytest tests benchmarks \
+	MODERATION_BENCH_QUICK=1 $(BIN)/pytest tests benchmarks -m "not fault" \
 	  --benchmark-min-rounds=1 --benchmark-max-time=0.05 --benchmark-warmup=off \
 	  --benchmark-columns=mean,ops,rounds $(PYTEST_ARGS)
+
+# The long fault and load tests: several API processes on PostgreSQL, node loss on a
+# two-node local Ray cluster.
+test-slow: venv deps
+	$(BIN)/pytest tests -m fault -v $(PYTEST_ARGS)
 
 # Full-size benchmarks; figures go to benchmarks/README.md by hand, with the machine.
 bench: venv
