@@ -151,3 +151,141 @@ def test_a_process_that_dies_leaves_the_other_serving_photos(two_processes: tupl
 
         wait_for(rejected, timeout=90, interval=0.5, what="B rejecting the banned photo after A died")
         wait_for(lambda: cb.get("/readyz").status_code == 200, timeout=30, what="B ready")
+
+
+# -- node loss on a local multi-node cluster -----------------------------------------------
+
+# Run inside the cluster: where each named actor lives, as the temp dir of its node.
+_WHERE = """
+import json, ray
+ray.init(address="auto", namespace="moderation", log_to_driver=False)
+nodes = {n["NodeID"]: n["ObjectStoreSocketName"] for n in ray.nodes() if n["Alive"]}
+out = [(a["ActorClassName"].rsplit(".", 1)[-1], nodes.get(a["Address"]["NodeID"], ""))
+       for a in ray._private.state.actors().values() if a["State"] == "ALIVE"]
+print(json.dumps(out))
+"""
+
+
+class LocalCluster:
+    """A head (no CPUs: it only coordinates) and two worker nodes on this machine, each
+    `ray start`ed with its own temp dir; a node is killed by the PIDs of its own processes."""
+
+    def __init__(self, root: Path) -> None:
+        import os
+        import tempfile
+
+        self.env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+        self.env.pop("RAY_ADDRESS", None)
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.dirs = [tempfile.mkdtemp(prefix=f"rn{k}", dir="/tmp") for k in range(3)]  # short: socket paths
+        self._ray(["start", "--head", "--node-ip-address=127.0.0.1", f"--port={self.port}", "--num-cpus=0",
+                   f"--temp-dir={self.dirs[0]}", "--include-dashboard=false", "--disable-usage-stats"])
+        for d in self.dirs[1:]:
+            self._ray(["start", f"--address={self.address}", "--node-ip-address=127.0.0.1", "--num-cpus=2", f"--temp-dir={d}"])
+
+    def _ray(self, args: list[str]) -> None:
+        import subprocess
+        import sys
+
+        subprocess.run([str(Path(sys.executable).parent / "ray"), *args], env=self.env, check=True, capture_output=True, timeout=120)
+
+    def where(self) -> list[tuple[str, str]]:
+        """(actor class, temp dir of its node) of every live actor."""
+        import json
+        import subprocess
+        import sys
+
+        out = subprocess.run([sys.executable, "-c", _WHERE], env={**self.env, "RAY_ADDRESS": self.address},
+                             check=True, capture_output=True, text=True, timeout=120)
+        return [(cls, next((d for d in self.dirs if sock.startswith(d)), "")) for cls, sock in json.loads(out.stdout.splitlines()[-1])]
+
+    def pids(self, temp_dir: str) -> list[int]:
+        """The node's processes (their command line names its temp dir) and their children
+        (the actors' worker processes)."""
+        import os
+
+        parent: dict[int, int] = {}
+        found: set[int] = set()
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                parent[int(pid)] = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if temp_dir in cmd:
+                found.add(int(pid))
+        grew = True
+        while grew:
+            children = {p for p, pp in parent.items() if pp in found} - found
+            found |= children
+            grew = bool(children)
+        return sorted(found)
+
+    def kill_node(self, temp_dir: str) -> int:
+        import os
+        import signal
+
+        pids = self.pids(temp_dir)
+        for pid in pids:
+            with __import__("contextlib").suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return len(pids)
+
+    def stop(self) -> None:
+        import shutil
+
+        for d in reversed(self.dirs):
+            self.kill_node(d)
+            shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.mark.fault
+def test_losing_the_node_that_holds_the_actors_heals_without_restart_and_loses_nothing(tmp_path: Path) -> None:
+    cluster = LocalCluster(tmp_path)
+    served = ServedProcess(tmp_path / "var", free_port(), RAY_ADDRESS=cluster.address, RAY_AUTH_MODE="disabled",
+                           MODERATION_TEXT_WORKERS="1", MODERATION_PHOTO_WORKERS="1")
+    try:
+        key = served.create_key()
+        served.start(timeout=240)
+        headers = {"Authorization": f"Bearer {key}"}
+        with httpx.Client(base_url=served.url, headers=headers, timeout=60) as c:
+            banned = make_jpeg(seed=990)
+            assert c.post("/v1/banks/banned/photos", files={"image": ("b.jpg", banned, "image/jpeg")}).status_code == 201
+            where = cluster.where()
+            # The worker node holding the bank index if it is on one (the head, which only
+            # coordinates, cannot be lost without the cluster), else the busier one.
+            on_workers = [(cls, d) for cls, d in where if d in cluster.dirs[1:]]
+            index_nodes = [d for cls, d in on_workers if cls == "IndexActor"]
+            target = index_nodes[0] if index_nodes else max(cluster.dirs[1:], key=lambda d: sum(x == d for _, x in on_workers))
+            assert {cls for cls, d in on_workers if d == target} & {"IndexActor", "TextWorker", "PhotoWorker"}, where
+            acknowledged: dict[str, str] = {}
+            statuses: list[int] = []
+
+            def send(n: int) -> None:
+                items = [text_item(f"n{n}-t{k}", "merci pour le trajet") for k in range(5)] + [photo_item(f"n{n}-p", banned)]
+                resp = c.post("/v1/moderate", json={"items": items})
+                statuses.append(resp.status_code)
+                assert resp.status_code in (200, 503), resp.text
+                if resp.status_code == 200:
+                    acknowledged.update({r["id"]: r["decision"] for r in resp.json()["results"]})
+
+            for n in range(3):
+                send(n)
+            assert cluster.kill_node(target) > 0
+            rounds = iter(range(3, 10_000))
+
+            def healed() -> bool:
+                n = next(rounds)
+                send(n)
+                return statuses[-1] == 200 and acknowledged[f"n{n}-p"] == "reject" and acknowledged[f"n{n}-t0"] == "approve"
+
+            wait_for(healed, timeout=180, interval=1.0, what="texts and photos served again after the node died")
+            wait_for(lambda: c.get("/readyz").status_code == 200, timeout=60, what="ready again")
+            assert all(d != target for _, d in cluster.where())
+            # nothing acknowledged is lost: every answered item is stored with its decision
+            for item_id, decision in acknowledged.items():
+                assert c.get(f"/v1/items/{item_id}").json()["first_decision"] == decision
+    finally:
+        served.kill()
+        cluster.stop()
