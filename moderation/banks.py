@@ -25,7 +25,7 @@ from moderation.photos.banks import BankEntry
 from moderation.photos.decode import DecodeLimits
 from moderation.photos.hashing import PhotoHashes, hash_upload
 from moderation.spreadsheet import safe_cell
-from moderation.store import make_engine
+from moderation.store import StoreRef
 from moderation.store.repository import NewBankEntry, Store
 from moderation.workers.actors import ShardedIndex
 
@@ -151,17 +151,11 @@ class BankFeed:
     a database URL, and each process opens its own engine."""
 
     def __init__(self, database_url: str) -> None:
-        self.database_url = database_url
-        self._store: Store | None = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"database_url": self.database_url, "_store": None}
+        self.ref = StoreRef(database_url)
 
     @property
     def store(self) -> Store:
-        if self._store is None:
-            self._store = Store(make_engine(self.database_url))
-        return self._store
+        return self.ref.store
 
     def position(self) -> int:
         return self.store.bank_log_position()

@@ -32,7 +32,7 @@ from moderation.photos.decode import DecodeLimits
 from moderation.policy import Policy, load_policy, parse_policy
 from moderation.review import Review
 from moderation.rules.keywords import word_list_paths
-from moderation.store import make_engine, migrate
+from moderation.store import StoreRef, make_engine, migrate
 from moderation.store.repository import Store
 from moderation.workers.actors import (
     PhotoWorker,
@@ -148,7 +148,7 @@ class Service:
                 return
             except ACTOR_GONE:
                 self._campaign_actor = None
-        self._campaign_actor = campaign_actor(self.campaigns)
+        self._campaign_actor = campaign_actor(self.campaigns, StoreRef(self.settings.resolved_database_url()), self.policy)
         await self._campaign_actor.ping.remote()
 
     async def _index_loaded(self, seconds: float) -> None:

@@ -7,6 +7,7 @@ index shard in place runs in `make test`."""
 from __future__ import annotations
 
 import concurrent.futures
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -289,3 +290,19 @@ def test_losing_the_node_that_holds_the_actors_heals_without_restart_and_loses_n
     finally:
         served.kill()
         cluster.stop()
+
+
+def test_a_restarted_campaign_window_rebuilds_from_the_stored_texts(ray_session: None, tmp_path: Path) -> None:
+    live = LiveService(make_settings(tmp_path))
+    try:
+        with live.client(live.api_key()) as c:
+            for k in range(2):
+                first = c.post("/v1/moderate", json={"items": [text_item(f"rc-{k}", CAMPAIGN, author=f"rc-author-{k}")]})
+                assert "spam" not in {r["category"] for r in first.json()["results"][0]["reasons"]}
+            ray.kill(ray.get_actor(live.service.campaigns), no_restart=False)  # Ray restarts it, empty
+            wait_for(lambda: c.post("/v1/moderate", json={"items": [text_item(f"rc-probe-{time.monotonic()}", "merci")]}).status_code == 200,
+                     timeout=60, interval=0.5, what="texts served again")
+            third = c.post("/v1/moderate", json={"items": [text_item("rc-2", CAMPAIGN, author="rc-author-2")]}).json()["results"][0]
+            assert "spam" in {r["category"] for r in third["reasons"]}  # the two before still count
+    finally:
+        live.stop()

@@ -8,6 +8,7 @@ Database errors are translated here: a locked or unreachable database becomes
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -50,3 +51,26 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+class StoreRef:
+    """A store named by its database URL: picklable, so an actor on any node opens its own
+    engine (an engine holds connections and cannot travel)."""
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self._store: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"database_url": self.database_url, "_store": None}
+
+    @property
+    def store(self) -> Any:
+        """The `repository.Store` over this URL, opened on first use in this process."""
+        if self._store is None:
+            from moderation.store.repository import (
+                Store,  # the package's own module: no cycle at import
+            )
+
+            self._store = Store(make_engine(self.database_url))
+        return self._store

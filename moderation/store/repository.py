@@ -454,6 +454,19 @@ class Store(Repository):
             last = rows[-1].id
             yield [_bank_row(r) for r in rows]
 
+    def recent_texts(self, since: datetime, contexts: Sequence[str]) -> list[tuple[str, str, float]]:
+        """(author, text, epoch seconds) of the texts of `contexts` stored since `since`, oldest
+        first: what the campaign window is rebuilt from when it restarts."""
+        if not contexts:
+            return []
+        query = (
+            select(items.c.author_id, items.c.text, items.c.created_at)
+            .where(items.c.created_at >= since, items.c.type == "text", items.c.context.in_(list(contexts)))
+            .order_by(items.c.created_at, items.c.pk)
+        )
+        with self._tx() as conn:
+            return [(r.author_id, r.text or "", aware(r.created_at).timestamp()) for r in conn.execute(query)]
+
     def bank_log_position(self) -> int:
         """The newest change's sequence number (0 before the first)."""
         with self._tx() as conn:

@@ -79,7 +79,8 @@ items = Table(
     Column("scores", JSON, nullable=False),
     Column("features", JSON),
     Column("policy_version", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    # indexed: the campaign window is rebuilt from the last hour's texts, stats read a day
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 

@@ -36,6 +36,7 @@ from moderation.text.campaigns import (
     CampaignWindow,
     fingerprints,
 )
+from moderation.text.normalize import normalize
 from moderation.types import Item, Signals
 from moderation.workers.pool import ACTOR_GONE, kill_quietly, raised_inside
 
@@ -294,9 +295,11 @@ class ShardedIndex:
         self._handles = None
 
 
-def campaign_actor(name: str) -> Any:
-    """The cluster's campaign actor of this name, created if it is missing."""
-    return CampaignActor.options(name=name, get_if_exists=True).remote()
+def campaign_actor(name: str, history: Any, policy: Policy) -> Any:
+    """The cluster's campaign actor of this name, created if it is missing (rebuilt from
+    `history`, a `store.StoreRef`, over the policy's window and spam-checked contexts)."""
+    contexts = [n for n, c in policy.contexts.items() if "spam" in c.checks]
+    return CampaignActor.options(name=name, get_if_exists=True).remote(history, policy.campaigns, contexts)
 
 
 @ray.remote(max_restarts=-1, max_task_retries=-1, num_cpus=0)
@@ -306,12 +309,18 @@ class CampaignActor:
     processes count as one campaign.
 
     Its clock is the only clock, so workers on other machines agree on the window. Restarted
-    by Ray if it dies (or created again by a service that finds it gone), empty: a campaign
-    in progress is then counted again from zero.
+    by Ray if it dies (or created again by a service that finds it gone), it rebuilds the
+    window from the texts stored in it (`history.store.recent_texts`): a campaign in progress
+    goes on counting where it was.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, history: Any = None, settings: CampaignSettings | None = None, contexts: Sequence[str] = ()) -> None:
         self.window = CampaignWindow()
+        if history is not None and settings is not None:
+            self.window.configure(settings)
+            since = datetime.fromtimestamp(time.time() - settings.window_seconds, UTC)
+            for author, text, at in history.store.recent_texts(since, contexts):
+                self.window.observe([(author, normalize(text).text)], at)
 
     def ping(self) -> bool:
         return True

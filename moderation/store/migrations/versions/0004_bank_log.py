@@ -1,4 +1,4 @@
-"""bank log: every bank change, for the index shards to follow
+"""bank log: every bank change, for the index shards to follow; items by creation time
 
 Revision ID: 0004
 Revises: 0002
@@ -25,9 +25,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("bank_log", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_bank_log_at"), ["at"], unique=False)
+    with op.batch_alter_table("items", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_items_created_at"), ["created_at"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("items", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_items_created_at"))
     with op.batch_alter_table("bank_log", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_bank_log_at"))
     op.drop_table("bank_log")
