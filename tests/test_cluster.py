@@ -306,3 +306,74 @@ def test_a_restarted_campaign_window_rebuilds_from_the_stored_texts(ray_session:
             assert "spam" in {r["category"] for r in third["reasons"]}  # the two before still count
     finally:
         live.stop()
+
+
+# -- outages and overload -------------------------------------------------------------------
+
+
+@pytest.mark.fault
+@pytest.mark.postgres
+def test_a_30_second_postgres_outage_is_503_with_retry_after_then_serves_again(ray_session: None, tmp_path: Path) -> None:
+    from conftest import PostgresServer
+
+    server = PostgresServer()  # its own server: the session's other tests keep theirs
+    served = ServedProcess(tmp_path / "var", free_port(), MODERATION_DATABASE_URL=server.url,
+                           RAY_ADDRESS=ray.get_runtime_context().gcs_address,
+                           MODERATION_TEXT_WORKERS="1", MODERATION_PHOTO_WORKERS="1")
+    try:
+        key = served.create_key()
+        served.start()
+        with httpx.Client(base_url=served.url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as c:
+            assert c.post("/v1/moderate", json={"items": [text_item("before-outage")]}).status_code == 200
+            server.pause()
+            started = time.monotonic()
+            during = []
+            while time.monotonic() - started < 30:
+                resp = c.post("/v1/moderate", json={"items": [text_item(f"during-{len(during)}")]})
+                during.append(resp.status_code)
+                assert resp.status_code == 503 and int(resp.headers["retry-after"]) > 0, resp.text
+                assert c.get("/readyz").status_code == 503
+                time.sleep(1.0)
+            server.start()
+            wait_for(lambda: c.get("/readyz").status_code == 200, timeout=60, interval=0.5, what="ready after the outage")
+            assert c.post("/v1/moderate", json={"items": [text_item("after-outage")]}).status_code == 200
+            assert c.get("/v1/items/before-outage").json()["first_decision"] == "approve"
+            assert all(c.get(f"/v1/items/during-{k}").status_code == 404 for k in range(len(during)))  # none half-stored
+        log = served.log.read_text(errors="replace")
+        assert log.count("Traceback") <= 3, log[-3000:]  # once per state change, not every half second
+    finally:
+        served.kill()
+        server.stop()
+
+
+@pytest.mark.fault
+def test_overload_is_refused_with_429_and_memory_stays_bounded(ray_session: None, tmp_path: Path) -> None:
+    served = ServedProcess(tmp_path / "var", free_port(), RAY_ADDRESS=ray.get_runtime_context().gcs_address,
+                           MODERATION_TEXT_WORKERS="1", MODERATION_PHOTO_WORKERS="1", MODERATION_MAX_IN_FLIGHT="200")
+    try:
+        key = served.create_key()
+        served.start()
+        assert served.proc is not None
+        rss = [_rss_mib(served.proc.pid)]
+        statuses: list[int] = []
+
+        def flood(k: int) -> None:
+            with httpx.Client(base_url=served.url, headers={"Authorization": f"Bearer {key}"}, timeout=120) as c:
+                for n in range(15):
+                    items = [text_item(f"f{k}-{n}-{i}", f"texte numéro {i} " * 20) for i in range(100)]
+                    statuses.append(c.post("/v1/moderate", json={"items": items}).status_code)
+                    rss.append(_rss_mib(served.proc.pid))
+
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            list(pool.map(flood, range(16)))
+        assert set(statuses) <= {200, 429} and 429 in statuses and 200 in statuses
+        assert max(rss) < rss[0] + 600, rss  # bounded: refused work holds no memory
+    finally:
+        served.kill()
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
