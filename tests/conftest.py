@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +19,14 @@ os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 
-from servers import EVAL_DIR, LiveService, free_port, local_ray, make_settings
+from servers import (
+    EVAL_DIR,
+    LiveService,
+    PostgresServer,
+    fresh_postgres_database,
+    local_ray,
+    make_settings,
+)
 
 from moderation.store import make_engine, migrate
 from moderation.store.repository import Store
@@ -43,40 +47,6 @@ def ray_session() -> Iterator[None]:
 # -- PostgreSQL ---------------------------------------------------------------------------
 
 
-class PostgresServer:
-    """A throwaway PostgreSQL cluster from the installed initdb/pg_ctl binaries."""
-
-    def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="moderation-pg-"))
-        self.data = self.root / "data"
-        self.port = free_port()
-        self.as_root = os.geteuid() == 0
-        if self.as_root:
-            shutil.chown(self.root, "postgres", "postgres")
-        self._run(["initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale"])
-        self.start()
-        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-
-    def start(self) -> None:
-        opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-        self._run(["pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.root / "log"), "-w", "start"])
-
-    def pause(self) -> None:
-        """Stop the server, keeping its data: an outage that `start` ends."""
-        self._run(["pg_ctl", "-D", str(self.data), "-m", "fast", "stop"])
-
-    def _run(self, cmd: list[str]) -> None:
-        if self.as_root:
-            cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        subprocess.run(cmd, check=True, capture_output=True, cwd=self.root)
-
-    def stop(self) -> None:
-        try:
-            self._run(["pg_ctl", "-D", str(self.data), "-m", "immediate", "stop"])
-        finally:
-            shutil.rmtree(self.root, ignore_errors=True)
-
-
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     configured = os.environ.get("MODERATION_TEST_POSTGRES_URL")
@@ -90,16 +60,6 @@ def postgres_url() -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
-
-
-def fresh_postgres_database(server_url: str) -> str:
-    """A new empty database on the server, so each test starts clean."""
-    import psycopg
-
-    name = "t_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return server_url.rsplit("/", 1)[0] + "/" + name
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

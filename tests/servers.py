@@ -9,12 +9,15 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -202,3 +205,47 @@ def assert_problem(resp: httpx.Response, status: int, type_suffix: str | None = 
     if type_suffix:
         assert body["type"].endswith(type_suffix), body
     return body
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster from the installed initdb/pg_ctl binaries."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="moderation-pg-"))
+        self.data = self.root / "data"
+        self.port = free_port()
+        self.as_root = os.geteuid() == 0
+        if self.as_root:
+            shutil.chown(self.root, "postgres", "postgres")
+        self._run(["initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale"])
+        self.start()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        self._run(["pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.root / "log"), "-w", "start"])
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data: an outage that `start` ends."""
+        self._run(["pg_ctl", "-D", str(self.data), "-m", "fast", "stop"])
+
+    def _run(self, cmd: list[str]) -> None:
+        if self.as_root:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        subprocess.run(cmd, check=True, capture_output=True, cwd=self.root)
+
+    def stop(self) -> None:
+        try:
+            self._run(["pg_ctl", "-D", str(self.data), "-m", "immediate", "stop"])
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+def fresh_postgres_database(server_url: str) -> str:
+    """A new empty database on the server, so each test starts clean."""
+    import psycopg
+
+    name = "t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return server_url.rsplit("/", 1)[0] + "/" + name

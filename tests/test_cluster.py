@@ -14,12 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 import ray
-from conftest import fresh_postgres_database
 from images import make_jpeg
 from servers import (
     LiveService,
+    PostgresServer,
     ServedProcess,
     free_port,
+    fresh_postgres_database,
     make_settings,
     photo_item,
     text_item,
@@ -314,8 +315,6 @@ def test_a_restarted_campaign_window_rebuilds_from_the_stored_texts(ray_session:
 @pytest.mark.fault
 @pytest.mark.postgres
 def test_a_30_second_postgres_outage_is_503_with_retry_after_then_serves_again(ray_session: None, tmp_path: Path) -> None:
-    from conftest import PostgresServer
-
     server = PostgresServer()  # its own server: the session's other tests keep theirs
     served = ServedProcess(tmp_path / "var", free_port(), MODERATION_DATABASE_URL=server.url,
                            RAY_ADDRESS=ray.get_runtime_context().gcs_address,
