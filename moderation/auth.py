@@ -21,11 +21,18 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 
-from moderation.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from moderation.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Overloaded,
+    Unauthorized,
+)
 from moderation.store.repository import Repository, aware, hash_secret, utcnow
-from moderation.store.tables import sessions, users
+from moderation.store.tables import login_failures, sessions, users
 
 ROLES = ("moderator", "admin")
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
@@ -34,6 +41,10 @@ MIN_PASSWORD = 8
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so a login takes as long either way.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
+# The login throttle: failures counted over this window, by client and by account.
+LOGIN_WINDOW = timedelta(minutes=5)
+LOGIN_MAX_PER_CLIENT = 20
+LOGIN_MAX_PER_ACCOUNT = 10
 
 
 @dataclass(frozen=True)
@@ -117,9 +128,12 @@ class Accounts(Repository):
 
     # -- sessions -------------------------------------------------------------------------
 
-    def login(self, username: str, password: str) -> tuple[str, Session]:
+    def login(self, username: str, password: str, client: str = "unknown", now: datetime | None = None) -> tuple[str, Session]:
         """Returns (cookie token, session). Raises Unauthorized with one message for every
-        failure, so the answer does not tell which usernames exist."""
+        failure, so the answer does not tell which usernames exist; Overloaded while
+        `client` is throttled (`throttle`)."""
+        now = now or utcnow()
+        self.throttle(username, client, now)
         with self._tx() as conn:
             row = conn.execute(select(users).where(users.c.username == username)).first()
         stored = row.password_hash if row is not None else _DUMMY_HASH
@@ -129,6 +143,8 @@ class Accounts(Repository):
         except (VerificationError, InvalidHashError):
             ok = False
         if not ok:
+            with self._tx() as conn:
+                conn.execute(insert(login_failures).values(username=username[:64], client=client[:64], at=now))
             raise Unauthorized("wrong username or password")
         assert row is not None
         if _hasher.check_needs_rehash(row.password_hash):
@@ -150,6 +166,27 @@ class Accounts(Repository):
                 )
             )
         return token, Session(User(row.id, row.username, row.role), csrf, expires)
+
+    def throttle(self, username: str, client: str, now: datetime) -> None:
+        """Refuse (Overloaded, 429) a client with too many failed logins in the window,
+        counted in the database so that every API process counts the same ones:
+        - by client address: LOGIN_MAX_PER_CLIENT failures, whatever the usernames;
+        - by account: LOGIN_MAX_PER_ACCOUNT failures of this username, but only for the
+          clients that took part in them. A client that did not fail is never refused
+          for the account's sake: an attacker elsewhere cannot lock the real user out."""
+        since = now - LOGIN_WINDOW
+        f = login_failures.c
+        with self._tx() as conn:
+            by_client = conn.execute(select(func.count()).where(f.client == client, f.at >= since)).scalar_one()
+            on_account = conn.execute(select(func.count()).where(f.username == username, f.at >= since)).scalar_one()
+            mine = conn.execute(
+                select(func.count()).where(f.username == username, f.client == client, f.at >= since)
+            ).scalar_one()
+        wait = int(LOGIN_WINDOW.total_seconds())
+        if by_client >= LOGIN_MAX_PER_CLIENT:
+            raise Overloaded("too many failed logins from this address; wait a few minutes", retry_after=wait)
+        if on_account >= LOGIN_MAX_PER_ACCOUNT and mine:
+            raise Overloaded(f"too many failed logins for {username!r}; wait a few minutes", retry_after=wait)
 
     def session(self, token: str) -> Session:
         """The live session of a cookie token, its idle expiry pushed forward; Unauthorized
@@ -183,8 +220,10 @@ class Accounts(Repository):
 
     def purge_expired(self, grace: timedelta = timedelta(days=1)) -> int:
         """Delete sessions that expired more than `grace` ago (until then a stale cookie is
-        told "session expired", not "unknown"). Run by the review background loop."""
+        told "session expired", not "unknown"), and failed logins out of the throttle's
+        window. Run by the review background loop."""
         with self._tx() as conn:
+            conn.execute(delete(login_failures).where(login_failures.c.at < utcnow() - LOGIN_WINDOW))
             return int(conn.execute(delete(sessions).where(sessions.c.expires_at <= utcnow() - grace)).rowcount)
 
 

@@ -71,3 +71,30 @@ def test_session_lifetimes_follow_the_current_policy(store: Store) -> None:
     with store.engine.begin() as conn:  # the next request after the once-a-minute touch
         conn.execute(update(sessions).values(last_seen_at=utcnow() - timedelta(minutes=2)))
     assert accounts.session(token).expires_at < first.expires_at - timedelta(minutes=50)
+
+
+def test_login_throttle_is_shared_through_the_database_and_never_locks_out_a_client_that_did_not_fail(store: Store) -> None:
+    from moderation.auth import LOGIN_MAX_PER_ACCOUNT, LOGIN_MAX_PER_CLIENT, LOGIN_WINDOW
+    from moderation.errors import Overloaded, Unauthorized
+
+    # two Accounts over one database: two API processes
+    a, b = Accounts(store.engine), Accounts(store.engine)
+    a.create_user("dana", "the real passphrase", "moderator")
+    now = utcnow()
+    for k in range(LOGIN_MAX_PER_ACCOUNT):  # an attacker spreads guesses over addresses and processes
+        with pytest.raises(Unauthorized):
+            (a if k % 2 else b).login("dana", f"guess {k}", client=f"10.0.0.{k}", now=now)
+    with pytest.raises(Overloaded):  # an address that guessed is refused, whichever process it reaches
+        a.login("dana", "the real passphrase", client="10.0.0.3", now=now)
+    token, _ = b.login("dana", "the real passphrase", client="192.0.2.7", now=now)  # the real user is not
+    assert a.session(token).user.username == "dana"
+    # by address: one client failing on many names is stopped too
+    for k in range(LOGIN_MAX_PER_CLIENT):
+        with pytest.raises(Unauthorized):
+            b.login(f"name{k}", "x", client="198.51.100.9", now=now)
+    with pytest.raises(Overloaded):
+        a.login("dana", "the real passphrase", client="198.51.100.9", now=now)
+    # the window passes: everyone may try again
+    later = now + LOGIN_WINDOW + timedelta(seconds=1)
+    a.login("dana", "the real passphrase", client="198.51.100.9", now=later)
+    a.login("dana", "the real passphrase", client="10.0.0.3", now=later)

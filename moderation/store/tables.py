@@ -182,6 +182,17 @@ sessions = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
 
+# Failed logins of the last minutes, shared by every API process: the throttle counts them
+# by account and by client address.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, index=True),
+    Column("client", String(64), nullable=False, index=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+)
+
 # At-least-once delivery: an event is written in the same transaction as the decision
 # and sent later, so a crash between the two never loses it.
 webhook_outbox = Table(
