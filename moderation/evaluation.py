@@ -8,7 +8,7 @@ is read from its path at run time (default `../shared/eval`) and never copied.
 from __future__ import annotations
 
 import csv
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,7 @@ def run_text_eval(path: Path, policy: Policy, batch: int = 256) -> dict[str, Any
     # counts[group][category] = [tp, fp, fn]; ok[group] = [flagged, total, flagged_contact]
     counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
     ok: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    decided: dict[str, Counter[str]] = defaultdict(Counter)  # primary label -> decisions
     for file in _text_files(path):
         rows = [r for r in read_jsonl(file) if r.get("label") != "ambiguous" and not r.get("ambiguous")]
         for start in range(0, len(rows), batch):
@@ -61,8 +62,10 @@ def run_text_eval(path: Path, policy: Policy, batch: int = 256) -> dict[str, Any
             for row, item, sig in zip(chunk, items, analyzer.analyze(items)):
                 flagged = _flagged_categories(policy, item, sig)
                 labels = _labels(row)
+                decision = policy.decide(item, sig).decision
+                decided[row.get("label") or "ok"][decision.value] += 1
                 # an ok text counts as a false alarm when anything flags it or it is not approved
-                false_alarm = not labels and (bool(flagged) or policy.decide(item, sig).decision is not Decision.APPROVE)
+                false_alarm = not labels and (bool(flagged) or decision is not Decision.APPROVE)
                 lang = row.get("lang") or "?"
                 groups = ("all", f"{file.name.split('.')[0]}/{lang}")
                 for group in groups:
@@ -77,7 +80,64 @@ def run_text_eval(path: Path, policy: Policy, batch: int = 256) -> dict[str, Any
                         o[0] += false_alarm
                         o[1] += 1
                         o[2] += "contact_info" in flagged
-    return {"counts": {g: dict(c) for g, c in counts.items()}, "ok": dict(ok), "policy_version": policy.version}
+    return {
+        "counts": {g: dict(c) for g, c in counts.items()},
+        "ok": dict(ok),
+        "decided": {label: dict(c) for label, c in decided.items()},
+        "policy_version": policy.version,
+    }
+
+
+# A realistic carpooling mix: 95 % of texts are acceptable (the product's figure).
+REALISTIC_OK_SHARE = 0.95
+
+
+def automation(decided: dict[str, dict[str, int]], ok_share: float | None = None) -> dict[str, Any]:
+    """How much is decided without a human, and how well, from decisions per true label
+    (`ok` or a harm). `ok_share` reweights to a mix with that share of acceptable items,
+    the harms keeping their relative frequencies (None: as sent).
+
+    automation: share approved or rejected automatically; approve_precision: share of the
+    automatic approvals that were acceptable; reject_precision: share of the automatic
+    rejections that were harmful; precision: both together; harm_approved: per harm label,
+    the share of its items approved automatically."""
+    n_ok = sum(decided.get("ok", {}).values())
+    n_harm = sum(sum(d.values()) for label, d in decided.items() if label != "ok")
+    weight = {label: 1.0 for label in decided}
+    if ok_share is not None and n_ok and n_harm:
+        weight = {label: (ok_share / n_ok if label == "ok" else (1 - ok_share) / n_harm) for label in decided}
+
+    def total(labels: Any, decision: str) -> float:
+        return sum(weight[label] * decided[label].get(decision, 0) for label in labels)
+
+    harms = [label for label in decided if label != "ok"]
+    everything = sum(weight[label] * sum(d.values()) for label, d in decided.items())
+    approved, rejected = total(decided, "approve"), total(decided, "reject")
+    right = total(["ok"] if "ok" in decided else [], "approve") + total(harms, "reject")
+    return {
+        "automation": (approved + rejected) / everything if everything else None,
+        "approve_precision": total(["ok"], "approve") / approved if approved and "ok" in decided else None,
+        "reject_precision": total(harms, "reject") / rejected if rejected else None,
+        "precision": right / (approved + rejected) if approved + rejected else None,
+        "harm_approved": {label: decided[label].get("approve", 0) / sum(decided[label].values()) for label in sorted(harms)},
+    }
+
+
+def format_automation(decided: dict[str, dict[str, int]]) -> list[str]:
+    def fmt(x: float | None) -> str:
+        return "    -" if x is None else f"{x:6.1%}"
+
+    lines = ["", f"{'mix':24s} {'automated':>9s} {'precision':>9s} {'approve ok':>10s} {'reject ok':>9s}  harm approved"]
+    for name, share in (("as sent", None), (f"{REALISTIC_OK_SHARE:.0%} acceptable", REALISTIC_OK_SHARE)):
+        a = automation(decided, share)
+        harm = ", ".join(f"{label} {v:.1%}" for label, v in a["harm_approved"].items())
+        lines.append(f"{name:24s} {fmt(a['automation']):>9s} {fmt(a['precision']):>9s} {fmt(a['approve_precision']):>10s} "
+                     f"{fmt(a['reject_precision']):>9s}  {harm}")
+    lines += ["", f"{'label':24s} {'items':>6s} {'approve':>8s} {'review':>8s} {'reject':>8s}"]
+    for label, d in sorted(decided.items()):
+        n = sum(d.values())
+        lines.append(f"{label:24s} {n:6d} " + " ".join(f"{d.get(k, 0) / n:8.1%}" for k in ("approve", "review", "reject")))
+    return lines
 
 
 def _prf(tp: int, fp: int, fn: int) -> tuple[float | None, float | None, float | None]:
@@ -102,6 +162,8 @@ def format_text_report(report: dict[str, Any]) -> str:
     for group in sorted(report["ok"], key=lambda g: (g != "all", g)):
         flagged, total, contact = report["ok"][group]
         lines.append(f"{group:28s} {total:8d} {flagged / total:8.3%} {contact / total:11.3%}")
+    if report.get("decided"):
+        lines += format_automation(report["decided"])
     return "\n".join(lines)
 
 

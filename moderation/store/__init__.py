@@ -68,9 +68,8 @@ class StoreRef:
     def store(self) -> Any:
         """The `repository.Store` over this URL, opened on first use in this process."""
         if self._store is None:
-            from moderation.store.repository import (
-                Store,  # the package's own module: no cycle at import
-            )
+            # the package's own module, which imports this one: imported when first used
+            from moderation.store.repository import Store
 
             self._store = Store(make_engine(self.database_url))
         return self._store
