@@ -13,8 +13,9 @@ its peak (merges copy the tables). Two kinds of entry:
   photo  a photo banked by upload: SHA-256, pHash + 9 variants, PDQ + 7 variants.
 Run each size in its own process: freed memory is not always returned to the system.
 
-`load` times the path `Service._load_index` takes (every row read from the database, then
-turned into BankEntry objects and added to the index), in one process, without Ray.
+`load` times what an index shard does when it loads (`IndexActor`: its rows read from the
+database a batch at a time, turned into BankEntry objects by `banks.BankFeed`, added to
+the index), in one process, without Ray.
 `start` times the real start-up: migrations, a local Ray, the index actor loaded from the
 database, one text and one photo worker with their models.
 """
@@ -116,24 +117,18 @@ def cmd_fill(args: argparse.Namespace) -> None:
 
 
 def cmd_load(args: argparse.Namespace) -> None:
-    from moderation.service import bank_entry_from_row
-    from moderation.store import make_engine
-    from moderation.store.repository import Store
+    from moderation.banks import BankFeed
 
-    store = Store(make_engine(f"sqlite:///{Path(args.db).resolve()}"))
+    feed = BankFeed(f"sqlite:///{Path(args.db).resolve()}")
     before = rss_bytes()
     t0 = time.perf_counter()
-    rows = list(store.iter_bank_entries())  # as Service._load_index: every row first
-    t_read = time.perf_counter() - t0
-    read_rss = rss_bytes() - before
     index = BankIndex(pdq_min_quality=50)
     n = 0
-    for batch in rows:
-        index.add([bank_entry_from_row(r) for r in batch])
+    for batch in feed.load(0, 1):  # as a single shard loads: a batch at a time
+        index.add(batch)
         n += len(batch)
     t_total = time.perf_counter() - t0
-    print(f"{n:,} entries from {args.db}: read {t_read:.1f} s (rows held: {read_rss / 2**20:,.0f} MiB), "
-          f"index built {t_total - t_read:.1f} s, total {t_total:.1f} s; "
+    print(f"{n:,} entries from {args.db}: loaded and indexed in {t_total:.1f} s; "
           f"peak RSS {(peak_bytes() - before) / 2**20:,.0f} MiB above the start")
 
 
