@@ -34,6 +34,9 @@ from moderation.service import Service
 log = logging.getLogger(__name__)
 
 
+def _sendable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
 
 def problem_response(exc: ModerationError, instance: str | None = None) -> JSONResponse:
     headers = {}
@@ -74,8 +77,9 @@ def create_app(settings: Settings | None = None, *, watch_policy: bool = True) -
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # A location can hold a key of the caller's JSON: escape what UTF-8 cannot carry.
         errors = [
-            {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg"), "type": e.get("type")}
+            {"loc": [_sendable(str(p)) for p in e.get("loc", ())], "msg": _sendable(str(e.get("msg"))), "type": e.get("type")}
             for e in exc.errors()
         ]
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}

@@ -7,16 +7,17 @@ import io
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from moderation.api.deps import AdminDep, ServiceDep
-from moderation.api.schemas import UserIn
+from moderation.api.schemas import MAX_INT64, Identifier, UserIn
 from moderation.errors import Forbidden
 from moderation.spreadsheet import safe_cell
 
 router = APIRouter(tags=["admin"])
+Username = Annotated[Identifier, Path(min_length=1, max_length=64)]
 
 
 @router.post("/v1/admin/policy/reload")
@@ -39,7 +40,7 @@ async def create_user(body: UserIn, session: AdminDep, service: ServiceDep) -> d
 
 
 @router.post("/v1/admin/users/{username}/disable", status_code=204)
-async def disable_user(username: str, session: AdminDep, service: ServiceDep) -> Response:
+async def disable_user(username: Username, session: AdminDep, service: ServiceDep) -> Response:
     if username == session.user.username:
         raise Forbidden("an admin cannot disable their own account")
     await run_in_threadpool(service.accounts.set_disabled, username, True)
@@ -48,7 +49,7 @@ async def disable_user(username: str, session: AdminDep, service: ServiceDep) ->
 
 
 @router.post("/v1/admin/users/{username}/enable", status_code=204)
-async def enable_user(username: str, session: AdminDep, service: ServiceDep) -> Response:
+async def enable_user(username: Username, session: AdminDep, service: ServiceDep) -> Response:
     await run_in_threadpool(service.accounts.set_disabled, username, False)
     await run_in_threadpool(service.store.audit, session.user.actor, "user.enable", username, None)
     return Response(status_code=204)
@@ -59,16 +60,21 @@ async def audit(
     session: AdminDep,
     service: ServiceDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    actor: str | None = None,
-    action: str | None = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
+    actor: Annotated[Identifier | None, Query(max_length=128)] = None,
+    action: Annotated[Identifier | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
     total, entries = await run_in_threadpool(lambda: service.review.reports.audit_entries(limit=limit, offset=offset, actor=actor, action=action))
     return {"total": total, "entries": entries}
 
 
 @router.get("/v1/admin/audit.csv", response_class=Response)
-async def audit_csv(session: AdminDep, service: ServiceDep, actor: str | None = None, action: str | None = None) -> Response:
+async def audit_csv(
+    session: AdminDep,
+    service: ServiceDep,
+    actor: Annotated[Identifier | None, Query(max_length=128)] = None,
+    action: Annotated[Identifier | None, Query(max_length=64)] = None,
+) -> Response:
     """The audit log as CSV. Cells that a spreadsheet would read as a formula are quoted with a leading '."""
     _, entries = await run_in_threadpool(lambda: service.review.reports.audit_entries(limit=1_000_000, actor=actor, action=action))
     buf = io.StringIO()

@@ -5,12 +5,19 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, UploadFile
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from moderation.api.deps import ApiKeyDep, ServiceDep, banks_of, read_upload
-from moderation.api.schemas import PROBLEM_RESPONSES, BankEntryOut, BankListing
+from moderation.api.schemas import (
+    MAX_INT64,
+    PROBLEM_RESPONSES,
+    BankEntryOut,
+    BankListing,
+    Identifier,
+    StorableText,
+)
 from moderation.errors import InvalidInput, NotFound
 from moderation.service import Service
 
@@ -29,10 +36,10 @@ async def add_bank_photo(
     service: ServiceDep,
     key: ApiKeyDep,
     image: Annotated[UploadFile, File()],
-    id: Annotated[str | None, Form(max_length=128)] = None,
-    context: Annotated[str | None, Form(max_length=64)] = None,
-    author_id: Annotated[str | None, Form(max_length=128)] = None,
-    note: Annotated[str | None, Form(max_length=2000)] = None,
+    id: Annotated[Identifier | None, Form(max_length=128)] = None,
+    context: Annotated[Identifier | None, Form(max_length=64)] = None,
+    author_id: Annotated[Identifier | None, Form(max_length=128)] = None,
+    note: Annotated[StorableText | None, Form(max_length=2000)] = None,
 ) -> JSONResponse:
     """Add a photo's hashes (SHA-256, pHash, PDQ and their variants) to a bank."""
     _check_bank(bank, service)
@@ -49,7 +56,7 @@ async def list_bank(
     service: ServiceDep,
     key: ApiKeyDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
 ) -> dict[str, Any]:
     _check_bank(bank, service)
     total, entries = await run_in_threadpool(service.store.list_bank, bank, limit, offset)
@@ -57,7 +64,7 @@ async def list_bank(
 
 
 @router.delete("/v1/banks/{bank}/entries/{entry_id}", status_code=204)
-async def delete_bank_entry(bank: str, entry_id: int, service: ServiceDep, key: ApiKeyDep) -> Response:
+async def delete_bank_entry(bank: str, entry_id: Annotated[int, Path(ge=1, le=MAX_INT64)], service: ServiceDep, key: ApiKeyDep) -> Response:
     _check_bank(bank, service)
     await banks_of(service).remove_entry(bank, entry_id, actor=f"api-key:{key.name}")
     return Response(status_code=204)

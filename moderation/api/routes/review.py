@@ -7,12 +7,20 @@ import logging
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from moderation.api.deps import ServiceDep, SessionDep, banks_of
-from moderation.api.schemas import BulkIn, ClaimIn, DecisionIn, UndoIn, task_out
+from moderation.api.schemas import (
+    MAX_INT64,
+    BulkIn,
+    ClaimIn,
+    DecisionIn,
+    Identifier,
+    UndoIn,
+    task_out,
+)
 from moderation.errors import NotFound
 from moderation.review import Decided
 
@@ -22,6 +30,9 @@ router = APIRouter(tags=["review"])
 # A photo is never a document: no scripts, no plugins, even if opened directly.
 IMAGE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 _IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif"}
+TaskId = Annotated[int, Path(ge=1, le=MAX_INT64)]
+DecisionId = Annotated[int, Path(ge=1, le=MAX_INT64)]
+ItemId = Annotated[Identifier, Path(min_length=1, max_length=128)]
 
 
 def _decided(d: Decided) -> dict[str, Any]:
@@ -36,7 +47,7 @@ async def claim(body: ClaimIn, session: SessionDep, service: ServiceDep) -> dict
 
 
 @router.post("/v1/review/tasks/{task_id}/decision")
-async def decide(task_id: int, body: DecisionIn, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
+async def decide(task_id: TaskId, body: DecisionIn, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
     """Approve or reject. 409 when the lease was lost to another moderator or the task is decided."""
     out = await run_in_threadpool(
         lambda: service.review.decisions.decide(
@@ -54,13 +65,13 @@ async def bulk(body: BulkIn, session: SessionDep, service: ServiceDep) -> dict[s
 
 
 @router.post("/v1/review/tasks/{task_id}/release", status_code=204)
-async def release(task_id: int, session: SessionDep, service: ServiceDep) -> Response:
+async def release(task_id: TaskId, session: SessionDep, service: ServiceDep) -> Response:
     await run_in_threadpool(service.review.tasks.release, session.user, task_id)
     return Response(status_code=204)
 
 
 @router.post("/v1/review/decisions/{decision_id}/undo")
-async def undo(decision_id: int, session: SessionDep, service: ServiceDep, body: UndoIn | None = None) -> dict[str, Any]:
+async def undo(decision_id: DecisionId, session: SessionDep, service: ServiceDep, body: UndoIn | None = None) -> dict[str, Any]:
     """Undo your own decision within the undo window; an admin undoes any decision."""
     res = await run_in_threadpool(lambda: service.review.decisions.undo(session.user, decision_id, why=body.why if body else None))
     for bank, entry_id in res.bank_entries_to_remove:
@@ -78,12 +89,12 @@ async def stats(session: SessionDep, service: ServiceDep, hours: Annotated[int, 
 
 
 @router.get("/v1/review/items/{item_id}")
-async def review_item(item_id: str, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
+async def review_item(item_id: ItemId, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
     return await run_in_threadpool(service.store.get_item, item_id)
 
 
 @router.get("/v1/review/items/{item_id}/image", response_class=Response)
-async def item_image(item_id: str, session: SessionDep, service: ServiceDep) -> Response:
+async def item_image(item_id: ItemId, session: SessionDep, service: ServiceDep) -> Response:
     """The photo's bytes, for logged-in moderators only, never interpretable as a document."""
     sha = await run_in_threadpool(service.review.tasks.item_blob, item_id)
     data, media_type = await run_in_threadpool(service.store.get_blob, sha)
