@@ -26,6 +26,10 @@ REPO = Path(__file__).resolve().parent.parent
 EVAL_DIR = Path(os.environ.get("MODERATION_EVAL_DIR", REPO.parent / "shared" / "eval"))
 
 
+# Every scope of an API key (moderation.store.repository.API_KEY_SCOPES).
+ALL_SCOPES = ("moderate", "items:read", "banks:read", "banks:write")
+
+
 def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.05, what: str = "condition") -> None:
     """Poll `predicate` until it is true; an AssertionError naming `what` after `timeout` s."""
     end = time.monotonic() + timeout
@@ -105,8 +109,9 @@ class LiveService:
     def service(self) -> Any:
         return self.app.state.service
 
-    def api_key(self, name: str = "test", webhook_url: str | None = None) -> str:
-        key, _ = self.service.store.create_api_key(name, webhook_url=webhook_url)
+    def api_key(self, name: str = "test", webhook_url: str | None = None, scopes: tuple[str, ...] = ALL_SCOPES) -> str:
+        """A key with every scope unless told: the suites that test scopes pass their own."""
+        key, _ = self.service.store.create_api_key(name, webhook_url=webhook_url, scopes=scopes)
         return key
 
     def client(self, key: str | None = None) -> httpx.Client:
@@ -147,8 +152,10 @@ class ServedProcess:
         )
         return out.stdout
 
-    def create_key(self, name: str = "pipeline") -> str:
-        return self.cli("keys", "create", name).strip().splitlines()[-1]
+    def create_key(self, name: str = "pipeline", *scopes: str) -> str:
+        """`moderation keys create`; without scopes the key gets the CLI's default ones."""
+        args = [a for s in scopes for a in ("--scope", s)]
+        return self.cli("keys", "create", name, *args).strip().splitlines()[-1]
 
     def start(self, timeout: float = 180) -> None:
         # The service's output goes to a log beside its data, quoted when it fails to start.

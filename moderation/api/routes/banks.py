@@ -9,7 +9,13 @@ from fastapi import APIRouter, File, Form, Path, Query, UploadFile
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from moderation.api.deps import ApiKeyDep, ServiceDep, banks_of, read_upload
+from moderation.api.deps import (
+    BanksReaderDep,
+    BanksWriterDep,
+    ServiceDep,
+    banks_of,
+    read_upload,
+)
 from moderation.api.schemas import (
     MAX_INT64,
     PROBLEM_RESPONSES,
@@ -34,7 +40,7 @@ def _check_bank(bank: str, service: Service) -> None:
 async def add_bank_photo(
     bank: str,
     service: ServiceDep,
-    key: ApiKeyDep,
+    actor: BanksWriterDep,
     image: Annotated[UploadFile, File()],
     id: Annotated[Identifier | None, Form(max_length=128)] = None,
     context: Annotated[Identifier | None, Form(max_length=64)] = None,
@@ -45,7 +51,7 @@ async def add_bank_photo(
     _check_bank(bank, service)
     data = await read_upload(image, service.settings.max_image_bytes)
     entry = await banks_of(service).add_photo(
-        bank, data, note=note, author_id=author_id, item_id=id, actor=f"api-key:{key.name}"
+        bank, data, note=note, author_id=author_id, item_id=id, actor=actor
     )
     return JSONResponse({k: entry.get(k) for k in BankEntryOut.model_fields}, status_code=201)
 
@@ -54,7 +60,7 @@ async def add_bank_photo(
 async def list_bank(
     bank: str,
     service: ServiceDep,
-    key: ApiKeyDep,
+    actor: BanksReaderDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
 ) -> dict[str, Any]:
@@ -64,14 +70,14 @@ async def list_bank(
 
 
 @router.delete("/v1/banks/{bank}/entries/{entry_id}", status_code=204)
-async def delete_bank_entry(bank: str, entry_id: Annotated[int, Path(ge=1, le=MAX_INT64)], service: ServiceDep, key: ApiKeyDep) -> Response:
+async def delete_bank_entry(bank: str, entry_id: Annotated[int, Path(ge=1, le=MAX_INT64)], service: ServiceDep, actor: BanksWriterDep) -> Response:
     _check_bank(bank, service)
-    await banks_of(service).remove_entry(bank, entry_id, actor=f"api-key:{key.name}")
+    await banks_of(service).remove_entry(bank, entry_id, actor=actor)
     return Response(status_code=204)
 
 
 @router.get("/v1/banks/{bank}/export.csv", response_class=Response)
-async def export_bank(bank: str, service: ServiceDep, key: ApiKeyDep) -> Response:
+async def export_bank(bank: str, service: ServiceDep, actor: BanksReaderDep) -> Response:
     """The bank as exchange CSV: hash_type, hash_hex, note, quality, entry_id."""
     _check_bank(bank, service)
     body = await run_in_threadpool(banks_of(service).export, bank)
@@ -83,7 +89,7 @@ async def export_bank(bank: str, service: ServiceDep, key: ApiKeyDep) -> Respons
 async def import_bank(
     bank: str,
     service: ServiceDep,
-    key: ApiKeyDep,
+    actor: BanksWriterDep,
     file: Annotated[UploadFile, File(description="CSV: hash_type (sha256|phash|pdq), hash_hex, note, quality")],
 ) -> JSONResponse:
     """Import hashes from another system (e.g. a PDQ hex list). The whole file is
@@ -94,5 +100,5 @@ async def import_bank(
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidInput("the CSV must be UTF-8") from None
-    ids = await banks_of(service).import_csv(bank, text, f"api-key:{key.name}")
+    ids = await banks_of(service).import_csv(bank, text, actor)
     return JSONResponse({"bank": bank, "imported": len(ids), "first_entry_id": ids[0], "last_entry_id": ids[-1]}, status_code=201)

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from pydantic_core import PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 
-from moderation.api.deps import ApiKeyDep, ServiceDep, read_upload
+from moderation.api.deps import ItemsReadKeyDep, ModerateKeyDep, ServiceDep, read_upload
 from moderation.api.schemas import (
     FAULTS,
     METADATA_MAX_DEPTH,
@@ -35,6 +35,7 @@ from moderation.errors import (
     InvalidInput,
     InvalidText,
     ModerationError,
+    NotFound,
     PayloadTooLarge,
 )
 from moderation.moderate import ItemRequest, ItemResult, Moderation
@@ -168,7 +169,7 @@ def _sniff_media_type(data: bytes) -> str:
 
 
 @router.post("/v1/moderate", response_model=ModerateResponse, responses=PROBLEM_RESPONSES)
-async def moderate(body: ModerateRequest, service: ServiceDep, key: ApiKeyDep) -> JSONResponse:
+async def moderate(body: ModerateRequest, service: ServiceDep, key: ModerateKeyDep) -> JSONResponse:
     """Decide a batch of texts and photos. Results come back in input order; an invalid
     item gets its own `error` (a problem+json body) and the others are still decided."""
     limit = service.settings.max_batch_items
@@ -198,7 +199,7 @@ async def moderate(body: ModerateRequest, service: ServiceDep, key: ApiKeyDep) -
 @router.post("/v1/photos", response_model=ItemResultOut, responses=PROBLEM_RESPONSES)
 async def moderate_photo(
     service: ServiceDep,
-    key: ApiKeyDep,
+    key: ModerateKeyDep,
     id: Annotated[Identifier, Form(min_length=1, max_length=128)],
     context: Annotated[Identifier, Form(min_length=1, max_length=64)],
     author_id: Annotated[Identifier, Form(min_length=1, max_length=128)],
@@ -240,6 +241,9 @@ def _parse_metadata(metadata: str | None) -> dict[str, Any] | None:
 
 
 @router.get("/v1/items/{item_id}", response_model=ItemState, responses={404: {"description": "Unknown id"}})
-async def get_item(item_id: Annotated[Identifier, Path(min_length=1, max_length=128)], service: ServiceDep, key: ApiKeyDep) -> dict[str, Any]:
-    """The item's current state: first decision, any human decision, final decision, history."""
+async def get_item(item_id: Annotated[Identifier, Path(min_length=1, max_length=128)], service: ServiceDep, key: ItemsReadKeyDep) -> dict[str, Any]:
+    """The item's current state: first decision, any human decision, final decision, history.
+    A key reads only the items it submitted; another key's item is unknown to it."""
+    if not await run_in_threadpool(service.store.key_owns_item, key.id, item_id):
+        raise NotFound(f"no item with id {item_id!r}")
     return await run_in_threadpool(service.store.get_item, item_id)
