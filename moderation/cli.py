@@ -51,7 +51,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"  policy:     {settings.policy_path}", flush=True)
     print(f"  ray:        {settings.ray_address or 'local (started by the service)'}", flush=True)
     print("  API key:    .venv/bin/moderation keys create NAME", flush=True)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    # uvicorn's own proxy headers would trust X-Forwarded-For from 127.0.0.1 (its default
+    # FORWARDED_ALLOW_IPS): the app reads them itself, from MODERATION_TRUSTED_PROXIES only.
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=False,
+        proxy_headers=False,
+    )
     return 0
 
 

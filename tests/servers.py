@@ -94,7 +94,10 @@ class LiveService:
         self.port = free_port()
         self.settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{self.port}"})
         self.app = create_app(self.settings, watch_policy=True)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False)
+        # As `moderation serve` runs it: forwarded headers are the app's business (TrustedProxies).
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False, proxy_headers=False
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()

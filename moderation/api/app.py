@@ -18,7 +18,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from moderation.api.middleware import PROBLEM, BodyLimit, Utf8FormFields
+from moderation.api.middleware import PROBLEM, BodyLimit, TrustedProxies, Utf8FormFields
 from moderation.api.routes import ROUTERS
 from moderation.api.routes.ui import mount_static
 from moderation.api.schemas import ItemIn
@@ -114,7 +114,8 @@ def create_app(settings: Settings | None = None, *, watch_policy: bool = True) -
     _document_item_schema(app)
     mount_static(app)
     app.add_middleware(Utf8FormFields)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # outermost: bounds what the others read
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # bounds what the others read
+    app.add_middleware(TrustedProxies, trusted=settings.trusted_proxies)  # outermost: who is asking
     return app
 
 
