@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from moderation.api.middleware import PROBLEM, BodyLimit, TrustedProxies, Utf8FormFields
 from moderation.api.routes import ROUTERS
 from moderation.api.routes.ui import mount_static
-from moderation.api.schemas import ItemIn
+from moderation.api.schemas import SECURITY_SCHEMES, ItemIn, Problem
 from moderation.config import Settings
 from moderation.errors import (
     InvalidInput,
@@ -121,12 +121,19 @@ def create_app(settings: Settings | None = None, *, watch_policy: bool = True) -
 
 def _document_item_schema(app: FastAPI) -> None:
     """Items of a batch are validated one by one (so one bad item cannot sink the batch),
-    which hides their schema from FastAPI: put `ItemIn` into the OpenAPI components by hand."""
+    which hides their schema from FastAPI: put `ItemIn` into the OpenAPI components by hand.
+    So are the security schemes and the problem+json body that routes refer to
+    (`schemas.documented`)."""
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             spec = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
-            schemas = spec.setdefault("components", {}).setdefault("schemas", {})
-            schemas["ItemIn"] = ItemIn.model_json_schema(ref_template="#/components/schemas/{model}")
+            components = spec.setdefault("components", {})
+            schemas = components.setdefault("schemas", {})
+            for model in (ItemIn, Problem):
+                schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                schemas.update(schema.pop("$defs", {}))
+                schemas[model.__name__] = schema
+            components["securitySchemes"] = SECURITY_SCHEMES
             app.openapi_schema = spec
         return app.openapi_schema
 

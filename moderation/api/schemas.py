@@ -108,12 +108,80 @@ Identifier = Annotated[str, AfterValidator(identifier)]
 StorableText = Annotated[str, AfterValidator(storable_text)]
 Metadata = Annotated[dict[str, Any], AfterValidator(check_metadata)]
 
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or bad API key (problem+json)"},
-    413: {"description": "Body over the limit (problem+json)"},
-    422: {"description": "Invalid request (problem+json)"},
-    429: {"description": "Overloaded; retry after Retry-After seconds (problem+json)"},
+# -- who may call a route, and every problem it can answer (OpenAPI) ----------------------
+
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    "ApiKey": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key of the upload pipeline (`moderation keys create NAME [--scope S]...`); "
+        "scopes: moderate, items:read (the key's own items), banks:read, banks:write.",
+    },
+    "Session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "moderation_session",
+        "description": "A moderator's or admin's session, set by POST /v1/auth/login.",
+    },
+    "CsrfToken": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-CSRF-Token",
+        "description": "The session's CSRF token (from the login or GET /v1/auth/session); every "
+        "state-changing call with a session sends it.",
+    },
 }
+KEY = [{"ApiKey": []}]
+SESSION = [{"Session": []}]
+SESSION_CSRF = [{"Session": [], "CsrfToken": []}]
+KEY_OR_ADMIN = [{"ApiKey": []}, {"Session": []}]
+KEY_OR_ADMIN_CSRF = [{"ApiKey": []}, {"Session": [], "CsrfToken": []}]
+
+_PROBLEMS = {
+    400: "Body that cannot be parsed (bytes that are not UTF-8 JSON, malformed multipart)",
+    401: "Missing, unknown, revoked or expired credentials",
+    403: "Authenticated but not allowed: a scope the key lacks, a role, a missing CSRF token",
+    404: "Unknown resource",
+    409: "Conflict: the same id with other content, a lost lease, an existing name",
+    413: "Body, image or batch over its limit",
+    422: "Invalid request: the fault is named in `detail`, `errors` and sometimes `fault`",
+    429: "Overloaded; retry after Retry-After seconds",
+    503: "The database or Ray is not reachable; retry after Retry-After seconds",
+}
+
+
+def documented(security: list[dict[str, list[str]]] | None, *statuses: int) -> dict[str, Any]:
+    """A route's decorator arguments: who may call it (None: no credentials) and the
+    problem+json answers it can give besides success. Credentials add 401 and 403; every
+    route can answer 413 (the body limit runs before routing)."""
+    codes = set(statuses) | {413}
+    extra: dict[str, Any] = {}
+    if security is not None:
+        codes |= {401, 403}
+        extra["openapi_extra"] = {"security": security}
+    responses: dict[int | str, dict[str, Any]] = {
+        c: {
+            "description": _PROBLEMS[c],
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for c in sorted(codes)
+    }
+    return {"responses": responses, **extra}
+
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; some problems carry more members (`fault`, `scope`, `errors`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
 
 
 class ItemIn(BaseModel):
@@ -208,7 +276,13 @@ class ItemState(BaseModel):
     updated_at: datetime
     human_decided_at: datetime | None
     history: list[HistoryEntry]
-    review: list[dict[str, Any]]
+    review: list[ReviewTaskRef]
+
+
+class ReviewTaskRef(BaseModel):
+    task_id: int
+    queue: str
+    status: str
 
 
 class BankEntryOut(BaseModel):
@@ -229,6 +303,28 @@ class BankListing(BaseModel):
     entries: list[BankEntryOut]
 
 
+class BankImported(BaseModel):
+    bank: str
+    imported: int
+    first_entry_id: int
+    last_entry_id: int
+
+
+# -- operations -------------------------------------------------------------------------
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"]
+    database: str
+    ray: str
+    policy: str = Field(description="The running policy's version.")
+    policy_error: str | None = Field(default=None, description="Why the policy file on disk was refused, if it was.")
+
+
 # -- moderators and admins ------------------------------------------------------------
 
 
@@ -242,7 +338,7 @@ class SessionOut(BaseModel):
     username: str
     role: str
     csrf_token: str
-    expires_at: Any
+    expires_at: str = Field(description="ISO 8601, UTC.")
 
 
 class ClaimIn(BaseModel):
@@ -272,6 +368,157 @@ class BulkIn(BaseModel):
 class UndoIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     why: StorableText | None = Field(default=None, max_length=2000)
+
+
+class TaskItem(BaseModel):
+    id: str
+    type: str
+    context: str
+    author_id: str
+    text: str | None
+    language: str | None
+    locale: str | None
+    metadata: dict[str, Any] | None
+    created_at: datetime | None
+    first_decision: str | None = Field(description="Hidden (null) in blind queues.")
+    size: Any = None
+    image_url: str | None = None
+
+
+class AuthorRecent(BaseModel):
+    id: str
+    type: str
+    context: str
+    decision: str | None
+    status: str
+    created_at: datetime | None
+    excerpt: str | None
+
+
+class NearDuplicate(BaseModel):
+    task_id: int
+    item_id: str
+    author_id: str
+    distance: int
+    image_url: str | None = None
+
+
+class TaskOut(BaseModel):
+    """A leased review task as the UI shows it."""
+
+    task_id: int
+    queue: str
+    kind: Literal["review", "qa", "second"]
+    priority: int
+    created_at: datetime | None
+    age_seconds: float | None
+    sla_minutes: int | None
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    item: TaskItem
+    reasons: list[dict[str, Any]] | None
+    scores: dict[str, float] | None
+    sensitive: bool
+    author_recent: list[AuthorRecent]
+    duplicates: list[NearDuplicate]
+
+
+class ClaimOut(BaseModel):
+    tasks: list[TaskOut]
+    lease_seconds: float
+    undo_seconds: float
+
+
+class DecidedOut(BaseModel):
+    decision_id: int
+    task_id: int
+    item_id: str
+    decision: str
+    undo_until: datetime
+
+
+class DecisionOut(DecidedOut):
+    also: list[DecidedOut] = Field(description="Near-duplicates decided the same way (apply_to_duplicates).")
+
+
+class RefusedTask(BaseModel):
+    task_id: int
+    status: int
+    detail: str
+
+
+class BulkOut(BaseModel):
+    decided: list[DecidedOut]
+    refused: list[RefusedTask]
+
+
+class UndoOut(BaseModel):
+    decision_id: int
+    item_id: str
+    task: TaskOut | None
+
+
+class QueueStats(BaseModel):
+    queue: str
+    depth: int
+    leased: int
+    oldest_age_seconds: float | None
+    sla_minutes: int | None
+    past_sla: int
+
+
+class Share(BaseModel):
+    value: float | None
+    agree: int
+    of: int
+
+
+class StatsOut(BaseModel):
+    generated_at: datetime
+    window_hours: int
+    queues: list[QueueStats]
+    decisions_per_moderator_hour: dict[str, dict[str, int]]
+    decisions: int
+    undone: int
+    items: int
+    automation_rate: float | None
+    automated_precision: Share
+    reviewer_agreement: Share
+    webhooks_pending: int
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str | None
+    detail: dict[str, Any] | None
+
+
+class AuditListing(BaseModel):
+    total: int
+    entries: list[AuditEntry]
+
+
+class UserOut(BaseModel):
+    username: str
+    role: str
+    created_at: datetime
+    disabled: bool
+
+
+class UserListing(BaseModel):
+    users: list[UserOut]
+
+
+class UserCreated(BaseModel):
+    username: str
+    role: str
+
+
+class PolicyReloaded(BaseModel):
+    version: str
 
 
 class UserIn(BaseModel):

@@ -12,7 +12,18 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from moderation.api.deps import AdminDep, ServiceDep
-from moderation.api.schemas import MAX_INT64, Identifier, UserIn
+from moderation.api.schemas import (
+    MAX_INT64,
+    SESSION,
+    SESSION_CSRF,
+    AuditListing,
+    Identifier,
+    PolicyReloaded,
+    UserCreated,
+    UserIn,
+    UserListing,
+    documented,
+)
 from moderation.errors import Forbidden
 from moderation.spreadsheet import safe_cell
 
@@ -20,26 +31,26 @@ router = APIRouter(tags=["admin"])
 Username = Annotated[Identifier, Path(min_length=1, max_length=64)]
 
 
-@router.post("/v1/admin/policy/reload")
+@router.post("/v1/admin/policy/reload", response_model=PolicyReloaded, **documented(SESSION_CSRF, 422, 503))
 async def reload_policy(session: AdminDep, service: ServiceDep) -> dict[str, Any]:
     """Reload the policy file; an invalid one is refused (422) and the running one stays."""
     version = await service.reload_policy(session.user.actor)
     return {"version": version}
 
 
-@router.get("/v1/admin/users")
+@router.get("/v1/admin/users", response_model=UserListing, **documented(SESSION, 503))
 async def list_users(session: AdminDep, service: ServiceDep) -> dict[str, Any]:
     return {"users": await run_in_threadpool(service.accounts.list_users)}
 
 
-@router.post("/v1/admin/users", status_code=201)
+@router.post("/v1/admin/users", response_model=UserCreated, status_code=201, **documented(SESSION_CSRF, 400, 409, 422, 503))
 async def create_user(body: UserIn, session: AdminDep, service: ServiceDep) -> dict[str, Any]:
     user = await run_in_threadpool(service.accounts.create_user, body.username, body.password, body.role)
     await run_in_threadpool(service.store.audit, session.user.actor, "user.create", user.username, {"role": user.role})
     return {"username": user.username, "role": user.role}
 
 
-@router.post("/v1/admin/users/{username}/disable", status_code=204)
+@router.post("/v1/admin/users/{username}/disable", status_code=204, **documented(SESSION_CSRF, 404, 422, 503))
 async def disable_user(username: Username, session: AdminDep, service: ServiceDep) -> Response:
     if username == session.user.username:
         raise Forbidden("an admin cannot disable their own account")
@@ -48,14 +59,14 @@ async def disable_user(username: Username, session: AdminDep, service: ServiceDe
     return Response(status_code=204)
 
 
-@router.post("/v1/admin/users/{username}/enable", status_code=204)
+@router.post("/v1/admin/users/{username}/enable", status_code=204, **documented(SESSION_CSRF, 404, 422, 503))
 async def enable_user(username: Username, session: AdminDep, service: ServiceDep) -> Response:
     await run_in_threadpool(service.accounts.set_disabled, username, False)
     await run_in_threadpool(service.store.audit, session.user.actor, "user.enable", username, None)
     return Response(status_code=204)
 
 
-@router.get("/v1/admin/audit")
+@router.get("/v1/admin/audit", response_model=AuditListing, **documented(SESSION, 422, 503))
 async def audit(
     session: AdminDep,
     service: ServiceDep,
@@ -68,7 +79,7 @@ async def audit(
     return {"total": total, "entries": entries}
 
 
-@router.get("/v1/admin/audit.csv", response_class=Response)
+@router.get("/v1/admin/audit.csv", response_class=Response, **documented(SESSION, 422, 503))
 async def audit_csv(
     session: AdminDep,
     service: ServiceDep,
@@ -86,7 +97,7 @@ async def audit_csv(
     return Response(buf.getvalue(), media_type="text/csv; charset=utf-8", headers={"Content-Disposition": 'attachment; filename="audit.csv"'})
 
 
-@router.get("/v1/admin/labels.jsonl", response_class=Response)
+@router.get("/v1/admin/labels.jsonl", response_class=Response, **documented(SESSION, 503))
 async def export_labels(session: AdminDep, service: ServiceDep) -> StreamingResponse:
     """Human-decided texts as JSON lines (text, label, lang) for `moderation train text`."""
     rows = await run_in_threadpool(lambda: list(service.review.qa.labeled_texts()))

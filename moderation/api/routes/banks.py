@@ -17,18 +17,23 @@ from moderation.api.deps import (
     read_upload,
 )
 from moderation.api.schemas import (
+    KEY_OR_ADMIN,
+    KEY_OR_ADMIN_CSRF,
     MAX_INT64,
-    PROBLEM_RESPONSES,
     BankEntryOut,
+    BankImported,
     BankListing,
     Identifier,
     StorableText,
+    documented,
 )
 from moderation.errors import InvalidInput, NotFound
 from moderation.service import Service
 
 router = APIRouter(tags=["banks"])
 _BANK_NAME = re.compile(r"^[a-z0-9_-]{1,64}$")
+# A bank the policy defines (the default policy's are banned, allowed and seen).
+BankName = Annotated[str, Path(description="A bank the policy defines.", openapi_examples={"banned": {"value": "banned"}})]
 
 
 def _check_bank(bank: str, service: Service) -> None:
@@ -36,9 +41,9 @@ def _check_bank(bank: str, service: Service) -> None:
         raise NotFound(f"unknown bank {bank!r}; the policy defines {', '.join(sorted(service.policy.banks))}")
 
 
-@router.post("/v1/banks/{bank}/photos", response_model=BankEntryOut, status_code=201, responses=PROBLEM_RESPONSES)
+@router.post("/v1/banks/{bank}/photos", response_model=BankEntryOut, status_code=201, **documented(KEY_OR_ADMIN_CSRF, 400, 404, 422, 429, 503))
 async def add_bank_photo(
-    bank: str,
+    bank: BankName,
     service: ServiceDep,
     actor: BanksWriterDep,
     image: Annotated[UploadFile, File()],
@@ -56,9 +61,9 @@ async def add_bank_photo(
     return JSONResponse({k: entry.get(k) for k in BankEntryOut.model_fields}, status_code=201)
 
 
-@router.get("/v1/banks/{bank}", response_model=BankListing)
+@router.get("/v1/banks/{bank}", response_model=BankListing, **documented(KEY_OR_ADMIN, 404, 422, 503))
 async def list_bank(
-    bank: str,
+    bank: BankName,
     service: ServiceDep,
     actor: BanksReaderDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -69,15 +74,15 @@ async def list_bank(
     return {"bank": bank, "total": total, "entries": entries}
 
 
-@router.delete("/v1/banks/{bank}/entries/{entry_id}", status_code=204)
-async def delete_bank_entry(bank: str, entry_id: Annotated[int, Path(ge=1, le=MAX_INT64)], service: ServiceDep, actor: BanksWriterDep) -> Response:
+@router.delete("/v1/banks/{bank}/entries/{entry_id}", status_code=204, **documented(KEY_OR_ADMIN_CSRF, 404, 422, 503))
+async def delete_bank_entry(bank: BankName, entry_id: Annotated[int, Path(ge=1, le=MAX_INT64)], service: ServiceDep, actor: BanksWriterDep) -> Response:
     _check_bank(bank, service)
     await banks_of(service).remove_entry(bank, entry_id, actor=actor)
     return Response(status_code=204)
 
 
-@router.get("/v1/banks/{bank}/export.csv", response_class=Response)
-async def export_bank(bank: str, service: ServiceDep, actor: BanksReaderDep) -> Response:
+@router.get("/v1/banks/{bank}/export.csv", response_class=Response, **documented(KEY_OR_ADMIN, 404, 503))
+async def export_bank(bank: BankName, service: ServiceDep, actor: BanksReaderDep) -> Response:
     """The bank as exchange CSV: hash_type, hash_hex, note, quality, entry_id."""
     _check_bank(bank, service)
     body = await run_in_threadpool(banks_of(service).export, bank)
@@ -85,9 +90,9 @@ async def export_bank(bank: str, service: ServiceDep, actor: BanksReaderDep) -> 
     return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
 
 
-@router.post("/v1/banks/{bank}/import", status_code=201, responses=PROBLEM_RESPONSES)
+@router.post("/v1/banks/{bank}/import", response_model=BankImported, status_code=201, **documented(KEY_OR_ADMIN_CSRF, 400, 404, 422, 503))
 async def import_bank(
-    bank: str,
+    bank: BankName,
     service: ServiceDep,
     actor: BanksWriterDep,
     file: Annotated[UploadFile, File(description="CSV: hash_type (sha256|phash|pdq), hash_hex, note, quality")],

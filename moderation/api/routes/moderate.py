@@ -17,8 +17,8 @@ from starlette.concurrency import run_in_threadpool
 from moderation.api.deps import ItemsReadKeyDep, ModerateKeyDep, ServiceDep, read_upload
 from moderation.api.schemas import (
     FAULTS,
+    KEY,
     METADATA_MAX_DEPTH,
-    PROBLEM_RESPONSES,
     Identifier,
     ItemIn,
     ItemResultOut,
@@ -26,6 +26,7 @@ from moderation.api.schemas import (
     ModerateRequest,
     ModerateResponse,
     check_metadata,
+    documented,
     is_identifier,
     result_out,
 )
@@ -168,7 +169,7 @@ def _sniff_media_type(data: bytes) -> str:
     return "application/octet-stream"
 
 
-@router.post("/v1/moderate", response_model=ModerateResponse, responses=PROBLEM_RESPONSES)
+@router.post("/v1/moderate", response_model=ModerateResponse, **documented(KEY, 400, 422, 429, 503))
 async def moderate(body: ModerateRequest, service: ServiceDep, key: ModerateKeyDep) -> JSONResponse:
     """Decide a batch of texts and photos. Results come back in input order; an invalid
     item gets its own `error` (a problem+json body) and the others are still decided."""
@@ -196,7 +197,7 @@ async def moderate(body: ModerateRequest, service: ServiceDep, key: ModerateKeyD
     return JSONResponse({"results": [result_out(r, service.settings.public_url) for r in results]})
 
 
-@router.post("/v1/photos", response_model=ItemResultOut, responses=PROBLEM_RESPONSES)
+@router.post("/v1/photos", response_model=ItemResultOut, **documented(KEY, 400, 409, 422, 429, 503))
 async def moderate_photo(
     service: ServiceDep,
     key: ModerateKeyDep,
@@ -240,7 +241,7 @@ def _parse_metadata(metadata: str | None) -> dict[str, Any] | None:
         raise InvalidInput(exc.message(), fault=exc.type) from None
 
 
-@router.get("/v1/items/{item_id}", response_model=ItemState, responses={404: {"description": "Unknown id"}})
+@router.get("/v1/items/{item_id}", response_model=ItemState, **documented(KEY, 404, 422, 503))
 async def get_item(item_id: Annotated[Identifier, Path(min_length=1, max_length=128)], service: ServiceDep, key: ItemsReadKeyDep) -> dict[str, Any]:
     """The item's current state: first decision, any human decision, final decision, history.
     A key reads only the items it submitted; another key's item is unknown to it."""

@@ -14,11 +14,20 @@ from starlette.concurrency import run_in_threadpool
 from moderation.api.deps import ServiceDep, SessionDep, banks_of
 from moderation.api.schemas import (
     MAX_INT64,
+    SESSION,
+    SESSION_CSRF,
     BulkIn,
+    BulkOut,
     ClaimIn,
+    ClaimOut,
     DecisionIn,
+    DecisionOut,
     Identifier,
+    ItemState,
+    StatsOut,
     UndoIn,
+    UndoOut,
+    documented,
     task_out,
 )
 from moderation.errors import NotFound
@@ -39,14 +48,14 @@ def _decided(d: Decided) -> dict[str, Any]:
     return asdict(d)
 
 
-@router.post("/v1/review/claim")
+@router.post("/v1/review/claim", response_model=ClaimOut, **documented(SESSION_CSRF, 400, 422, 503))
 async def claim(body: ClaimIn, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
     """Lease up to `limit` tasks, most urgent first (past SLA, then priority, then oldest)."""
     tasks = await run_in_threadpool(service.review.tasks.claim, session.user, body.limit, body.queue, resume=body.resume)
     return {"tasks": [task_out(t) for t in tasks], "lease_seconds": service.policy.review.lease_seconds, "undo_seconds": service.policy.review.undo_seconds}
 
 
-@router.post("/v1/review/tasks/{task_id}/decision")
+@router.post("/v1/review/tasks/{task_id}/decision", response_model=DecisionOut, **documented(SESSION_CSRF, 400, 404, 409, 422, 503))
 async def decide(task_id: TaskId, body: DecisionIn, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
     """Approve or reject. 409 when the lease was lost to another moderator or the task is decided."""
     out = await run_in_threadpool(
@@ -58,19 +67,19 @@ async def decide(task_id: TaskId, body: DecisionIn, session: SessionDep, service
     return first | {"also": [_decided(d) for d in out[1:]]}
 
 
-@router.post("/v1/review/bulk")
+@router.post("/v1/review/bulk", response_model=BulkOut, **documented(SESSION_CSRF, 400, 422, 503))
 async def bulk(body: BulkIn, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
     res = await run_in_threadpool(service.review.decisions.bulk_decide, session.user, body.task_ids, body.decision, body.note)
     return {"decided": [_decided(d) for d in res["decided"]], "refused": res["refused"]}
 
 
-@router.post("/v1/review/tasks/{task_id}/release", status_code=204)
+@router.post("/v1/review/tasks/{task_id}/release", status_code=204, **documented(SESSION_CSRF, 404, 409, 422, 503))
 async def release(task_id: TaskId, session: SessionDep, service: ServiceDep) -> Response:
     await run_in_threadpool(service.review.tasks.release, session.user, task_id)
     return Response(status_code=204)
 
 
-@router.post("/v1/review/decisions/{decision_id}/undo")
+@router.post("/v1/review/decisions/{decision_id}/undo", response_model=UndoOut, **documented(SESSION_CSRF, 400, 404, 409, 422, 503))
 async def undo(decision_id: DecisionId, session: SessionDep, service: ServiceDep, body: UndoIn | None = None) -> dict[str, Any]:
     """Undo your own decision within the undo window; an admin undoes any decision."""
     res = await run_in_threadpool(lambda: service.review.decisions.undo(session.user, decision_id, why=body.why if body else None))
@@ -83,17 +92,17 @@ async def undo(decision_id: DecisionId, session: SessionDep, service: ServiceDep
     return {"decision_id": decision_id, "item_id": res.item_id, "task": task_out(tasks[0]) if tasks else None}
 
 
-@router.get("/v1/review/stats")
+@router.get("/v1/review/stats", response_model=StatsOut, **documented(SESSION, 422, 503))
 async def stats(session: SessionDep, service: ServiceDep, hours: Annotated[int, Query(ge=1, le=24 * 31)] = 24) -> dict[str, Any]:
     return await run_in_threadpool(lambda: service.review.reports.stats(hours=hours))
 
 
-@router.get("/v1/review/items/{item_id}")
+@router.get("/v1/review/items/{item_id}", response_model=ItemState, **documented(SESSION, 404, 422, 503))
 async def review_item(item_id: ItemId, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
     return await run_in_threadpool(service.store.get_item, item_id)
 
 
-@router.get("/v1/review/items/{item_id}/image", response_class=Response)
+@router.get("/v1/review/items/{item_id}/image", response_class=Response, **documented(SESSION, 404, 422, 503))
 async def item_image(item_id: ItemId, session: SessionDep, service: ServiceDep) -> Response:
     """The photo's bytes, for logged-in moderators only, never interpretable as a document."""
     sha = await run_in_threadpool(service.review.tasks.item_blob, item_id)
