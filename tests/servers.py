@@ -92,6 +92,7 @@ class LiveService:
         from moderation.api.app import create_app
 
         self.port = free_port()
+        self.keys: dict[tuple[str, str | None, tuple[str, ...]], str] = {}
         self.settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{self.port}"})
         self.app = create_app(self.settings, watch_policy=True)
         # As `moderation serve` runs it: forwarded headers are the app's business (TrustedProxies).
@@ -113,9 +114,13 @@ class LiveService:
         return self.app.state.service
 
     def api_key(self, name: str = "test", webhook_url: str | None = None, scopes: tuple[str, ...] = ALL_SCOPES) -> str:
-        """A key with every scope unless told: the suites that test scopes pass their own."""
-        key, _ = self.service.store.create_api_key(name, webhook_url=webhook_url, scopes=scopes)
-        return key
+        """A key with every scope unless told: the suites that test scopes pass their own.
+        One key per name, webhook and scopes, as a pipeline keeps its key: a key reads only
+        the items it submitted, and tests read back with `api_key()` again."""
+        wanted = (name, webhook_url, tuple(sorted(scopes)))
+        if wanted not in self.keys:
+            self.keys[wanted], _ = self.service.store.create_api_key(name, webhook_url=webhook_url, scopes=scopes)
+        return self.keys[wanted]
 
     def client(self, key: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
