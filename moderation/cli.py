@@ -1,7 +1,7 @@
 """`moderation`: serve, keys, eval, train.
 
     moderation serve [--host H] [--port P]
-    moderation keys create NAME [--webhook-url URL]
+    moderation keys create NAME [--webhook-url URL] [--scope S]...
     moderation users create NAME [--role moderator|admin]   (password on stdin)
     moderation eval photos [DIR]     | moderation eval text [FILE]
     moderation export labels [--out FILE]
@@ -54,7 +54,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"  policy:     {settings.policy_path}", flush=True)
     print(f"  ray:        {settings.ray_address or 'local (started by the service)'}", flush=True)
     print("  API key:    .venv/bin/moderation keys create NAME", flush=True)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    # uvicorn's own proxy headers would trust X-Forwarded-For from 127.0.0.1 (its default
+    # FORWARDED_ALLOW_IPS): the app reads them itself, from MODERATION_TRUSTED_PROXIES only.
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=False,
+        proxy_headers=False,
+    )
     return 0
 
 
@@ -68,10 +77,14 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
         except ModerationError as exc:
             print(f"--webhook-url refused: {exc.detail}", file=sys.stderr)
             return 2
+    from moderation.store.repository import DEFAULT_SCOPES  # per command
+
+    scopes = args.scope or list(DEFAULT_SCOPES)
     store = _store(settings)
-    key, secret = store.create_api_key(args.name, webhook_url=args.webhook_url)
-    store.audit("cli", "api_key.create", args.name, {"webhook_url": args.webhook_url})
-    print(f"API key {args.name!r} created. Send it as 'Authorization: Bearer <key>'. Both are shown only once.")
+    key, secret = store.create_api_key(args.name, webhook_url=args.webhook_url, scopes=scopes)
+    store.audit("cli", "api_key.create", args.name, {"webhook_url": args.webhook_url, "scopes": scopes})
+    print(f"API key {args.name!r} created with scopes {', '.join(scopes)}. Send it as 'Authorization: Bearer <key>'. "
+          "Both are shown only once.")
     print("Webhook signing secret (X-Moderation-Signature: sha256=HMAC-SHA256(secret, body)), then the key:")
     print(secret)
     print(key)
@@ -177,6 +190,13 @@ def build_parser() -> argparse.ArgumentParser:
     kc = ksub.add_parser("create", help="create a key; prints it on the last line")
     kc.add_argument("name")
     kc.add_argument("--webhook-url", default=None, help="where final decisions are posted; prints the signing secret")
+    kc.add_argument(
+        "--scope",
+        action="append",
+        choices=["moderate", "items:read", "banks:read", "banks:write"],
+        help="what the key may do, repeated for several (default: moderate and items:read): submit items, "
+        "read its own items, read banks, change banks",
+    )
     kc.set_defaults(func=cmd_keys_create)
 
     u = sub.add_parser("users", help="moderator accounts of the review UI")

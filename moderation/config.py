@@ -6,6 +6,7 @@ test can run several services with different databases side by side.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -59,6 +60,27 @@ class Settings(BaseSettings):
         description="Webhook receivers allowed on loopback, private or link-local addresses and on any port: "
         "hostnames and CIDR networks, comma-separated.",
     )
+
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: IP addresses and "
+        "CIDR networks, comma-separated. Empty: the direct peer is the client, whatever it sends.",
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_trusted_proxies(cls, value: Any) -> Any:
+        return [e.strip() for e in value.split(",") if e.strip()] if isinstance(value, str) else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"trusted proxy {entry!r} is not an IP address or CIDR network") from None
+        return value
 
     @field_validator("webhook_allowed_hosts", mode="before")
     @classmethod

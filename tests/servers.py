@@ -29,6 +29,10 @@ REPO = Path(__file__).resolve().parent.parent
 EVAL_DIR = Path(os.environ.get("MODERATION_EVAL_DIR", REPO.parent / "shared" / "eval"))
 
 
+# Every scope of an API key (moderation.store.repository.API_KEY_SCOPES).
+ALL_SCOPES = ("moderate", "items:read", "banks:read", "banks:write")
+
+
 def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.05, what: str = "condition") -> None:
     """Poll `predicate` until it is true; an AssertionError naming `what` after `timeout` s."""
     end = time.monotonic() + timeout
@@ -91,9 +95,13 @@ class LiveService:
         from moderation.api.app import create_app
 
         self.port = free_port()
+        self.keys: dict[tuple[str, str | None, tuple[str, ...]], str] = {}
         self.settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{self.port}"})
         self.app = create_app(self.settings, watch_policy=True)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False)
+        # As `moderation serve` runs it: forwarded headers are the app's business (TrustedProxies).
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False, proxy_headers=False
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
@@ -108,9 +116,14 @@ class LiveService:
     def service(self) -> Any:
         return self.app.state.service
 
-    def api_key(self, name: str = "test", webhook_url: str | None = None) -> str:
-        key, _ = self.service.store.create_api_key(name, webhook_url=webhook_url)
-        return key
+    def api_key(self, name: str = "test", webhook_url: str | None = None, scopes: tuple[str, ...] = ALL_SCOPES) -> str:
+        """A key with every scope unless told: the suites that test scopes pass their own.
+        One key per name, webhook and scopes, as a pipeline keeps its key: a key reads only
+        the items it submitted, and tests read back with `api_key()` again."""
+        wanted = (name, webhook_url, tuple(sorted(scopes)))
+        if wanted not in self.keys:
+            self.keys[wanted], _ = self.service.store.create_api_key(name, webhook_url=webhook_url, scopes=scopes)
+        return self.keys[wanted]
 
     def client(self, key: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
@@ -150,8 +163,10 @@ class ServedProcess:
         )
         return out.stdout
 
-    def create_key(self, name: str = "pipeline") -> str:
-        return self.cli("keys", "create", name).strip().splitlines()[-1]
+    def create_key(self, name: str = "pipeline", *scopes: str) -> str:
+        """`moderation keys create`; without scopes the key gets the CLI's default ones."""
+        args = [a for s in scopes for a in ("--scope", s)]
+        return self.cli("keys", "create", name, *args).strip().splitlines()[-1]
 
     def start(self, timeout: float = 180) -> None:
         # The service's output goes to a log beside its data, quoted when it fails to start.

@@ -40,6 +40,18 @@ def test_keys_create_prints_secret_then_key_on_the_last_lines(tmp_path: Path) ->
     assert found is not None and found.webhook_secret == secret and found.webhook_url == "http://127.0.0.1:9/hook"
 
 
+def test_keys_create_grants_moderate_and_items_read_unless_scopes_are_given(tmp_path: Path) -> None:
+    default = run_cli(tmp_path, "keys", "create", "pipeline")
+    banks = run_cli(tmp_path, "keys", "create", "curator", "--scope", "banks:read", "--scope", "banks:write")
+    assert default.returncode == 0 and banks.returncode == 0, default.stderr + banks.stderr
+    assert "moderate, items:read" in default.stdout and "banks:read, banks:write" in banks.stdout
+    store = Store(make_engine(f"sqlite:///{tmp_path / 'var' / 'moderation.db'}"))
+    assert store.authenticate(default.stdout.strip().splitlines()[-1]).scopes == {"moderate", "items:read"}
+    assert store.authenticate(banks.stdout.strip().splitlines()[-1]).scopes == {"banks:read", "banks:write"}
+    unknown = run_cli(tmp_path, "keys", "create", "bad", "--scope", "admin")
+    assert unknown.returncode == 2 and "invalid choice" in unknown.stderr
+
+
 def test_users_create_reads_the_password_from_stdin(tmp_path: Path) -> None:
     ok = run_cli(tmp_path, "users", "create", "alice", "--role", "admin", stdin="a long passphrase\n")
     assert ok.returncode == 0, ok.stderr

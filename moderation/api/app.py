@@ -18,10 +18,10 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from moderation.api.middleware import PROBLEM, Admission, BodyLimit, Utf8FormFields
+from moderation.api.middleware import PROBLEM, Admission, BodyLimit, TrustedProxies, Utf8FormFields
 from moderation.api.routes import ROUTERS
 from moderation.api.routes.ui import mount_static
-from moderation.api.schemas import ItemIn
+from moderation.api.schemas import SECURITY_SCHEMES, ItemIn, Problem
 from moderation.config import Settings
 from moderation.errors import (
     InvalidInput,
@@ -33,6 +33,9 @@ from moderation.service import Service
 
 log = logging.getLogger(__name__)
 
+
+def _sendable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def problem_response(exc: ModerationError, instance: str | None = None) -> JSONResponse:
@@ -74,8 +77,9 @@ def create_app(settings: Settings | None = None, *, watch_policy: bool = True) -
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # A location can hold a key of the caller's JSON: escape what UTF-8 cannot carry.
         errors = [
-            {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg"), "type": e.get("type")}
+            {"loc": [_sendable(str(p)) for p in e.get("loc", ())], "msg": _sendable(str(e.get("msg"))), "type": e.get("type")}
             for e in exc.errors()
         ]
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
@@ -111,18 +115,26 @@ def create_app(settings: Settings | None = None, *, watch_policy: bool = True) -
     mount_static(app)
     app.add_middleware(Utf8FormFields)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # bounds what the others read
+    app.add_middleware(TrustedProxies, trusted=settings.trusted_proxies)  # who is asking
     app.add_middleware(Admission)  # outermost: an overloaded process reads nothing
     return app
 
 
 def _document_item_schema(app: FastAPI) -> None:
     """Items of a batch are validated one by one (so one bad item cannot sink the batch),
-    which hides their schema from FastAPI: put `ItemIn` into the OpenAPI components by hand."""
+    which hides their schema from FastAPI: put `ItemIn` into the OpenAPI components by hand.
+    So are the security schemes and the problem+json body that routes refer to
+    (`schemas.documented`)."""
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             spec = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
-            schemas = spec.setdefault("components", {}).setdefault("schemas", {})
-            schemas["ItemIn"] = ItemIn.model_json_schema(ref_template="#/components/schemas/{model}")
+            components = spec.setdefault("components", {})
+            schemas = components.setdefault("schemas", {})
+            for model in (ItemIn, Problem):
+                schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                schemas.update(schema.pop("$defs", {}))
+                schemas[model.__name__] = schema
+            components["securitySchemes"] = SECURITY_SCHEMES
             app.openapi_schema = spec
         return app.openapi_schema
 

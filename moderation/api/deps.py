@@ -4,7 +4,7 @@ identity (an API key, a moderator's session, an admin's session)."""
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
@@ -73,9 +73,6 @@ async def current_session(request: Request, service: ServiceDep) -> Session:
 SessionDep = Annotated[Session, Depends(current_session)]
 
 
-SessionDep = Annotated[Session, Depends(current_session)]
-
-
 async def admin_session(session: SessionDep) -> Session:
     require_admin(session.user)
     return session
@@ -84,7 +81,40 @@ async def admin_session(session: SessionDep) -> Session:
 AdminDep = Annotated[Session, Depends(admin_session)]
 
 
-AdminDep = Annotated[Session, Depends(admin_session)]
+def check_scope(key: ApiKey, scope: str) -> ApiKey:
+    if scope not in key.scopes:
+        raise Forbidden(f"this API key lacks the scope {scope!r}", scope=scope)
+    return key
+
+
+def key_with(scope: str) -> Any:
+    """A dependency: the caller's API key, which must hold `scope`."""
+
+    async def dependency(key: ApiKeyDep) -> ApiKey:
+        return check_scope(key, scope)
+
+    return Depends(dependency)
+
+
+def key_or_admin(scope: str) -> Any:
+    """A dependency for the bank routes: an API key holding `scope`, or an admin's session
+    (cookie, and the CSRF token on writes). Answers the actor recorded in the audit log."""
+
+    async def dependency(request: Request, service: ServiceDep) -> str:
+        if request.headers.get("authorization") or not request.cookies.get(COOKIE):
+            key = check_scope(await require_api_key(request, service), scope)
+            return f"api-key:{key.name}"
+        session = await current_session(request, service)
+        require_admin(session.user)
+        return session.user.actor
+
+    return Depends(dependency)
+
+
+ModerateKeyDep = Annotated[ApiKey, key_with("moderate")]
+ItemsReadKeyDep = Annotated[ApiKey, key_with("items:read")]
+BanksReaderDep = Annotated[str, key_or_admin("banks:read")]
+BanksWriterDep = Annotated[str, key_or_admin("banks:write")]
 
 
 async def read_upload(upload: UploadFile, limit: int) -> bytes:

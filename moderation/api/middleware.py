@@ -1,9 +1,11 @@
-"""ASGI middleware that runs before any body is parsed: the body limit, and UTF-8 checks of
-multipart form fields."""
+"""ASGI middleware that runs before any body is parsed: the client's address behind trusted
+proxies, the body limit, and UTF-8 checks of multipart form fields."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from python_multipart import MultipartParser
@@ -13,6 +15,51 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from moderation.errors import InvalidInput, ModerationError, Overloaded, PayloadTooLarge
 
 PROBLEM = "application/problem+json"
+
+
+class TrustedProxies:
+    """Puts the client's address from X-Forwarded-For (and the scheme from
+    X-Forwarded-Proto) into the scope, only when the direct peer is a trusted proxy.
+
+    Each proxy appends the address it got the request from, so the chain is read from the
+    right: the first address that is not a trusted proxy is the client. Anything to its
+    left was written by the client and proves nothing. Without trusted proxies the headers
+    are ignored: the direct peer is the client, on loopback too."""
+
+    def __init__(self, app: ASGIApp, trusted: Sequence[str]) -> None:
+        self.app = app
+        self.networks = [ipaddress.ip_network(t, strict=False) for t in trusted]
+
+    def trusts(self, host: str) -> bool:
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in net for net in self.networks)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        if scope["type"] in ("http", "websocket") and self.networks and client and self.trusts(client[0]):
+            headers = dict(scope.get("headers", []))
+            scope = dict(scope)
+            chain = headers.get(b"x-forwarded-for", b"").decode("latin-1")
+            if chain:
+                scope["client"] = (self.client_of(chain, client[0]), 0)
+            proto = headers.get(b"x-forwarded-proto", b"").decode("latin-1").split(",")[-1].strip().lower()
+            if proto in ("http", "https"):
+                scope["scheme"] = proto if scope["type"] == "http" else {"http": "ws", "https": "wss"}[proto]
+        await self.app(scope, receive, send)
+
+    def client_of(self, chain: str, peer: str) -> str:
+        hops = [h.strip() for h in chain.split(",") if h.strip()]
+        for hop in reversed(hops):
+            if self.trusts(hop):
+                continue
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:  # not written by a proxy of ours: believe only the peer
+                return peer
+        return hops[0] if hops else peer  # every hop is a proxy of ours: the first one is the client
 
 
 class BodyLimit:

@@ -3,20 +3,185 @@ The pipeline's own types never go on the wire directly."""
 
 from __future__ import annotations
 
+import json
+import math
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from moderation.moderate import ItemResult
 
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or bad API key (problem+json)"},
-    413: {"description": "Body over the limit (problem+json)"},
-    422: {"description": "Invalid request (problem+json)"},
-    429: {"description": "Overloaded; retry after Retry-After seconds (problem+json)"},
+# -- strings and metadata that can be stored and sent back --------------------------------
+#
+# JSON may carry a lone UTF-16 surrogate ("\ud800"): Python holds it, but it cannot be
+# encoded as UTF-8, so the row it lands in can never be sent back (and PostgreSQL refuses
+# it, like NUL). Metadata is stored as JSON and returned on every read of the item, review
+# claims included: depth and size are bounded so that every reader can serialize it.
+
+METADATA_MAX_DEPTH = 8  # nested objects and arrays, the metadata object itself included
+METADATA_MAX_KEYS = 64  # keys per object
+METADATA_MAX_BYTES = 16 * 1024  # serialized as compact UTF-8 JSON
+# Error types of these validators (and pydantic's own for an unpaired surrogate in a str
+# field) -> the problem's `fault`.
+FAULTS = {t: t for t in ("bad_encoding", "nul", "control_character", "metadata")} | {"string_unicode": "bad_encoding"}
+
+
+def storable_text(value: str) -> str:
+    """Free text (a note, a password): any character but NUL and lone surrogates."""
+    if "\x00" in value:
+        raise PydanticCustomError("nul", "contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PydanticCustomError("bad_encoding", "contains an unpaired surrogate (an invalid \\u escape)") from None
+    return value
+
+
+def identifier(value: str) -> str:
+    """An id, a name, a context, a locale: storable text without control characters, which
+    would corrupt logs, CSV exports and the review UI."""
+    storable_text(value)
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        raise PydanticCustomError("control_character", "contains a control character")
+    return value
+
+
+def is_identifier(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and identifier(value) == value
+    except PydanticCustomError:
+        return False
+
+
+def check_metadata(value: dict[str, Any]) -> dict[str, Any]:
+    """At most METADATA_MAX_DEPTH levels, METADATA_MAX_KEYS keys per object and
+    METADATA_MAX_BYTES serialized; strings (keys included) storable; numbers finite.
+    Walked without recursion: the input may be nested far deeper than the limit."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)) and depth > METADATA_MAX_DEPTH:
+            raise _bad_metadata(f"is nested deeper than {METADATA_MAX_DEPTH} levels")
+        if isinstance(node, dict):
+            if len(node) > METADATA_MAX_KEYS:
+                raise _bad_metadata(f"has an object of more than {METADATA_MAX_KEYS} keys")
+            for k, v in node.items():
+                if not isinstance(k, str):
+                    raise _bad_metadata("has a key that is not a string")
+                _metadata_text(k)
+                stack.append((v, depth + 1))
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+        elif isinstance(node, str):
+            _metadata_text(node)
+        elif isinstance(node, float):
+            if not math.isfinite(node):
+                raise _bad_metadata("has a number that is not finite (NaN or Infinity)")
+        elif node is not None and not isinstance(node, (bool, int)):
+            raise _bad_metadata(f"has a value of type {type(node).__name__}, not JSON")
+    size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    if size > METADATA_MAX_BYTES:
+        raise _bad_metadata(f"is {size} bytes serialized, over the limit of {METADATA_MAX_BYTES}")
+    return value
+
+
+def _metadata_text(text: str) -> None:
+    try:
+        storable_text(text)
+    except PydanticCustomError as exc:
+        raise _bad_metadata(f"has a string that {exc.message()}") from None
+
+
+def _bad_metadata(why: str) -> PydanticCustomError:
+    return PydanticCustomError("metadata", "metadata {why}", {"why": why})
+
+
+# Every integer the API takes fits a signed 64-bit column (SQLite INTEGER, PostgreSQL BIGINT).
+MAX_INT64 = 2**63 - 1
+RowId = Annotated[int, Field(ge=1, le=MAX_INT64)]
+
+Identifier = Annotated[str, AfterValidator(identifier)]
+StorableText = Annotated[str, AfterValidator(storable_text)]
+Metadata = Annotated[dict[str, Any], AfterValidator(check_metadata)]
+
+# -- who may call a route, and every problem it can answer (OpenAPI) ----------------------
+
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    "ApiKey": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key of the upload pipeline (`moderation keys create NAME [--scope S]...`); "
+        "scopes: moderate, items:read (the key's own items), banks:read, banks:write.",
+    },
+    "Session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "moderation_session",
+        "description": "A moderator's or admin's session, set by POST /v1/auth/login.",
+    },
+    "CsrfToken": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-CSRF-Token",
+        "description": "The session's CSRF token (from the login or GET /v1/auth/session); every "
+        "state-changing call with a session sends it.",
+    },
 }
+KEY = [{"ApiKey": []}]
+SESSION = [{"Session": []}]
+SESSION_CSRF = [{"Session": [], "CsrfToken": []}]
+KEY_OR_ADMIN = [{"ApiKey": []}, {"Session": []}]
+KEY_OR_ADMIN_CSRF = [{"ApiKey": []}, {"Session": [], "CsrfToken": []}]
+
+_PROBLEMS = {
+    400: "Body that cannot be parsed (bytes that are not UTF-8 JSON, malformed multipart)",
+    401: "Missing, unknown, revoked or expired credentials",
+    403: "Authenticated but not allowed: a scope the key lacks, a role, a missing CSRF token",
+    404: "Unknown resource",
+    409: "Conflict: the same id with other content, a lost lease, an existing name",
+    413: "Body, image or batch over its limit",
+    422: "Invalid request: the fault is named in `detail`, `errors` and sometimes `fault`",
+    429: "Overloaded; retry after Retry-After seconds",
+    503: "The database or Ray is not reachable; retry after Retry-After seconds",
+}
+
+
+def documented(security: list[dict[str, list[str]]] | None, *statuses: int) -> dict[str, Any]:
+    """A route's decorator arguments: who may call it (None: no credentials) and the
+    problem+json answers it can give besides success. Credentials add 401 and 403; every
+    route can answer 413 (the body limit runs before routing)."""
+    codes = set(statuses) | {413}
+    extra: dict[str, Any] = {}
+    if security is not None:
+        codes |= {401, 403}
+        extra["openapi_extra"] = {"security": security}
+    responses: dict[int | str, dict[str, Any]] = {
+        c: {
+            "description": _PROBLEMS[c],
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for c in sorted(codes)
+    }
+    return {"responses": responses, **extra}
+
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; some problems carry more members (`fault`, `scope`, `errors`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
 
 
 class ItemIn(BaseModel):
@@ -24,15 +189,20 @@ class ItemIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(min_length=1, max_length=128, description="The client's id; resubmitting it is idempotent.")
+    id: Identifier = Field(min_length=1, max_length=128, description="The client's id; resubmitting it is idempotent.")
     type: Literal["text", "photo"]
-    context: str = Field(min_length=1, max_length=64, description="A context the policy defines, e.g. message.")
-    author_id: str = Field(min_length=1, max_length=128)
+    context: Identifier = Field(min_length=1, max_length=64, description="A context the policy defines, e.g. message.")
+    author_id: Identifier = Field(min_length=1, max_length=128)
     text: str | None = None
     image_b64: str | None = None
-    locale: str | None = Field(default=None, max_length=16)
-    metadata: dict[str, Any] | None = Field(default=None, description="Stored and returned as is.")
-    callback_url: str | None = Field(default=None, max_length=2048, description="Webhook for the final decision.")
+    locale: Identifier | None = Field(default=None, max_length=16)
+    metadata: Metadata | None = Field(
+        default=None,
+        description=f"Stored and returned as is: a JSON object of at most {METADATA_MAX_DEPTH} levels, "
+        f"{METADATA_MAX_KEYS} keys per object and {METADATA_MAX_BYTES} bytes serialized; strings without NUL "
+        "or unpaired surrogates, numbers finite.",
+    )
+    callback_url: Identifier | None = Field(default=None, max_length=2048, description="Webhook for the final decision.")
 
 
 _ITEMS_SCHEMA = {
@@ -106,7 +276,13 @@ class ItemState(BaseModel):
     updated_at: datetime
     human_decided_at: datetime | None
     history: list[HistoryEntry]
-    review: list[dict[str, Any]]
+    review: list[ReviewTaskRef]
+
+
+class ReviewTaskRef(BaseModel):
+    task_id: int
+    queue: str
+    status: str
 
 
 class BankEntryOut(BaseModel):
@@ -127,53 +303,228 @@ class BankListing(BaseModel):
     entries: list[BankEntryOut]
 
 
+class BankImported(BaseModel):
+    bank: str
+    imported: int
+    first_entry_id: int
+    last_entry_id: int
+
+
+# -- operations -------------------------------------------------------------------------
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"]
+    database: str
+    ray: str
+    policy: str = Field(description="The running policy's version.")
+    policy_error: str | None = Field(default=None, description="Why the policy file on disk was refused, if it was.")
+
+
 # -- moderators and admins ------------------------------------------------------------
 
 
 class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=1024)
+    username: Identifier = Field(min_length=1, max_length=64)
+    password: StorableText = Field(min_length=1, max_length=1024)
 
 
 class SessionOut(BaseModel):
     username: str
     role: str
     csrf_token: str
-    expires_at: Any
+    expires_at: str = Field(description="ISO 8601, UTC.")
 
 
 class ClaimIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     limit: int = Field(default=10, ge=1, le=100)
-    queue: str | None = Field(default=None, max_length=64)
+    queue: Identifier | None = Field(default=None, max_length=64)
     resume: bool = Field(default=False, description="Return the tasks you still hold first.")
 
 
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     decision: Literal["approve", "reject"]
-    note: str | None = Field(default=None, max_length=2000)
-    label: str | None = Field(default=None, description="Training label of a text, overriding the one derived from its reasons.")
+    note: StorableText | None = Field(default=None, max_length=2000)
+    label: Identifier | None = Field(
+        default=None, max_length=64, description="Training label of a text, overriding the one derived from its reasons."
+    )
     apply_to_duplicates: bool = False
 
 
 class BulkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    task_ids: list[int] = Field(min_length=1, max_length=200)
+    task_ids: list[RowId] = Field(min_length=1, max_length=200)
     decision: Literal["approve", "reject"]
-    note: str | None = Field(default=None, max_length=2000)
+    note: StorableText | None = Field(default=None, max_length=2000)
 
 
 class UndoIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    why: str | None = Field(default=None, max_length=2000)
+    why: StorableText | None = Field(default=None, max_length=2000)
+
+
+class TaskItem(BaseModel):
+    id: str
+    type: str
+    context: str
+    author_id: str
+    text: str | None
+    language: str | None
+    locale: str | None
+    metadata: dict[str, Any] | None
+    created_at: datetime | None
+    first_decision: str | None = Field(description="Hidden (null) in blind queues.")
+    size: Any = None
+    image_url: str | None = None
+
+
+class AuthorRecent(BaseModel):
+    id: str
+    type: str
+    context: str
+    decision: str | None
+    status: str
+    created_at: datetime | None
+    excerpt: str | None
+
+
+class NearDuplicate(BaseModel):
+    task_id: int
+    item_id: str
+    author_id: str
+    distance: int
+    image_url: str | None = None
+
+
+class TaskOut(BaseModel):
+    """A leased review task as the UI shows it."""
+
+    task_id: int
+    queue: str
+    kind: Literal["review", "qa", "second"]
+    priority: int
+    created_at: datetime | None
+    age_seconds: float | None
+    sla_minutes: int | None
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    item: TaskItem
+    reasons: list[dict[str, Any]] | None
+    scores: dict[str, float] | None
+    sensitive: bool
+    author_recent: list[AuthorRecent]
+    duplicates: list[NearDuplicate]
+
+
+class ClaimOut(BaseModel):
+    tasks: list[TaskOut]
+    lease_seconds: float
+    undo_seconds: float
+
+
+class DecidedOut(BaseModel):
+    decision_id: int
+    task_id: int
+    item_id: str
+    decision: str
+    undo_until: datetime
+
+
+class DecisionOut(DecidedOut):
+    also: list[DecidedOut] = Field(description="Near-duplicates decided the same way (apply_to_duplicates).")
+
+
+class RefusedTask(BaseModel):
+    task_id: int
+    status: int
+    detail: str
+
+
+class BulkOut(BaseModel):
+    decided: list[DecidedOut]
+    refused: list[RefusedTask]
+
+
+class UndoOut(BaseModel):
+    decision_id: int
+    item_id: str
+    task: TaskOut | None
+
+
+class QueueStats(BaseModel):
+    queue: str
+    depth: int
+    leased: int
+    oldest_age_seconds: float | None
+    sla_minutes: int | None
+    past_sla: int
+
+
+class Share(BaseModel):
+    value: float | None
+    agree: int
+    of: int
+
+
+class StatsOut(BaseModel):
+    generated_at: datetime
+    window_hours: int
+    queues: list[QueueStats]
+    decisions_per_moderator_hour: dict[str, dict[str, int]]
+    decisions: int
+    undone: int
+    items: int
+    automation_rate: float | None
+    automated_precision: Share
+    reviewer_agreement: Share
+    webhooks_pending: int
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str | None
+    detail: dict[str, Any] | None
+
+
+class AuditListing(BaseModel):
+    total: int
+    entries: list[AuditEntry]
+
+
+class UserOut(BaseModel):
+    username: str
+    role: str
+    created_at: datetime
+    disabled: bool
+
+
+class UserListing(BaseModel):
+    users: list[UserOut]
+
+
+class UserCreated(BaseModel):
+    username: str
+    role: str
+
+
+class PolicyReloaded(BaseModel):
+    version: str
 
 
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    username: str = Field(min_length=2, max_length=64)
-    password: str = Field(min_length=8, max_length=1024)
+    username: Identifier = Field(min_length=2, max_length=64)
+    password: StorableText = Field(min_length=8, max_length=1024)
     role: Literal["moderator", "admin"] = "moderator"
 
 

@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from moderation.errors import Conflict, NotFound, Unavailable
+from moderation.errors import Conflict, InvalidInput, NotFound, Unavailable
 from moderation.store.tables import (
     api_keys,
     audit_log,
@@ -92,12 +92,18 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+# What a key may do: submit items, read its own items, read banks, change banks.
+API_KEY_SCOPES = ("moderate", "items:read", "banks:read", "banks:write")
+DEFAULT_SCOPES = ("moderate", "items:read")
+
+
 @dataclass(frozen=True)
 class ApiKey:
     id: int
     name: str
     webhook_url: str | None
     webhook_secret: str | None
+    scopes: frozenset[str] = frozenset(DEFAULT_SCOPES)
 
 
 @dataclass(frozen=True)
@@ -174,8 +180,13 @@ class Store(Repository):
 
     # -- API keys ---------------------------------------------------------------------------
 
-    def create_api_key(self, name: str, webhook_url: str | None = None) -> tuple[str, str]:
+    def create_api_key(
+        self, name: str, webhook_url: str | None = None, scopes: Sequence[str] = DEFAULT_SCOPES
+    ) -> tuple[str, str]:
         """Returns (key, webhook secret). Only the key's hash is stored; the key is shown once."""
+        unknown = sorted(set(scopes) - set(API_KEY_SCOPES))
+        if unknown:
+            raise InvalidInput(f"unknown scope {', '.join(unknown)}; known: {', '.join(API_KEY_SCOPES)}")
         key = "mk_" + secrets.token_urlsafe(32)
         # Every key gets a signing secret: webhooks to an item's own callback_url are signed too.
         secret = "whsec_" + secrets.token_urlsafe(32)
@@ -188,6 +199,7 @@ class Store(Repository):
                     webhook_url=webhook_url,
                     webhook_secret=secret,
                     created_at=utcnow(),
+                    scopes=",".join(sc for sc in API_KEY_SCOPES if sc in scopes),
                 )
             )
         return key, secret
@@ -199,7 +211,19 @@ class Store(Repository):
             ).first()
         if row is None:
             return None
-        return ApiKey(id=row.id, name=row.name, webhook_url=row.webhook_url, webhook_secret=row.webhook_secret)
+        return ApiKey(
+            id=row.id,
+            name=row.name,
+            webhook_url=row.webhook_url,
+            webhook_secret=row.webhook_secret,
+            scopes=frozenset(sc for sc in row.scopes.split(",") if sc),
+        )
+
+    def key_owns_item(self, key_id: int, item_id: str) -> bool:
+        """Whether the item was submitted with this key: a key reads only its own items."""
+        with self._tx() as conn:
+            row = conn.execute(select(items.c.api_key_id).where(items.c.id == item_id)).first()
+        return row is not None and row.api_key_id == key_id
 
     # -- items ------------------------------------------------------------------------------
 

@@ -45,6 +45,8 @@ api_keys = Table(
     Column("webhook_secret", String(128)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
+    # comma-separated (repository.API_KEY_SCOPES); keys made before scopes existed keep what they could do
+    Column("scopes", String(256), nullable=False, server_default="moderate,items:read"),
 )
 
 blobs = Table(

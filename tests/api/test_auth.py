@@ -158,8 +158,7 @@ def test_review_flow_over_http_image_headers_and_item_state(live: LiveService) -
         d = c.post(f"/v1/review/tasks/{task['task_id']}/decision", json={"decision": "reject", "note": "nude"}).json()
         again = c.post(f"/v1/review/tasks/{task['task_id']}/decision", json={"decision": "approve"})
         assert again.status_code == 409
-        with live.client(live.api_key()) as api:
-            state = api.get("/v1/items/http-photo").json()
+        state = c.get("/v1/review/items/http-photo").json()
         assert state["human_decision"] == "reject" and state["final_decision"] == "reject"
         assert state["history"][-1]["decision_id"] == d["decision_id"]
     page = httpx.get(live.url + "/review")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import inspect
 
-from moderation.errors import NotFound
+from moderation.errors import InvalidInput, NotFound
 from moderation.store import migrate
 from moderation.store.repository import NewBankEntry, NewItem, Store
 from moderation.store.tables import metadata
@@ -109,6 +110,53 @@ def test_api_keys_are_stored_as_hashes_and_authenticate(store: Store) -> None:
     with store.engine.connect() as conn:
         rows = conn.exec_driver_sql("SELECT key_hash FROM api_keys").all()
     assert key not in {r[0] for r in rows}
+
+
+def test_api_key_scopes_default_to_moderate_and_items_read(store: Store) -> None:
+    default, _ = store.create_api_key("pipeline")
+    banks, _ = store.create_api_key("curator", scopes=["banks:write", "banks:read"])
+    assert store.authenticate(default).scopes == {"moderate", "items:read"}
+    assert store.authenticate(banks).scopes == {"banks:read", "banks:write"}
+    with pytest.raises(InvalidInput, match="unknown scope admin"):
+        store.create_api_key("bad", scopes=["moderate", "admin"])
+
+
+def test_key_owns_only_the_items_it_submitted(store: Store) -> None:
+    mine, _ = store.create_api_key("mine")
+    theirs, _ = store.create_api_key("theirs")
+    key = store.authenticate(mine)
+    store.save_items([replace(new_item("owned"), api_key_id=key.id)])
+    assert store.key_owns_item(key.id, "owned")
+    assert not store.key_owns_item(store.authenticate(theirs).id, "owned")
+    assert not store.key_owns_item(key.id, "missing")
+
+
+def test_migration_gives_existing_keys_the_default_scopes(database_url: str) -> None:
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from moderation.store import (  # the engine of one test, not the fixture's
+        alembic_config,
+        make_engine,
+    )
+
+    engine = make_engine(database_url)
+    try:
+        cfg = alembic_config()
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0002")
+            conn.exec_driver_sql(
+                "INSERT INTO api_keys (name, key_hash, prefix, created_at) VALUES ('old', 'h', 'mk_old', CURRENT_TIMESTAMP)"
+            )
+        migrate(engine)
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT scopes FROM api_keys WHERE name = 'old'").scalar_one() == "moderate,items:read"
+            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        assert [d for d in diff if "api_keys" in repr(d)] == []
+    finally:
+        engine.dispose()
 
 
 def test_bank_entries_add_list_iterate_and_delete(store: Store) -> None:

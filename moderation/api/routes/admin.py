@@ -7,39 +7,51 @@ import io
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from moderation.api.deps import AdminDep, ServiceDep
-from moderation.api.schemas import UserIn
+from moderation.api.schemas import (
+    MAX_INT64,
+    SESSION,
+    SESSION_CSRF,
+    AuditListing,
+    Identifier,
+    PolicyReloaded,
+    UserCreated,
+    UserIn,
+    UserListing,
+    documented,
+)
 from moderation.errors import Forbidden
 from moderation.spreadsheet import safe_cell
 
 router = APIRouter(tags=["admin"])
+Username = Annotated[Identifier, Path(min_length=1, max_length=64)]
 
 
-@router.post("/v1/admin/policy/reload")
+@router.post("/v1/admin/policy/reload", response_model=PolicyReloaded, **documented(SESSION_CSRF, 422, 503))
 async def reload_policy(session: AdminDep, service: ServiceDep) -> dict[str, Any]:
     """Reload the policy file; an invalid one is refused (422) and the running one stays."""
     version = await service.reload_policy(session.user.actor)
     return {"version": version}
 
 
-@router.get("/v1/admin/users")
+@router.get("/v1/admin/users", response_model=UserListing, **documented(SESSION, 503))
 async def list_users(session: AdminDep, service: ServiceDep) -> dict[str, Any]:
     return {"users": await run_in_threadpool(service.accounts.list_users)}
 
 
-@router.post("/v1/admin/users", status_code=201)
+@router.post("/v1/admin/users", response_model=UserCreated, status_code=201, **documented(SESSION_CSRF, 400, 409, 422, 503))
 async def create_user(body: UserIn, session: AdminDep, service: ServiceDep) -> dict[str, Any]:
     user = await run_in_threadpool(service.accounts.create_user, body.username, body.password, body.role)
     await run_in_threadpool(service.store.audit, session.user.actor, "user.create", user.username, {"role": user.role})
     return {"username": user.username, "role": user.role}
 
 
-@router.post("/v1/admin/users/{username}/disable", status_code=204)
-async def disable_user(username: str, session: AdminDep, service: ServiceDep) -> Response:
+@router.post("/v1/admin/users/{username}/disable", status_code=204, **documented(SESSION_CSRF, 404, 422, 503))
+async def disable_user(username: Username, session: AdminDep, service: ServiceDep) -> Response:
     if username == session.user.username:
         raise Forbidden("an admin cannot disable their own account")
     await run_in_threadpool(service.accounts.set_disabled, username, True)
@@ -47,28 +59,33 @@ async def disable_user(username: str, session: AdminDep, service: ServiceDep) ->
     return Response(status_code=204)
 
 
-@router.post("/v1/admin/users/{username}/enable", status_code=204)
-async def enable_user(username: str, session: AdminDep, service: ServiceDep) -> Response:
+@router.post("/v1/admin/users/{username}/enable", status_code=204, **documented(SESSION_CSRF, 404, 422, 503))
+async def enable_user(username: Username, session: AdminDep, service: ServiceDep) -> Response:
     await run_in_threadpool(service.accounts.set_disabled, username, False)
     await run_in_threadpool(service.store.audit, session.user.actor, "user.enable", username, None)
     return Response(status_code=204)
 
 
-@router.get("/v1/admin/audit")
+@router.get("/v1/admin/audit", response_model=AuditListing, **documented(SESSION, 422, 503))
 async def audit(
     session: AdminDep,
     service: ServiceDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    actor: str | None = None,
-    action: str | None = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
+    actor: Annotated[Identifier | None, Query(max_length=128)] = None,
+    action: Annotated[Identifier | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
     total, entries = await run_in_threadpool(lambda: service.review.reports.audit_entries(limit=limit, offset=offset, actor=actor, action=action))
     return {"total": total, "entries": entries}
 
 
-@router.get("/v1/admin/audit.csv", response_class=Response)
-async def audit_csv(session: AdminDep, service: ServiceDep, actor: str | None = None, action: str | None = None) -> Response:
+@router.get("/v1/admin/audit.csv", response_class=Response, **documented(SESSION, 422, 503))
+async def audit_csv(
+    session: AdminDep,
+    service: ServiceDep,
+    actor: Annotated[Identifier | None, Query(max_length=128)] = None,
+    action: Annotated[Identifier | None, Query(max_length=64)] = None,
+) -> Response:
     """The audit log as CSV. Cells that a spreadsheet would read as a formula are quoted with a leading '."""
     _, entries = await run_in_threadpool(lambda: service.review.reports.audit_entries(limit=1_000_000, actor=actor, action=action))
     buf = io.StringIO()
@@ -80,7 +97,7 @@ async def audit_csv(session: AdminDep, service: ServiceDep, actor: str | None = 
     return Response(buf.getvalue(), media_type="text/csv; charset=utf-8", headers={"Content-Disposition": 'attachment; filename="audit.csv"'})
 
 
-@router.get("/v1/admin/labels.jsonl", response_class=Response)
+@router.get("/v1/admin/labels.jsonl", response_class=Response, **documented(SESSION, 503))
 async def export_labels(session: AdminDep, service: ServiceDep) -> StreamingResponse:
     """Human-decided texts as JSON lines (text, label, lang) for `moderation train text`."""
     rows = await run_in_threadpool(lambda: list(service.review.qa.labeled_texts()))

@@ -12,7 +12,13 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from moderation.api.deps import COOKIE, ServiceDep, SessionDep
-from moderation.api.schemas import LoginIn, SessionOut
+from moderation.api.schemas import (
+    SESSION,
+    SESSION_CSRF,
+    LoginIn,
+    SessionOut,
+    documented,
+)
 from moderation.auth import Session
 from moderation.errors import Overloaded, Unauthorized
 
@@ -34,7 +40,7 @@ def throttle(failures: dict[str, list[float]], username: str) -> None:
         raise Overloaded(f"too many failed logins for {username!r}; wait a few minutes", retry_after=int(LOGIN_WINDOW_S))
 
 
-@router.post("/v1/auth/login", response_model=SessionOut)
+@router.post("/v1/auth/login", response_model=SessionOut, **documented(None, 400, 401, 422, 429, 503))
 async def login(body: LoginIn, request: Request, service: ServiceDep) -> JSONResponse:
     """Log in; the session cookie is set and the CSRF token returned."""
     failures: dict[str, list[float]] = request.app.state.login_failures
@@ -73,7 +79,7 @@ def _session_out(session: Session) -> dict[str, Any]:
     }
 
 
-@router.post("/v1/auth/logout", status_code=204)
+@router.post("/v1/auth/logout", status_code=204, **documented(SESSION_CSRF, 503))
 async def logout(request: Request, session: SessionDep, service: ServiceDep) -> Response:
     await run_in_threadpool(service.accounts.logout, request.cookies[COOKIE])
     await run_in_threadpool(service.store.audit, session.user.actor, "auth.logout", session.user.username, None)
@@ -82,7 +88,7 @@ async def logout(request: Request, session: SessionDep, service: ServiceDep) -> 
     return resp
 
 
-@router.get("/v1/auth/session", response_model=SessionOut)
+@router.get("/v1/auth/session", response_model=SessionOut, **documented(SESSION, 503))
 async def whoami(session: SessionDep) -> dict[str, Any]:
     """The logged-in user and the CSRF token (readable only by same-origin pages)."""
     return _session_out(session)

@@ -8,19 +8,26 @@ import json
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Path, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from pydantic_core import PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 
-from moderation.api.deps import ApiKeyDep, ServiceDep, read_upload
+from moderation.api.deps import ItemsReadKeyDep, ModerateKeyDep, ServiceDep, read_upload
 from moderation.api.schemas import (
-    PROBLEM_RESPONSES,
+    FAULTS,
+    KEY,
+    METADATA_MAX_DEPTH,
+    Identifier,
     ItemIn,
     ItemResultOut,
     ItemState,
     ModerateRequest,
     ModerateResponse,
+    check_metadata,
+    documented,
+    is_identifier,
     result_out,
 )
 from moderation.errors import (
@@ -29,6 +36,7 @@ from moderation.errors import (
     InvalidInput,
     InvalidText,
     ModerationError,
+    NotFound,
     PayloadTooLarge,
 )
 from moderation.moderate import ItemRequest, ItemResult, Moderation
@@ -37,6 +45,8 @@ from moderation.types import ItemType
 from moderation.webhooks import check_receiver_url
 
 router = APIRouter(tags=["moderation"])
+
+
 def moderation_of(service: Service) -> Moderation:
     assert service.moderation is not None
     return service.moderation
@@ -51,7 +61,8 @@ def parse_item(raw: Any, service: Service) -> ItemRequest:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err.get("loc", ()))
-        raise InvalidInput(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg"))) from None
+        fault = {"fault": FAULTS[err["type"]]} if err["type"] in FAULTS else {}
+        raise InvalidInput(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")), **fault) from None
     s = service.settings
     check_routing(service, item.context, ItemType(item.type), item.callback_url)
     if item.type == "text":
@@ -158,8 +169,8 @@ def _sniff_media_type(data: bytes) -> str:
     return "application/octet-stream"
 
 
-@router.post("/v1/moderate", response_model=ModerateResponse, responses=PROBLEM_RESPONSES)
-async def moderate(body: ModerateRequest, service: ServiceDep, key: ApiKeyDep) -> JSONResponse:
+@router.post("/v1/moderate", response_model=ModerateResponse, **documented(KEY, 400, 422, 429, 503))
+async def moderate(body: ModerateRequest, service: ServiceDep, key: ModerateKeyDep) -> JSONResponse:
     """Decide a batch of texts and photos. Results come back in input order; an invalid
     item gets its own `error` (a problem+json body) and the others are still decided."""
     limit = service.settings.max_batch_items
@@ -169,7 +180,8 @@ async def moderate(body: ModerateRequest, service: ServiceDep, key: ApiKeyDep) -
     errors: dict[int, ItemResult] = {}
     seen: set[str] = set()
     for k, raw in enumerate(body.items):
-        rid = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"#{k}"
+        # An id that cannot be sent back (unpaired surrogate, control character) is named by its position.
+        rid = raw.get("id") if isinstance(raw, dict) and is_identifier(raw.get("id")) else f"#{k}"
         try:
             req = parse_item(raw, service)
             if req.id in seen:
@@ -185,17 +197,17 @@ async def moderate(body: ModerateRequest, service: ServiceDep, key: ApiKeyDep) -
     return JSONResponse({"results": [result_out(r, service.settings.public_url) for r in results]})
 
 
-@router.post("/v1/photos", response_model=ItemResultOut, responses=PROBLEM_RESPONSES)
+@router.post("/v1/photos", response_model=ItemResultOut, **documented(KEY, 400, 409, 422, 429, 503))
 async def moderate_photo(
     service: ServiceDep,
-    key: ApiKeyDep,
-    id: Annotated[str, Form(min_length=1, max_length=128)],
-    context: Annotated[str, Form(min_length=1, max_length=64)],
-    author_id: Annotated[str, Form(min_length=1, max_length=128)],
+    key: ModerateKeyDep,
+    id: Annotated[Identifier, Form(min_length=1, max_length=128)],
+    context: Annotated[Identifier, Form(min_length=1, max_length=64)],
+    author_id: Annotated[Identifier, Form(min_length=1, max_length=128)],
     image: Annotated[UploadFile, File(description="JPEG, PNG, WebP or GIF")],
-    locale: Annotated[str | None, Form(max_length=16)] = None,
-    metadata: Annotated[str | None, Form(description="A JSON object, stored and returned")] = None,
-    callback_url: Annotated[str | None, Form(max_length=2048)] = None,
+    locale: Annotated[Identifier | None, Form(max_length=16)] = None,
+    metadata: Annotated[str | None, Form(description="A JSON object, stored and returned, with the limits of ItemIn.metadata")] = None,
+    callback_url: Annotated[Identifier | None, Form(max_length=2048)] = None,
 ) -> JSONResponse:
     """One photo as a multipart upload: no base64 overhead. A photo that cannot be used
     is answered with its problem+json (422, or 413 for too many bytes or pixels)."""
@@ -212,18 +224,27 @@ async def moderate_photo(
 
 
 def _parse_metadata(metadata: str | None) -> dict[str, Any] | None:
+    """The multipart `metadata` field, held to the limits of `ItemIn.metadata`."""
     if metadata is None:
         return None
     try:
         value = json.loads(metadata)
     except ValueError:
-        raise InvalidInput("metadata must be a JSON object") from None
+        raise InvalidInput("metadata must be a JSON object", fault="metadata") from None
+    except RecursionError:  # nested deeper than the parser's stack: far over the depth limit
+        raise InvalidInput(f"metadata is nested deeper than {METADATA_MAX_DEPTH} levels", fault="metadata") from None
     if not isinstance(value, dict):
-        raise InvalidInput("metadata must be a JSON object")
-    return value
+        raise InvalidInput("metadata must be a JSON object", fault="metadata")
+    try:
+        return check_metadata(value)
+    except PydanticCustomError as exc:
+        raise InvalidInput(exc.message(), fault=exc.type) from None
 
 
-@router.get("/v1/items/{item_id}", response_model=ItemState, responses={404: {"description": "Unknown id"}})
-async def get_item(item_id: str, service: ServiceDep, key: ApiKeyDep) -> dict[str, Any]:
-    """The item's current state: first decision, any human decision, final decision, history."""
+@router.get("/v1/items/{item_id}", response_model=ItemState, **documented(KEY, 404, 422, 503))
+async def get_item(item_id: Annotated[Identifier, Path(min_length=1, max_length=128)], service: ServiceDep, key: ItemsReadKeyDep) -> dict[str, Any]:
+    """The item's current state: first decision, any human decision, final decision, history.
+    A key reads only the items it submitted; another key's item is unknown to it."""
+    if not await run_in_threadpool(service.store.key_owns_item, key.id, item_id):
+        raise NotFound(f"no item with id {item_id!r}")
     return await run_in_threadpool(service.store.get_item, item_id)

@@ -9,16 +9,17 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from moderation.api.deps import ServiceDep
+from moderation.api.schemas import Health, Readiness, documented
 
 router = APIRouter(tags=["ops"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=Health, **documented(None))
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "Ray or the database is down"}})
+@router.get("/readyz", response_model=Readiness, response_model_exclude_none=True, **documented(None, 503))
 async def readyz(service: ServiceDep) -> dict[str, Any]:
     out: dict[str, Any] = {"status": "ready", **(await service.ready())}
     if service.policy_error:
@@ -26,7 +27,7 @@ async def readyz(service: ServiceDep) -> dict[str, Any]:
     return out
 
 
-@router.get("/metrics", response_class=Response)
+@router.get("/metrics", response_class=Response, **documented(None, 503))
 async def metrics(service: ServiceDep) -> Response:
     depths = await run_in_threadpool(service.store.queue_depths)
     service.metrics.queue_depth.clear()

@@ -7,12 +7,29 @@ import logging
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from moderation.api.deps import ServiceDep, SessionDep, banks_of
-from moderation.api.schemas import BulkIn, ClaimIn, DecisionIn, UndoIn, task_out
+from moderation.api.schemas import (
+    MAX_INT64,
+    SESSION,
+    SESSION_CSRF,
+    BulkIn,
+    BulkOut,
+    ClaimIn,
+    ClaimOut,
+    DecisionIn,
+    DecisionOut,
+    Identifier,
+    ItemState,
+    StatsOut,
+    UndoIn,
+    UndoOut,
+    documented,
+    task_out,
+)
 from moderation.errors import NotFound
 from moderation.review import Decided
 
@@ -22,21 +39,24 @@ router = APIRouter(tags=["review"])
 # A photo is never a document: no scripts, no plugins, even if opened directly.
 IMAGE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 _IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif"}
+TaskId = Annotated[int, Path(ge=1, le=MAX_INT64)]
+DecisionId = Annotated[int, Path(ge=1, le=MAX_INT64)]
+ItemId = Annotated[Identifier, Path(min_length=1, max_length=128)]
 
 
 def _decided(d: Decided) -> dict[str, Any]:
     return asdict(d)
 
 
-@router.post("/v1/review/claim")
+@router.post("/v1/review/claim", response_model=ClaimOut, **documented(SESSION_CSRF, 400, 422, 503))
 async def claim(body: ClaimIn, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
     """Lease up to `limit` tasks, most urgent first (past SLA, then priority, then oldest)."""
     tasks = await run_in_threadpool(service.review.tasks.claim, session.user, body.limit, body.queue, resume=body.resume)
     return {"tasks": [task_out(t) for t in tasks], "lease_seconds": service.policy.review.lease_seconds, "undo_seconds": service.policy.review.undo_seconds}
 
 
-@router.post("/v1/review/tasks/{task_id}/decision")
-async def decide(task_id: int, body: DecisionIn, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
+@router.post("/v1/review/tasks/{task_id}/decision", response_model=DecisionOut, **documented(SESSION_CSRF, 400, 404, 409, 422, 503))
+async def decide(task_id: TaskId, body: DecisionIn, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
     """Approve or reject. 409 when the lease was lost to another moderator or the task is decided."""
     out = await run_in_threadpool(
         lambda: service.review.decisions.decide(
@@ -47,20 +67,20 @@ async def decide(task_id: int, body: DecisionIn, session: SessionDep, service: S
     return first | {"also": [_decided(d) for d in out[1:]]}
 
 
-@router.post("/v1/review/bulk")
+@router.post("/v1/review/bulk", response_model=BulkOut, **documented(SESSION_CSRF, 400, 422, 503))
 async def bulk(body: BulkIn, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
     res = await run_in_threadpool(service.review.decisions.bulk_decide, session.user, body.task_ids, body.decision, body.note)
     return {"decided": [_decided(d) for d in res["decided"]], "refused": res["refused"]}
 
 
-@router.post("/v1/review/tasks/{task_id}/release", status_code=204)
-async def release(task_id: int, session: SessionDep, service: ServiceDep) -> Response:
+@router.post("/v1/review/tasks/{task_id}/release", status_code=204, **documented(SESSION_CSRF, 404, 409, 422, 503))
+async def release(task_id: TaskId, session: SessionDep, service: ServiceDep) -> Response:
     await run_in_threadpool(service.review.tasks.release, session.user, task_id)
     return Response(status_code=204)
 
 
-@router.post("/v1/review/decisions/{decision_id}/undo")
-async def undo(decision_id: int, session: SessionDep, service: ServiceDep, body: UndoIn | None = None) -> dict[str, Any]:
+@router.post("/v1/review/decisions/{decision_id}/undo", response_model=UndoOut, **documented(SESSION_CSRF, 400, 404, 409, 422, 503))
+async def undo(decision_id: DecisionId, session: SessionDep, service: ServiceDep, body: UndoIn | None = None) -> dict[str, Any]:
     """Undo your own decision within the undo window; an admin undoes any decision."""
     res = await run_in_threadpool(lambda: service.review.decisions.undo(session.user, decision_id, why=body.why if body else None))
     for bank, entry_id in res.bank_entries_to_remove:
@@ -72,18 +92,18 @@ async def undo(decision_id: int, session: SessionDep, service: ServiceDep, body:
     return {"decision_id": decision_id, "item_id": res.item_id, "task": task_out(tasks[0]) if tasks else None}
 
 
-@router.get("/v1/review/stats")
+@router.get("/v1/review/stats", response_model=StatsOut, **documented(SESSION, 422, 503))
 async def stats(session: SessionDep, service: ServiceDep, hours: Annotated[int, Query(ge=1, le=24 * 31)] = 24) -> dict[str, Any]:
     return await run_in_threadpool(lambda: service.review.reports.stats(hours=hours))
 
 
-@router.get("/v1/review/items/{item_id}")
-async def review_item(item_id: str, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
+@router.get("/v1/review/items/{item_id}", response_model=ItemState, **documented(SESSION, 404, 422, 503))
+async def review_item(item_id: ItemId, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
     return await run_in_threadpool(service.store.get_item, item_id)
 
 
-@router.get("/v1/review/items/{item_id}/image", response_class=Response)
-async def item_image(item_id: str, session: SessionDep, service: ServiceDep) -> Response:
+@router.get("/v1/review/items/{item_id}/image", response_class=Response, **documented(SESSION, 404, 422, 503))
+async def item_image(item_id: ItemId, session: SessionDep, service: ServiceDep) -> Response:
     """The photo's bytes, for logged-in moderators only, never interpretable as a document."""
     sha = await run_in_threadpool(service.review.tasks.item_blob, item_id)
     data, media_type = await run_in_threadpool(service.store.get_blob, sha)
