@@ -74,7 +74,11 @@ def test_session_lifetimes_follow_the_current_policy(store: Store) -> None:
 
 
 def test_login_throttle_is_shared_through_the_database_and_never_locks_out_a_client_that_did_not_fail(store: Store) -> None:
-    from moderation.auth import LOGIN_MAX_PER_ACCOUNT, LOGIN_MAX_PER_CLIENT, LOGIN_WINDOW
+    from moderation.auth import (
+        LOGIN_MAX_PER_ACCOUNT,
+        LOGIN_MAX_PER_CLIENT,
+        LOGIN_WINDOW,
+    )
     from moderation.errors import Overloaded, Unauthorized
 
     # two Accounts over one database: two API processes

@@ -16,6 +16,7 @@ import pytest
 import ray
 from images import make_jpeg
 from servers import (
+    ALL_SCOPES,
     LiveService,
     PostgresServer,
     ServedProcess,
@@ -80,7 +81,7 @@ def two_processes(ray_session: None, postgres_url: str, tmp_path: Path) -> Itera
     }
     a = ServedProcess(tmp_path / "a", free_port(), **env)
     b = ServedProcess(tmp_path / "b", free_port(), **env)
-    key = a.create_key()
+    key = a.create_key("pipeline", *ALL_SCOPES)
     a.start()
     b.start()
     try:
@@ -117,6 +118,14 @@ def test_two_processes_share_banks_campaigns_qa_and_idempotency(two_processes: t
         both = list(pool.map(lambda c: c.post("/v1/moderate", json={"items": [text_item("same-id", "bonjour")]}), (ca, cb)))
     assert [r.status_code for r in both] == [200, 200]
     assert {r.json()["results"][0]["decision"] for r in both} == {"approve"}
+    # Failed logins through either process count together.
+    from moderation.auth import LOGIN_MAX_PER_ACCOUNT
+
+    for k in range(LOGIN_MAX_PER_ACCOUNT):
+        resp = (ca if k % 2 else cb).post("/v1/auth/login", json={"username": "nobody-here", "password": f"guess {k}"})
+        assert resp.status_code == 401
+    assert ca.post("/v1/auth/login", json={"username": "nobody-here", "password": "again"}).status_code == 429
+    assert cb.post("/v1/auth/login", json={"username": "nobody-here", "password": "again"}).status_code == 429
     # QA is drawn at write time by whichever process wrote the item: none is skipped.
     ids = [f"qa-{k}" for k in range(60)]
     for k in range(0, 60, 6):
@@ -248,7 +257,7 @@ def test_losing_the_node_that_holds_the_actors_heals_without_restart_and_loses_n
     served = ServedProcess(tmp_path / "var", free_port(), RAY_ADDRESS=cluster.address, RAY_AUTH_MODE="disabled",
                            MODERATION_TEXT_WORKERS="1", MODERATION_PHOTO_WORKERS="1")
     try:
-        key = served.create_key()
+        key = served.create_key("pipeline", *ALL_SCOPES)
         served.start(timeout=240)
         headers = {"Authorization": f"Bearer {key}"}
         with httpx.Client(base_url=served.url, headers=headers, timeout=60) as c:

@@ -18,7 +18,13 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from moderation.api.middleware import PROBLEM, Admission, BodyLimit, TrustedProxies, Utf8FormFields
+from moderation.api.middleware import (
+    PROBLEM,
+    Admission,
+    BodyLimit,
+    TrustedProxies,
+    Utf8FormFields,
+)
 from moderation.api.routes import ROUTERS
 from moderation.api.routes.ui import mount_static
 from moderation.api.schemas import SECURITY_SCHEMES, ItemIn, Problem
@@ -56,7 +62,6 @@ def create_app(settings: Settings | None = None, *, watch_policy: bool = True) -
         await service.start()
         app.state.service = service
         app.state.key_cache = {}
-        app.state.login_failures = {}  # username -> monotonic times of failed logins
         try:
             yield
         finally:

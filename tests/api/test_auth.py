@@ -27,6 +27,7 @@ def live(ray_session: None, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     finally:
         svc.stop()
 
+
 @contextlib.contextmanager
 def login(live: LiveService, username: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=live.url, timeout=30) as c:
@@ -34,6 +35,7 @@ def login(live: LiveService, username: str) -> Iterator[httpx.Client]:
         assert resp.status_code == 200, resp.text
         c.headers["X-CSRF-Token"] = resp.json()["csrf_token"]
         yield c
+
 
 def test_login_sets_httponly_strict_cookie_and_returns_csrf(live: LiveService) -> None:
     with httpx.Client(base_url=live.url) as c:
@@ -45,6 +47,7 @@ def test_login_sets_httponly_strict_cookie_and_returns_csrf(live: LiveService) -
         assert "moderation_session=" in cookie and "httponly" in cookie and "samesite=strict" in cookie
         assert "secure" not in cookie  # plain HTTP here; over TLS the cookie is Secure
         assert c.get("/v1/auth/session").json()["csrf_token"] == body["csrf_token"]
+
 
 @pytest.mark.parametrize(
     "username, password",
@@ -75,12 +78,14 @@ ROUTES = [
 ]
 ADMIN_ROUTES = [r for r in ROUTES if r[1].startswith("/v1/admin")] + [("POST", "/v1/admin/users", {"username": "x1", "password": "12345678"})]
 
+
 @pytest.mark.parametrize("method, path, body", ROUTES)
 def test_review_and_admin_routes_refuse_anonymous_callers(live: LiveService, method: str, path: str, body) -> None:
     with httpx.Client(base_url=live.url) as c:
         resp = c.request(method, path, json=body)
         assert resp.status_code == 401, resp.text
         assert resp.headers["content-type"].startswith("application/problem+json")
+
 
 @pytest.mark.parametrize("method, path, body", ROUTES)
 def test_api_keys_cannot_reach_review_or_admin_routes(live: LiveService, method: str, path: str, body) -> None:
@@ -89,12 +94,14 @@ def test_api_keys_cannot_reach_review_or_admin_routes(live: LiveService, method:
         assert resp.status_code == 403, resp.text
         assert "API keys" in resp.json()["detail"]
 
+
 @pytest.mark.parametrize("method, path, body", ADMIN_ROUTES)
 def test_moderators_cannot_reach_admin_routes(live: LiveService, method: str, path: str, body) -> None:
     with login(live, "mod") as c:
         resp = c.request(method, path, json=body)
         assert resp.status_code == 403, resp.text
         assert "admin" in resp.json()["detail"]
+
 
 def test_state_changing_calls_need_the_csrf_token(live: LiveService) -> None:
     with login(live, "mod") as c:
@@ -105,12 +112,14 @@ def test_state_changing_calls_need_the_csrf_token(live: LiveService) -> None:
         assert c.get("/v1/review/stats").status_code == 200  # reads need no token
         assert c.post("/v1/review/claim", json={"limit": 1}, headers={"X-CSRF-Token": token}).status_code == 200
 
+
 def test_logout_ends_the_session(live: LiveService) -> None:
     with login(live, "mod") as c:
         cookie = c.cookies.get("moderation_session")
         assert c.post("/v1/auth/logout").status_code == 204
     with httpx.Client(base_url=live.url, cookies={"moderation_session": cookie}) as replay:
         assert replay.get("/v1/review/stats").status_code == 401
+
 
 def test_expired_session_is_refused(live: LiveService) -> None:
     from datetime import timedelta
@@ -127,6 +136,7 @@ def test_expired_session_is_refused(live: LiveService) -> None:
         resp = c.get("/v1/review/stats")
     assert resp.status_code == 401 and "expired" in resp.json()["detail"]
 
+
 def test_admin_reloads_policy_manages_users_and_exports_audit(live: LiveService) -> None:
     with login(live, "boss") as admin:
         resp = admin.post("/v1/admin/policy/reload")
@@ -142,6 +152,7 @@ def test_admin_reloads_policy_manages_users_and_exports_audit(live: LiveService)
         assert audit["entries"][0]["actor"] == "user:boss"
         csv_text = admin.get("/v1/admin/audit.csv").text
         assert csv_text.startswith("id,at,actor,action,target,detail") and "auth.login" in csv_text and "user.disable" in csv_text
+
 
 def test_review_flow_over_http_image_headers_and_item_state(live: LiveService) -> None:
     from images import make_jpeg
@@ -164,18 +175,21 @@ def test_review_flow_over_http_image_headers_and_item_state(live: LiveService) -
     page = httpx.get(live.url + "/review")
     assert "script-src 'self'" in page.headers["content-security-policy"] and page.headers["x-frame-options"] == "DENY"
 
-def test_login_throttle_keeps_only_the_window_of_a_slowly_failing_name() -> None:
-    # One failure a minute for 100 minutes must not grow the list forever, nor lock out.
-    import time
 
-    from moderation.api.routes.auth import LOGIN_MAX_FAILURES, LOGIN_WINDOW_S, throttle
-    from moderation.errors import Overloaded
+def test_failed_logins_lock_out_the_guessing_address_but_not_the_real_user(ray_session: None, tmp_path_factory: pytest.TempPathFactory) -> None:
+    from moderation.auth import LOGIN_MAX_PER_ACCOUNT
 
-    now = time.monotonic()
-    failures = {"slow": [now - 60.0 * k for k in range(100, 0, -1)], "gone": [now - 2 * LOGIN_WINDOW_S]}
-    throttle(failures, "slow")
-    assert "gone" not in failures
-    assert 0 < len(failures["slow"]) < LOGIN_MAX_FAILURES and all(now - t < LOGIN_WINDOW_S for t in failures["slow"])
-    failures["fast"] = [now - 1.0] * LOGIN_MAX_FAILURES
-    with pytest.raises(Overloaded):
-        throttle(failures, "fast")
+    svc = LiveService(make_settings(tmp_path_factory.mktemp("throttle"), trusted_proxies=["127.0.0.1"]))
+    try:
+        svc.service.accounts.create_user("victim", PASSWORD, "moderator")
+        with httpx.Client(base_url=svc.url, timeout=30) as c:
+            def login(password: str, address: str) -> httpx.Response:
+                return c.post("/v1/auth/login", json={"username": "victim", "password": password}, headers={"X-Forwarded-For": address})
+
+            for k in range(LOGIN_MAX_PER_ACCOUNT):
+                assert login(f"guess-{k}", f"203.0.113.{k % 3}").status_code == 401
+            refused = login(PASSWORD, "203.0.113.1")  # even the right password, from a guessing address
+            assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+            assert login(PASSWORD, "198.51.100.20").status_code == 200  # the real user, elsewhere
+    finally:
+        svc.stop()

@@ -4,7 +4,6 @@ session's CSRF token in `X-CSRF-Token`."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -20,38 +19,22 @@ from moderation.api.schemas import (
     documented,
 )
 from moderation.auth import Session
-from moderation.errors import Overloaded, Unauthorized
+from moderation.errors import Unauthorized
 
 router = APIRouter(tags=["review"])
-LOGIN_WINDOW_S, LOGIN_MAX_FAILURES = 300.0, 10
-
-
-def throttle(failures: dict[str, list[float]], username: str) -> None:
-    """Refuse a username with too many failed logins in the window. `failures` lives on
-    app.state (one per app); names whose failures all left the window are dropped, so it
-    holds only the last few minutes' attempts."""
-    now = time.monotonic()
-    for name in [n for n, times in failures.items() if now - times[-1] >= LOGIN_WINDOW_S]:
-        del failures[name]
-    recent = [t for t in failures.get(username, []) if now - t < LOGIN_WINDOW_S]
-    if recent:
-        failures[username] = recent  # a name failing slowly keeps only its last window
-    if len(recent) >= LOGIN_MAX_FAILURES:
-        raise Overloaded(f"too many failed logins for {username!r}; wait a few minutes", retry_after=int(LOGIN_WINDOW_S))
 
 
 @router.post("/v1/auth/login", response_model=SessionOut, **documented(None, 400, 401, 422, 429, 503))
 async def login(body: LoginIn, request: Request, service: ServiceDep) -> JSONResponse:
-    """Log in; the session cookie is set and the CSRF token returned."""
-    failures: dict[str, list[float]] = request.app.state.login_failures
-    throttle(failures, body.username)
+    """Log in; the session cookie is set and the CSRF token returned. Failed logins are
+    throttled by account and by client address, counted in the database so that every API
+    process counts them (`Accounts.throttle`): 429 with Retry-After."""
+    client = _client(request) or "unknown"
     try:
-        token, session = await run_in_threadpool(service.accounts.login, body.username, body.password)
+        token, session = await run_in_threadpool(service.accounts.login, body.username, body.password, client)
     except Unauthorized:
-        failures.setdefault(body.username, []).append(time.monotonic())
-        await run_in_threadpool(service.store.audit, f"user:{body.username}", "auth.login_failed", body.username[:256], {"ip": _client(request)})
+        await run_in_threadpool(service.store.audit, f"user:{body.username}", "auth.login_failed", body.username[:256], {"ip": client})
         raise
-    failures.pop(body.username, None)
     await run_in_threadpool(service.store.audit, session.user.actor, "auth.login", session.user.username, {"ip": _client(request)})
     resp = JSONResponse(_session_out(session))
     resp.set_cookie(
