@@ -150,6 +150,9 @@ def test_a_reload_that_turns_a_check_on_loads_its_model_and_keeps_the_loaded_one
         ("", "  sample_auto: 1.5\n"),  # a share above 1
         ("", "  sample_everything: 0.1\n"),  # unknown qa key
         ("  ban_rejected_photos: {nudity: maybe}\n", ""),  # not a boolean
+        ("  ban_rejected_photos: {nudes: true}\n", ""),  # unknown category
+        ("  ban_rejected_photos: {duplicate: true}\n", ""),  # would ban the owner's original
+        ("  ban_rejected_photos: {no_face: true}\n", ""),  # says nothing against the image
     ],
 )
 def test_bad_review_settings_are_refused(review: str, qa: str) -> None:
@@ -161,3 +164,41 @@ def test_approved_photos_join_the_seen_bank_unless_the_policy_says_not() -> None
     # One rule for moderators' approvals and automatic ones (Policy.seen_bank).
     assert policy().seen_bank == "seen"
     assert policy(review="  remember_approved_photos: false\n").seen_bank is None
+
+
+def stored(category: str, score: float = 1.0) -> dict[str, object]:
+    """A reason as an item stores it."""
+    return reason(category, score).to_dict()
+
+
+@pytest.mark.parametrize(
+    "reasons, bans",
+    [
+        ([stored("nudity", 0.8)], True),  # content, rejected automatically
+        ([stored("nudity", 0.5)], True),  # content, sent to review
+        ([stored("banned_match")], True),  # a copy of banned content
+        ([stored("duplicate")], False),  # a copy of another author's photo: the owner's must stay
+        ([stored("no_face")], False),  # a fine car photo
+        ([stored("low_quality")], False),
+        ([stored("suggestive", 0.7)], False),  # borderline: the moderator bans it explicitly
+        ([stored("duplicate"), stored("nudity", 0.2)], False),  # the nudity score did not act
+        ([stored("duplicate"), stored("nudity", 0.5)], True),  # both sent it to review
+        ([], False),
+    ],
+)
+def test_rejection_bans_a_photo_only_for_a_content_reason_that_acted(reasons: list[dict[str, object]], bans: bool) -> None:
+    assert policy().rejection_bans("car_photo", reasons) is bans
+
+
+def test_a_category_the_policy_does_not_list_never_bans() -> None:
+    only_nudity = policy(review="  ban_rejected_photos: {nudity: true}\n")
+    assert only_nudity.rejection_bans("car_photo", [stored("nudity", 0.8)])
+    assert not only_nudity.rejection_bans("car_photo", [stored("banned_match")])
+
+
+def test_a_human_decision_puts_a_photo_in_a_bank_only_when_it_bans_or_approves() -> None:
+    p = policy()
+    assert p.bank_for_decision("photo", "reject", ban=True) == "banned"
+    assert p.bank_for_decision("photo", "reject", ban=False) is None
+    assert p.bank_for_decision("photo", "approve", ban=False) == "seen"
+    assert p.bank_for_decision("text", "reject", ban=True) is None
