@@ -264,18 +264,30 @@ class Policy:
         return self.seen_bank
 
     def bank_reasons(self, matches: Sequence[BankMatch], author_id: str) -> list[Reason]:
-        """Bank matches -> reasons: one per bank (the nearest entry), named with entry and
-        distance. A match in a bank marked `other_authors_only` (the seen set) counts only
-        when another author uploaded it: re-uploading one's own photo is not theft."""
-        out: list[Reason] = []
-        done: set[str] = set()
+        """Bank matches -> reasons: one per bank, named with entry and distance.
+
+        In most banks the reason names the nearest entry. In a bank marked
+        `other_authors_only` (the seen set) it names the earliest entry that matches (the
+        lowest id: entries are numbered as photos join), whose author owns the photo; it
+        counts only when that owner is another author. The owner re-uploading their photo
+        is never a duplicate, even after a later copy of it by someone else was approved;
+        a later copy by another author is the duplicate, naming the owner's upload."""
+        # Each bank's chosen entry: the nearest (matches come best first), or the earliest.
+        chosen: dict[str, BankMatch] = {}
         for m in matches:
             bank = self.banks.get(m.bank)
-            if bank is None or m.bank in done:
+            if bank is None:
                 continue
-            if bank.other_authors_only and m.author_id == author_id:
-                continue
-            done.add(m.bank)
+            if m.bank not in chosen or (bank.other_authors_only and m.entry_id < chosen[m.bank].entry_id):
+                chosen[m.bank] = m
+        out: list[Reason] = []
+        for name, m in chosen.items():
+            bank = self.banks[name]
+            detail: dict[str, Any] = {"bank": m.bank, "hash_type": m.hash_type, "item_id": m.item_id}
+            if bank.other_authors_only:
+                if m.author_id == author_id:
+                    continue
+                detail["author_id"] = m.author_id
             out.append(
                 Reason(
                     source=Source.HASH,
@@ -285,7 +297,7 @@ class Policy:
                     distance=m.distance,
                     entry_id=m.entry_id,
                     matched=f"{m.hash_type}:{m.hash_hex}",
-                    detail={"bank": m.bank, "hash_type": m.hash_type, "item_id": m.item_id},
+                    detail=detail,
                 )
             )
         return out

@@ -7,6 +7,7 @@ from review_helpers import policy
 
 from moderation.config import DEFAULT_POLICY
 from moderation.errors import PolicyError
+from moderation.photos.banks import BankMatch
 from moderation.policy import load_policy, parse_policy
 from moderation.types import Decision, Item, ItemType, Reason, Signals, Source
 
@@ -202,3 +203,19 @@ def test_a_human_decision_puts_a_photo_in_a_bank_only_when_it_bans_or_approves()
     assert p.bank_for_decision("photo", "reject", ban=False) is None
     assert p.bank_for_decision("photo", "approve", ban=False) == "seen"
     assert p.bank_for_decision("text", "reject", ban=True) is None
+
+
+def _seen(entry_id: int, distance: int, author: str, item_id: str) -> BankMatch:
+    return BankMatch("seen", entry_id, "phash", distance, author, item_id, "00" * 8)
+
+
+def test_the_earliest_upload_owns_the_photo_and_a_later_copy_is_the_duplicate() -> None:
+    # Marie's photo joined `seen` first (entry 2); a copy by u-x was approved later (entry
+    # 5) and is nearer to the query. Matches come nearest first.
+    matches = [_seen(5, 1, "u-x", "x-1"), _seen(2, 3, "u-marie", "marie-1")]
+    p = parse_policy(BASE)
+    assert p.bank_reasons(matches, "u-marie") == []  # the owner re-uploading: never a duplicate
+    for author in ("u-x", "u-y"):
+        [dup] = p.bank_reasons(matches, author)
+        assert dup.category == "duplicate" and dup.entry_id == 2 and dup.distance == 3
+        assert dup.detail == {"bank": "seen", "hash_type": "phash", "item_id": "marie-1", "author_id": "u-marie"}
