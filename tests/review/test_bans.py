@@ -1,21 +1,31 @@
 """Photo bans that do not punish the owner, on both databases: which rejections ban (the
-policy's rule, or the moderator's explicit choice) and what is recorded."""
+policy's rule, or the moderator's explicit choice), what is recorded, and the whole path
+of an owner's photo and a thief's copy through the seen and banned banks.
+
+The bank index here is a `BankIndex` built from the database, as every index shard builds
+its share; the Ray shards are not needed to see what the banks hold."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from images import make_jpeg, reencode
-from review_helpers import ALICE, policy, review_item
+from review_helpers import ADMIN, ALICE, policy, review_item
 from sqlalchemy import select
 
-from moderation.errors import InvalidInput
+from moderation.banks import Banks, index_entry
+from moderation.errors import InvalidInput, NotFound
+from moderation.photos.banks import BankIndex
+from moderation.photos.decode import DecodeLimits
+from moderation.photos.hashing import hash_upload
 from moderation.policy import Policy
 from moderation.review import Review
 from moderation.store.repository import Store, utcnow
 from moderation.store.tables import decisions
+from moderation.types import Item, ItemType, Reason, Signals, Source
 
 # reasons as the photo path stores them
 DUPLICATE = {"source": "hash", "category": "duplicate", "detector": "bank:seen/phash", "score": 0.95, "detail": {"bank": "seen", "item_id": "orig", "author_id": "u-marie"}}
@@ -41,7 +51,7 @@ def photo_tasks(store: Store, reasons_by_id: dict[str, list[dict[str, Any]]]) ->
 
 
 def queued_bans(store: Store) -> list[str]:
-    """The items whose ban waits for the end of the undo window."""
+    """The items whose ban waits for the end of the undo window (claimed: call it once)."""
     due = store.claim_due_bank_changes(now=utcnow() + timedelta(minutes=5))
     return sorted(c["item_id"] for c in due if c["bank"] == "banned")
 
@@ -121,3 +131,112 @@ def test_bulk_and_duplicates_follow_the_policy_unless_told(store: Store) -> None
     res = q.decisions.bulk_decide(ALICE, [*photos.values(), text_task], "reject", ban=True)
     assert sorted(d.item_id for d in res["decided"] if d.banned) == ["b-dup", "b-face"]
     assert [(r["task_id"], r["status"]) for r in res["refused"]] == [(text_task, 422)]
+
+
+# -- the owner's photo and a thief's copy, through the banks ---------------------------------
+
+
+class _LogOnlyShards:
+    """The index shards follow the bank log on their own; nothing to tell them here."""
+
+    async def sync(self) -> None:
+        return None
+
+
+class Uploads:
+    """Photos through the policy as `Moderation.moderate` takes them (bank reasons, plus
+    the model reasons given, then the decision; stored; an approved photo joins `seen`),
+    and moderators' bank changes applied as the background job applies them."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.review, self.policy = queue(store, review="  undo_seconds: 0\n")
+        self.banks = Banks(store, _LogOnlyShards(), DecodeLimits())  # type: ignore[arg-type]
+
+    def upload(self, item_id: str, data: bytes, author: str, *, models: tuple[Reason, ...] = ()) -> dict[str, Any]:
+        p = self.policy
+        hashes = hash_upload(data, DecodeLimits())
+        index = BankIndex(p.hash_matching.pdq_min_quality)
+        index.add(index_entry(r["entry_id"], r) for batch in self.store.iter_bank_entries() for r in batch)
+        reasons = p.bank_reasons(index.match(hashes, p.hash_matching), author) + list(models)
+        verdict = p.decide(Item(id=item_id, type=ItemType.PHOTO, context="car_photo", author_id=author), Signals(reasons=reasons))
+        self.store.save_items([
+            review_item(item_id, image=data, author=author, decision=verdict.decision.value, queue=verdict.queue or "photos", reasons=[r.to_dict() for r in reasons])
+        ])
+        if verdict.decision.value == "approve":
+            asyncio.run(self.banks.remember(p.seen_bank, [(item_id, author, hashes)]))
+        return {"decision": verdict.decision.value, "reasons": {r.category: r.detail for r in reasons}}
+
+    def reject(self, item_id: str, ban: bool | None = None) -> bool:
+        [task] = [t for t in self.review.tasks.claim(ALICE, limit=10) if t["item"]["id"] == item_id]
+        [d] = self.review.decisions.decide(ALICE, task["task_id"], "reject", ban=ban)
+        asyncio.run(self.banks.apply_due_changes())
+        return d.banned
+
+
+def test_rejecting_a_thiefs_copy_as_a_duplicate_leaves_the_owners_photo_alone(store: Store) -> None:
+    owner = make_jpeg(seed=90)
+    copy = reencode(owner, quality=75, scale=0.9)
+    up = Uploads(store)
+    assert up.upload("marie-1", owner, "u-marie")["decision"] == "approve"
+    stolen = up.upload("x-1", copy, "u-x")
+    # the later copy by another author is the duplicate, naming the owner's upload
+    assert stolen["decision"] == "review"
+    assert stolen["reasons"]["duplicate"].items() >= {"item_id": "marie-1", "author_id": "u-marie"}.items()
+    assert up.reject("x-1") is False
+    assert store.list_bank("banned")[0] == 0 and store.bank_entries_for_item("x-1") == []
+    # the owner uploads her photo again: hers, approved; the thief again: still a duplicate of hers
+    assert up.upload("marie-2", owner, "u-marie") == {"decision": "approve", "reasons": {}}
+    assert up.upload("x-2", copy, "u-x")["reasons"]["duplicate"]["item_id"] == "marie-1"
+
+
+def test_a_content_ban_of_a_copy_applies_to_everyone_and_an_unban_lifts_it(store: Store) -> None:
+    owner = make_jpeg(seed=91)
+    up = Uploads(store)
+    assert up.upload("marie-1", owner, "u-marie")["decision"] == "approve"
+    nude = Reason(source=Source.MODEL, category="nudity", detector="nudity@1", score=0.5)
+    stolen = up.upload("x-1", reencode(owner, quality=75), "u-x", models=(nude,))
+    assert stolen["decision"] == "review" and set(stolen["reasons"]) == {"duplicate", "nudity"}
+    assert up.reject("x-1") is True  # for its content: the policy bans it
+    [entry] = store.bank_entries_for_item("x-1")
+    assert entry["bank"] == "banned" and entry["actor"] == ALICE.actor and entry["applied_at"] is not None
+    # banned content is banned content, whoever uploads it: the owner's copy too
+    again = up.upload("marie-2", owner, "u-marie")
+    assert again["decision"] == "reject" and again["reasons"]["banned_match"]["item_id"] == "x-1"
+    # the item page's unban removes what the rejection put in the bank
+    asyncio.run(up.banks.remove_entry(entry["bank"], entry["entry_id"], ADMIN.actor))
+    assert store.bank_entries_for_item("x-1") == []
+    assert up.upload("marie-3", owner, "u-marie")["decision"] == "approve"
+
+
+def test_the_owner_stays_the_owner_after_a_later_copy_is_approved(store: Store) -> None:
+    owner = make_jpeg(seed=92)
+    copy = reencode(owner, quality=75)
+    up = Uploads(store)
+    up.upload("marie-1", owner, "u-marie")
+    assert up.upload("x-1", copy, "u-x")["decision"] == "review"
+    [task] = up.review.tasks.claim(ALICE, limit=1)
+    up.review.decisions.decide(ALICE, task["task_id"], "approve")  # a moderator let the copy through
+    asyncio.run(up.banks.apply_due_changes())
+    assert store.list_bank("seen")[0] == 2
+    # Marie's photo again, even byte for byte the copy's version (nearer to the copy than
+    # to her own upload): still hers. Anyone else's is a duplicate of hers, the earliest.
+    assert up.upload("marie-2", owner, "u-marie") == {"decision": "approve", "reasons": {}}
+    assert up.upload("marie-3", copy, "u-marie") == {"decision": "approve", "reasons": {}}
+    assert up.upload("y-1", copy, "u-y")["reasons"]["duplicate"]["author_id"] == "u-marie"
+
+
+def test_bank_entries_for_item_lists_only_entries_still_in_a_bank(store: Store) -> None:
+    tasks = photo_tasks(store, {"e-1": [NUDITY], "e-2": [NUDITY]})
+    q, _ = queue(store, review="  undo_seconds: 0\n")
+    [d1] = q.decisions.decide(ALICE, tasks["e-1"], "reject")
+    q.decisions.decide(ALICE, tasks["e-2"], "reject")
+    assert store.bank_entries_for_item("e-1") == []  # not applied yet: an undo would cancel it
+    assert asyncio.run(Banks(store, _LogOnlyShards(), DecodeLimits()).apply_due_changes()) == 2  # type: ignore[arg-type]
+    [entry] = store.bank_entries_for_item("e-1")
+    assert entry["decision_id"] == d1.decision_id and entry["bank"] == "banned"
+    assert store.bank_entries_for_item("e-1", bank="seen") == []
+    store.delete_bank_entry("banned", entry["entry_id"])
+    assert store.bank_entries_for_item("e-1") == [] and len(store.bank_entries_for_item("e-2")) == 1
+    with pytest.raises(NotFound):
+        store.bank_entries_for_item("nobody")
