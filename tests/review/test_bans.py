@@ -82,6 +82,14 @@ def test_a_rejection_bans_a_photo_only_for_content(store: Store, reasons: list[d
     assert human_reason(store, d.decision_id).items() >= {"ban": banned, "ban_by": "policy"}.items()
 
 
+def test_a_claimed_photo_says_whether_a_plain_rejection_bans_it(store: Store) -> None:
+    store.save_items([review_item("t-1")])
+    photo_tasks(store, {"p-dup": [DUPLICATE], "p-nude": [NUDITY]})
+    q, _ = queue(store)
+    tasks = q.tasks.claim(ALICE, limit=3, resume=True)
+    assert {t["item"]["id"]: t["reject_bans"] for t in tasks} == {"p-dup": False, "p-nude": True, "t-1": False}
+
+
 def test_reject_and_ban_image_is_the_moderators_choice_and_is_recorded(store: Store) -> None:
     tasks = photo_tasks(store, {"dup": [DUPLICATE], "nude": [NUDITY]})
     q, _ = queue(store)
