@@ -139,8 +139,9 @@ class Decisions(QueuePart):
             item = conn.execute(select(items).where(items.c.pk == task.item_pk)).one()
             kind = "qa" if task.queue in BLIND_QUEUES else "human"
             reason = {"source": "human", "actor": user.actor, "decision": decision, "note": note, "label": label, "queue": task.queue}
-            # Raising rolls the task's claim back with the rest.
-            if ban and (item.type != "photo" or kind != "human"):
+            # Raising rolls the task's claim back with the rest. A blind near-duplicate decided
+            # along with the asked task is decided without the ban, as blind decisions are.
+            if ban and (item.type != "photo" or (kind != "human" and strict)):
                 raise InvalidInput(f"task {task_id} is a {item.type if kind == 'human' else task.queue} task: it cannot ban a photo")
             # QA and second reviews never change an outcome, so they never touch a bank either.
             bank = self.policy.bank_for_decision(item.type, decision, ban=self._bans(item, ban)) if kind == "human" and item.blob_sha256 else None

@@ -133,6 +133,15 @@ def test_bulk_and_duplicates_follow_the_policy_unless_told(store: Store) -> None
     # each by its own reasons: the copy of another author's photo is not banned
     assert {d.item_id: d.banned for d in out} == {"c-nude": True, "c-copy": False}
 
+    # told to ban, the cluster is banned, except a blind (QA) copy, which never bans
+    store.save_items([
+        review_item("k-1", image=img, phash="0f0f0f0f0f0f0f0f", queue="photos", reasons=[DUPLICATE]),
+        review_item("k-qa", image=reencode(img), phash="0f0f0f0f0f0f0f0e", decision="approve", reasons=[], qa_sample=True),
+    ])
+    [task] = [t for t in q.tasks.claim(ALICE, limit=5) if t["item"]["id"] == "k-1"]
+    out = q.decisions.decide(ALICE, task["task_id"], "reject", apply_to_duplicates=True, ban=True)
+    assert {d.item_id: d.banned for d in out} == {"k-1": True, "k-qa": False}
+
     photos = photo_tasks(store, {"b-dup": [DUPLICATE], "b-face": [NO_FACE]})
     store.save_items([review_item("b-text")])
     [text_task] = [t["task_id"] for t in q.tasks.claim(ALICE, limit=1)]
