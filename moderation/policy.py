@@ -98,6 +98,12 @@ _REVIEW_KEYS = {
     "webhook_max_attempts",
 }
 _QA_KEYS = {"sample_auto", "second_review"}
+# Reasons that say nothing against the image itself: banning it for them would reject
+# everyone's copy, the owner's original first (a `duplicate` is by definition a copy of
+# a photo another author uploaded earlier; a photo with no face is a fine car photo). The
+# policy file may not make them ban; a moderator who sees banned content in such a photo
+# bans it explicitly.
+NEVER_BANNING = frozenset({"duplicate", "no_face", "low_quality", "invalid", "allowed_match"})
 
 
 @dataclass(frozen=True)
@@ -109,7 +115,8 @@ class ReviewSettings:
     undo_seconds: float = 10.0
     session_idle_minutes: float = 60.0
     session_max_hours: float = 12.0
-    # category -> whether a photo rejected for it joins the `banned` bank; unlisted: yes
+    # category -> whether a photo a moderator rejects for it joins the `banned` bank;
+    # unlisted: no (a ban needs a content category that says so, or a moderator)
     ban_rejected_photos: dict[str, bool] = field(default_factory=dict)
     remember_approved_photos: bool = True
     webhook_retry_base_seconds: float = 2.0
@@ -118,8 +125,8 @@ class ReviewSettings:
     qa_sample_auto: float = 0.0
     qa_second_review: float = 0.0
 
-    def bans(self, categories: set[str]) -> bool:
-        return all(self.ban_rejected_photos.get(c, True) for c in categories)
+    def bans(self, category: str) -> bool:
+        return self.ban_rejected_photos.get(category, False)
 
 
 def review_settings(review: Any, qa: Any) -> ReviewSettings:
@@ -134,6 +141,12 @@ def review_settings(review: Any, qa: Any) -> ReviewSettings:
     bans = raw.pop("ban_rejected_photos", {}) or {}
     if not isinstance(bans, dict) or not all(isinstance(v, bool) for v in bans.values()):
         raise PolicyError("review: ban_rejected_photos maps a category to true or false")
+    unknown = sorted(set(bans) - set(CATEGORIES))
+    if unknown:
+        raise PolicyError(f"review: ban_rejected_photos: unknown categories {unknown} (known: {', '.join(CATEGORIES)})")
+    forbidden = sorted(c for c, v in bans.items() if v and c in NEVER_BANNING)
+    if forbidden:
+        raise PolicyError(f"review: ban_rejected_photos: {forbidden} never ban (they say nothing against the image itself)")
     try:
         values = {k: float(v) for k, v in raw.items() if k not in ("remember_approved_photos", "webhook_max_attempts")}
         s = ReviewSettings(
@@ -174,19 +187,22 @@ class Policy:
             raise PolicyError(f"unknown context {name!r}; the policy defines {sorted(self.contexts)}") from None
 
     def action_for(self, context: str, reason: Reason) -> str:
+        return self._action(context, reason.category, reason.score, reason.detail)
+
+    def _action(self, context: str, category: str, score: float, detail: dict[str, Any] | None) -> str:
         """Shadow rules never act; then the context's own setting for the category, then
         the rule's declared action, then the policy-wide setting for the category."""
-        if reason.detail and reason.detail.get("shadow"):
+        if detail and detail.get("shadow"):
             return "ignore"
         ctx = self.contexts.get(context)
-        if ctx is not None and reason.category in ctx.categories:
-            return ctx.categories[reason.category].action_for(reason.score)
-        if reason.detail and reason.detail.get("action"):
-            return str(reason.detail["action"])
-        rule = self.categories.get(reason.category)
+        if ctx is not None and category in ctx.categories:
+            return ctx.categories[category].action_for(score)
+        if detail and detail.get("action"):
+            return str(detail["action"])
+        rule = self.categories.get(category)
         if rule is None:
             return "review"  # a category the policy forgot is a human's call, never an approval
-        return rule.action_for(reason.score)
+        return rule.action_for(score)
 
     def checks(self, context: str) -> tuple[str, ...]:
         """The checks a context runs (none for an unknown context)."""
@@ -226,29 +242,52 @@ class Policy:
         seen = self.seen_bank_name
         return seen if self.review.remember_approved_photos and seen in self.banks else None
 
-    def bank_for_decision(self, item_type: str, decision: str, categories: set[str]) -> str | None:
-        """The bank a human decision on a photo puts it in: a rejection bans it unless
-        `review.ban_rejected_photos` says otherwise for its categories; an approval
-        remembers it as seen."""
+    def rejection_bans(self, context: str, reasons: Sequence[dict[str, Any]]) -> bool:
+        """Whether a moderator's rejection of a photo bans it when the moderator does not
+        say: when a category `review.ban_rejected_photos` marks as banning is among the
+        reasons that sent it to review or rejected it (their action under this policy).
+        Reasons that did not act (below their thresholds, shadow) do not count: a
+        duplicate with a low nudity score is rejected as a duplicate, and not banned."""
+        return any(
+            self.review.bans(r.get("category", ""))
+            and self._action(context, r.get("category", ""), float(r.get("score", 1.0)), r.get("detail")) in ("review", "reject")
+            for r in reasons
+        )
+
+    def bank_for_decision(self, item_type: str, decision: str, *, ban: bool) -> str | None:
+        """The bank a human decision on a photo puts it in: a rejection that bans it (by
+        the moderator's choice or `rejection_bans`), `banned`; an approval, the seen bank."""
         if item_type != "photo":
             return None
         if decision == "reject":
-            return "banned" if "banned" in self.banks and self.review.bans(categories) else None
+            return "banned" if ban and "banned" in self.banks else None
         return self.seen_bank
 
     def bank_reasons(self, matches: Sequence[BankMatch], author_id: str) -> list[Reason]:
-        """Bank matches -> reasons: one per bank (the nearest entry), named with entry and
-        distance. A match in a bank marked `other_authors_only` (the seen set) counts only
-        when another author uploaded it: re-uploading one's own photo is not theft."""
-        out: list[Reason] = []
-        done: set[str] = set()
+        """Bank matches -> reasons: one per bank, named with entry and distance.
+
+        In most banks the reason names the nearest entry. In a bank marked
+        `other_authors_only` (the seen set) it names the earliest entry that matches (the
+        lowest id: entries are numbered as photos join), whose author owns the photo; it
+        counts only when that owner is another author. The owner re-uploading their photo
+        is never a duplicate, even after a later copy of it by someone else was approved;
+        a later copy by another author is the duplicate, naming the owner's upload."""
+        # Each bank's chosen entry: the nearest (matches come best first), or the earliest.
+        chosen: dict[str, BankMatch] = {}
         for m in matches:
             bank = self.banks.get(m.bank)
-            if bank is None or m.bank in done:
+            if bank is None:
                 continue
-            if bank.other_authors_only and m.author_id == author_id:
-                continue
-            done.add(m.bank)
+            if m.bank not in chosen or (bank.other_authors_only and m.entry_id < chosen[m.bank].entry_id):
+                chosen[m.bank] = m
+        out: list[Reason] = []
+        for name, m in chosen.items():
+            bank = self.banks[name]
+            detail: dict[str, Any] = {"bank": m.bank, "hash_type": m.hash_type, "item_id": m.item_id}
+            if bank.other_authors_only:
+                if m.author_id == author_id:
+                    continue
+                detail["author_id"] = m.author_id
             out.append(
                 Reason(
                     source=Source.HASH,
@@ -258,7 +297,7 @@ class Policy:
                     distance=m.distance,
                     entry_id=m.entry_id,
                     matched=f"{m.hash_type}:{m.hash_hex}",
-                    detail={"bank": m.bank, "hash_type": m.hash_type, "item_id": m.item_id},
+                    detail=detail,
                 )
             )
         return out

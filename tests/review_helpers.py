@@ -3,6 +3,7 @@ the real Accounts, policies parsed from the shipped policy with a review section
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from moderation.auth import User
@@ -13,12 +14,39 @@ from moderation.store.repository import NewItem, Store
 
 
 def policy_text(review: str = "", qa: str = "") -> str:
+    """The shipped policy with these keys set in its review and qa sections ("  key: value"
+    lines), the file's other settings kept (its bans among them)."""
     text = DEFAULT_POLICY.read_text(encoding="utf-8")
-    if review:
-        text += "\nreview:\n" + review
-    if qa:
-        text += "\nqa:\n" + qa
-    return text
+    return _with_section(_with_section(text, "review", review), "qa", qa)
+
+
+def _with_section(text: str, name: str, lines: str) -> str:
+    """Each key of `lines` replaces the section's own entry for it (the key's line and the
+    more indented lines under it); a section the file lacks is appended. (A second
+    top-level `review:` would silently drop the whole first one.)"""
+    if not lines:
+        return text
+    doc = text.splitlines(keepends=True)
+    if f"{name}:\n" not in doc:
+        return text + f"\n{name}:\n" + lines
+    first = doc.index(f"{name}:\n") + 1
+    last = first  # past the section's last indented line
+    for k in range(first, len(doc)):
+        if doc[k].startswith(" "):
+            last = k + 1
+        elif doc[k].strip():
+            break
+    given = set(re.findall(r"^  (\w+):", lines, re.MULTILINE))
+    kept, key = [], None
+    for line in doc[first:last]:
+        m = re.match(r"^  (\w+):", line)
+        if m:
+            key = m.group(1)
+        elif not line.startswith("    "):
+            key = None  # a comment between entries
+        if key not in given:
+            kept.append(line)
+    return "".join(doc[:first] + kept) + lines + "".join(doc[last:])
 
 
 def policy(review: str = "", qa: str = "") -> Policy:

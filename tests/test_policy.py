@@ -7,6 +7,7 @@ from review_helpers import policy
 
 from moderation.config import DEFAULT_POLICY
 from moderation.errors import PolicyError
+from moderation.photos.banks import BankMatch
 from moderation.policy import load_policy, parse_policy
 from moderation.types import Decision, Item, ItemType, Reason, Signals, Source
 
@@ -150,6 +151,9 @@ def test_a_reload_that_turns_a_check_on_loads_its_model_and_keeps_the_loaded_one
         ("", "  sample_auto: 1.5\n"),  # a share above 1
         ("", "  sample_everything: 0.1\n"),  # unknown qa key
         ("  ban_rejected_photos: {nudity: maybe}\n", ""),  # not a boolean
+        ("  ban_rejected_photos: {nudes: true}\n", ""),  # unknown category
+        ("  ban_rejected_photos: {duplicate: true}\n", ""),  # would ban the owner's original
+        ("  ban_rejected_photos: {no_face: true}\n", ""),  # says nothing against the image
     ],
 )
 def test_bad_review_settings_are_refused(review: str, qa: str) -> None:
@@ -161,3 +165,57 @@ def test_approved_photos_join_the_seen_bank_unless_the_policy_says_not() -> None
     # One rule for moderators' approvals and automatic ones (Policy.seen_bank).
     assert policy().seen_bank == "seen"
     assert policy(review="  remember_approved_photos: false\n").seen_bank is None
+
+
+def stored(category: str, score: float = 1.0) -> dict[str, object]:
+    """A reason as an item stores it."""
+    return reason(category, score).to_dict()
+
+
+@pytest.mark.parametrize(
+    "reasons, bans",
+    [
+        ([stored("nudity", 0.8)], True),  # content, rejected automatically
+        ([stored("nudity", 0.5)], True),  # content, sent to review
+        ([stored("banned_match")], True),  # a copy of banned content
+        ([stored("duplicate")], False),  # a copy of another author's photo: the owner's must stay
+        ([stored("no_face")], False),  # a fine car photo
+        ([stored("low_quality")], False),
+        ([stored("suggestive", 0.7)], False),  # borderline: the moderator bans it explicitly
+        ([stored("duplicate"), stored("nudity", 0.2)], False),  # the nudity score did not act
+        ([stored("duplicate"), stored("nudity", 0.5)], True),  # both sent it to review
+        ([], False),
+    ],
+)
+def test_rejection_bans_a_photo_only_for_a_content_reason_that_acted(reasons: list[dict[str, object]], bans: bool) -> None:
+    assert policy().rejection_bans("car_photo", reasons) is bans
+
+
+def test_a_category_the_policy_does_not_list_never_bans() -> None:
+    only_nudity = policy(review="  ban_rejected_photos: {nudity: true}\n")
+    assert only_nudity.rejection_bans("car_photo", [stored("nudity", 0.8)])
+    assert not only_nudity.rejection_bans("car_photo", [stored("banned_match")])
+
+
+def test_a_human_decision_puts_a_photo_in_a_bank_only_when_it_bans_or_approves() -> None:
+    p = policy()
+    assert p.bank_for_decision("photo", "reject", ban=True) == "banned"
+    assert p.bank_for_decision("photo", "reject", ban=False) is None
+    assert p.bank_for_decision("photo", "approve", ban=False) == "seen"
+    assert p.bank_for_decision("text", "reject", ban=True) is None
+
+
+def _seen(entry_id: int, distance: int, author: str, item_id: str) -> BankMatch:
+    return BankMatch("seen", entry_id, "phash", distance, author, item_id, "00" * 8)
+
+
+def test_the_earliest_upload_owns_the_photo_and_a_later_copy_is_the_duplicate() -> None:
+    # Marie's photo joined `seen` first (entry 2); a copy by u-x was approved later (entry
+    # 5) and is nearer to the query. Matches come nearest first.
+    matches = [_seen(5, 1, "u-x", "x-1"), _seen(2, 3, "u-marie", "marie-1")]
+    p = parse_policy(BASE)
+    assert p.bank_reasons(matches, "u-marie") == []  # the owner re-uploading: never a duplicate
+    for author in ("u-x", "u-y"):
+        [dup] = p.bank_reasons(matches, author)
+        assert dup.category == "duplicate" and dup.entry_id == 2 and dup.distance == 3
+        assert dup.detail == {"bank": "seen", "hash_type": "phash", "item_id": "marie-1", "author_id": "u-marie"}

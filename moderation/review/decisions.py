@@ -6,6 +6,12 @@ A human decision becomes the item's final decision. Its effects outside the data
 (the webhook, the bank change) wait out the undo window, so an undo within it leaves
 no trace outside; an admin's later undo sends a correcting event and removes the bank
 entry.
+
+A rejected photo is banned (it joins `banned`: every later copy, from anyone, is
+rejected) when the moderator asks for it ("reject and ban image"), or, when they do not
+say, as the policy rules for the reasons that sent it to review (`Policy.rejection_bans`:
+content bans, a duplicate never does). The choice is recorded in the decision's reason
+and the audit row (`ban`, `ban_by`).
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ class Decided:
     item_id: str
     decision: str
     undo_until: datetime
+    banned: bool = False  # a rejection that bans the photo once the undo window has passed
 
 
 @dataclass(frozen=True)
@@ -66,16 +73,18 @@ class Decisions(QueuePart):
         note: str | None = None,
         label: str | None = None,
         apply_to_duplicates: bool = False,
+        ban: bool | None = None,
         now: datetime | None = None,
     ) -> list[Decided]:
         """Decide a task (and, on request, the open tasks of its near-duplicates).
-        Returns one `Decided` per task decided, the asked one first."""
-        if decision not in HUMAN_DECISIONS:
-            raise InvalidInput(f"decision must be one of {', '.join(HUMAN_DECISIONS)}")
-        if label is not None and label not in TRAINING_LABELS:
-            raise InvalidInput(f"label must be one of {', '.join(TRAINING_LABELS)}")
+        Returns one `Decided` per task decided, the asked one first.
+
+        `ban`: None, a rejected photo is banned as the policy rules for its reasons; True,
+        "reject and ban image" (a rejection of a photo only); False, reject without
+        banning. The near-duplicates decided with it get the same `ban`."""
+        _check(decision, label, ban)
         now = now or utcnow()
-        first = self._decide_one(user, task_id, decision, note, label, now, strict=True)
+        first = self._decide_one(user, task_id, decision, note, label, now, strict=True, ban=ban)
         assert first is not None
         out = [first]
         if apply_to_duplicates:
@@ -87,24 +96,26 @@ class Decisions(QueuePart):
                 ).one_or_none()
                 duplicates = open_duplicates(conn, self.policy.hash_matching.phash_max_distance, [photo]).get(task_id, []) if photo and (photo.features or {}).get("phash") else []
             for d in duplicates:
-                extra = self._decide_one(user, d["task_id"], decision, note or f"near-duplicate of {first.item_id}", label, now, strict=False)
+                extra = self._decide_one(user, d["task_id"], decision, note or f"near-duplicate of {first.item_id}", label, now, strict=False, ban=ban)
                 if extra is not None:
                     out.append(extra)
         return out
 
-    def bulk_decide(self, user: User, task_ids: Sequence[int], decision: str, note: str | None = None) -> dict[str, Any]:
-        """Each task is decided on its own: one refused task (lost lease) does not sink the rest."""
+    def bulk_decide(self, user: User, task_ids: Sequence[int], decision: str, note: str | None = None, *, ban: bool | None = None) -> dict[str, Any]:
+        """Each task is decided on its own: one refused task (lost lease; a text asked to be
+        banned) does not sink the rest."""
         if not 1 <= len(task_ids) <= 200:
             raise InvalidInput("task_ids: 1 to 200 tasks")
+        _check(decision, None, ban)
         decided, refused = [], []
         for tid in task_ids:
             try:
-                decided.extend(self.decide(user, int(tid), decision, note=note))
-            except (Conflict, NotFound) as exc:
+                decided.extend(self.decide(user, int(tid), decision, note=note, ban=ban))
+            except (Conflict, NotFound, InvalidInput) as exc:
                 refused.append({"task_id": tid, "status": exc.status, "detail": exc.detail})
         return {"decided": decided, "refused": refused}
 
-    def _decide_one(self, user: User, task_id: int, decision: str, note: str | None, label: str | None, now: datetime, *, strict: bool) -> Decided | None:
+    def _decide_one(self, user: User, task_id: int, decision: str, note: str | None, label: str | None, now: datetime, *, strict: bool, ban: bool | None) -> Decided | None:
         t = review_tasks.c
         s = self.policy.review
         undo_until = now + timedelta(seconds=s.undo_seconds)
@@ -128,6 +139,16 @@ class Decisions(QueuePart):
             item = conn.execute(select(items).where(items.c.pk == task.item_pk)).one()
             kind = "qa" if task.queue in BLIND_QUEUES else "human"
             reason = {"source": "human", "actor": user.actor, "decision": decision, "note": note, "label": label, "queue": task.queue}
+            # Raising rolls the task's claim back with the rest. A blind near-duplicate decided
+            # along with the asked task is decided without the ban, as blind decisions are.
+            if ban and (item.type != "photo" or (kind != "human" and strict)):
+                raise InvalidInput(f"task {task_id} is a {item.type if kind == 'human' else task.queue} task: it cannot ban a photo")
+            # QA and second reviews never change an outcome, so they never touch a bank either.
+            bank = self.policy.bank_for_decision(item.type, decision, ban=self._bans(item, ban)) if kind == "human" and item.blob_sha256 else None
+            if decision == "reject" and item.type == "photo" and kind == "human":
+                if ban and bank is None:
+                    raise InvalidInput("the policy defines no `banned` bank: no photo can be banned")
+                reason |= {"ban": bank is not None, "ban_by": "policy" if ban is None else "moderator"}
             decision_id = int(
                 conn.execute(
                     insert(decisions).values(
@@ -136,6 +157,8 @@ class Decisions(QueuePart):
                 ).inserted_primary_key[0]
             )
             detail: dict[str, Any] = {"task_id": task_id, "decision": decision, "note": note, "queue": task.queue}
+            if "ban" in reason:
+                detail |= {"ban": reason["ban"], "ban_by": reason["ban_by"]}
             if kind == "human":
                 conn.execute(
                     update(items)
@@ -145,8 +168,6 @@ class Decisions(QueuePart):
                 event = self._enqueue_webhook(conn, item, decision_id, decision, user, note, now, undo_until, "item.decided")
                 if event:
                     detail["webhook_event"] = event
-                cats = {r.get("category") for r in item.reasons or []}
-                bank = self.policy.bank_for_decision(item.type, decision, cats) if item.blob_sha256 else None
                 if bank:
                     conn.execute(insert(bank_changes).values(decision_id=decision_id, item_pk=item.pk, bank=bank, actor=user.actor, due_at=undo_until))
                     detail["bank"] = bank
@@ -156,7 +177,11 @@ class Decisions(QueuePart):
                     )
                     detail["second_review"] = True
             conn.execute(insert(audit_log).values(at=now, actor=user.actor, action=f"review.{kind}_decision", target=item.id[:256], detail=detail))
-        return Decided(decision_id, task_id, item.id, decision, undo_until)
+        return Decided(decision_id, task_id, item.id, decision, undo_until, bool(reason.get("ban")))
+
+    def _bans(self, item: Any, ban: bool | None) -> bool:
+        """Whether a rejection of `item` bans it: the moderator's word, else the policy's."""
+        return self.policy.rejection_bans(item.context, item.reasons or []) if ban is None else ban
 
     def _enqueue_webhook(self, conn: Connection, item: Any, decision_id: int | None, final: str | None, user: User, note: str | None, now: datetime, not_before: datetime, kind: str) -> str | None:
         url, key_id = item.callback_url, item.api_key_id
@@ -243,3 +268,12 @@ class Decisions(QueuePart):
                 )
             )
         return Undone(decision_id, row.task_id, item.id, to_remove)
+
+
+def _check(decision: str, label: str | None, ban: bool | None) -> None:
+    if decision not in HUMAN_DECISIONS:
+        raise InvalidInput(f"decision must be one of {', '.join(HUMAN_DECISIONS)}")
+    if label is not None and label not in TRAINING_LABELS:
+        raise InvalidInput(f"label must be one of {', '.join(TRAINING_LABELS)}")
+    if ban and decision != "reject":
+        raise InvalidInput("only a rejection can ban a photo")

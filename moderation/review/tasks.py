@@ -99,8 +99,9 @@ class Tasks(QueuePart):
         return self.describe(held + claimed, now=now)
 
     def describe(self, task_ids: Sequence[int], now: datetime | None = None) -> list[dict[str, Any]]:
-        """What the UI shows for each task: the item, reasons, the author's recent items,
-        near-duplicate photos waiting in the queue. In the claim's order (the queue's order)."""
+        """What the UI shows for each task: the item, reasons, whether a rejection bans the
+        photo by the policy, the author's recent items, near-duplicate photos waiting in the
+        queue. In the claim's order (the queue's order)."""
         if not task_ids:
             return []
         now = now or utcnow()
@@ -175,6 +176,9 @@ class Tasks(QueuePart):
                     "reasons": r.reasons,
                     "scores": r.scores,
                     "sensitive": any(x.get("category") in SENSITIVE_CATEGORIES for x in r.reasons or []),
+                    # what a plain "reject" does to the photo, so the UI can say it before
+                    # the moderator chooses between reject and "reject and ban image"
+                    "reject_bans": not blind and r.type == "photo" and self.policy.rejection_bans(r.context, r.reasons or []),
                     "author_recent": [
                         {"id": a.id, "type": a.type, "context": a.context, "decision": a.final_decision or a.first_decision, "status": a.status, "created_at": aware(a.created_at), "excerpt": a.excerpt}
                         for a in recent[r.author_id]

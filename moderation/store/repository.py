@@ -553,6 +553,29 @@ class Store(Repository):
             )
         return bool(done.rowcount)
 
+    def bank_entries_for_item(self, item_id: str, bank: str | None = None) -> list[dict[str, Any]]:
+        """The bank entries moderators' decisions on an item put in a bank (of `bank`, or of
+        every bank) that are still there, oldest first: what an unban removes. A change
+        still in its undo window has no entry yet (undoing the decision cancels it)."""
+        c = bank_changes.c
+        query = (
+            select(c.bank, c.entry_id, c.decision_id, c.actor, c.applied_at)
+            .join(items, items.c.pk == c.item_pk)
+            .join(bank_entries, bank_entries.c.id == c.entry_id)
+            .where(items.c.id == item_id, c.applied_at.is_not(None), c.cancelled_at.is_(None))
+            .order_by(c.id)
+        )
+        if bank is not None:
+            query = query.where(c.bank == bank)
+        with self._tx() as conn:
+            if conn.execute(select(items.c.pk).where(items.c.id == item_id)).first() is None:
+                raise NotFound(f"no item with id {item_id!r}")
+            rows = conn.execute(query).all()
+        return [
+            {"bank": r.bank, "entry_id": int(r.entry_id), "decision_id": int(r.decision_id), "actor": r.actor, "applied_at": aware(r.applied_at)}
+            for r in rows
+        ]
+
     # -- audit ------------------------------------------------------------------------------
 
     def audit(self, actor: str, action: str, target: str | None = None, detail: dict[str, Any] | None = None) -> None:
