@@ -356,6 +356,11 @@ class DecisionIn(BaseModel):
         default=None, max_length=64, description="Training label of a text, overriding the one derived from its reasons."
     )
     apply_to_duplicates: bool = False
+    ban: bool | None = Field(
+        default=None,
+        description="Photos: true = reject and ban the image (every later copy is rejected), false = reject "
+        "without banning; unset = the policy's rule for the photo's categories (`review.ban_rejected_photos`).",
+    )
 
 
 class BulkIn(BaseModel):
@@ -363,6 +368,7 @@ class BulkIn(BaseModel):
     task_ids: list[RowId] = Field(min_length=1, max_length=200)
     decision: Literal["approve", "reject"]
     note: StorableText | None = Field(default=None, max_length=2000)
+    ban: bool | None = Field(default=None, description="As in a single decision.")
 
 
 class UndoIn(BaseModel):
@@ -435,6 +441,20 @@ class DecidedOut(BaseModel):
     item_id: str
     decision: str
     undo_until: datetime
+    banned: bool = Field(default=False, description="The photo joins the banned bank once the undo window has passed.")
+
+
+class ItemBanOut(BaseModel):
+    bank: str
+    entry_id: int
+    decision_id: int | None
+    actor: str | None
+    applied_at: datetime | None
+
+
+class ItemBansOut(BaseModel):
+    item_id: str
+    entries: list[ItemBanOut]
 
 
 class DecisionOut(DecidedOut):

@@ -561,7 +561,7 @@ class Store(Repository):
         query = (
             select(c.bank, c.entry_id, c.decision_id, c.actor, c.applied_at)
             .join(items, items.c.pk == c.item_pk)
-            .join(bank_entries, bank_entries.c.id == c.entry_id)
+            .join(bank_entries, and_(bank_entries.c.id == c.entry_id, bank_entries.c.bank == c.bank))
             .where(items.c.id == item_id, c.applied_at.is_not(None), c.cancelled_at.is_(None))
             .order_by(c.id)
         )

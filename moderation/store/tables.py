@@ -132,6 +132,9 @@ bank_entries = Table(
     Column("item_id", String(128)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("created_by", String(128)),
+    # an entry id is never reused (SQLite would reuse the largest deleted one): the bank log
+    # and the index shards name entries by id
+    sqlite_autoincrement=True,
 )
 
 # Every bank change in commit order of its writer: what the index shards replay to catch up

@@ -186,13 +186,13 @@ class IndexActor:
         with self._sync_lock:
             since = datetime.now(UTC) - LOG_LOOKBACK
             new = [c for c in self.source.changes(self._after, since, self.shard, self.shards) if c[0] not in self._applied]
-            added = [entry_id for _, entry_id, op in new if op == "add"]
-            removed = [entry_id for _, entry_id, op in new if op == "remove"]
-            # an entry is added once and removed at most once after: adds first, then removes
-            if added:
-                self.index.add(self.source.entries(added))
-            if removed:
-                self.index.remove(removed)
+            # in log order: an entry is added once and removed at most once after
+            entries = {e.entry_id: e for e in self.source.entries([entry_id for _, entry_id, op in new if op == "add"])}
+            for _, entry_id, op in new:
+                if op == "remove":
+                    self.index.remove([entry_id])
+                elif entry_id in entries:
+                    self.index.add([entries[entry_id]])
             now = time.monotonic()
             for seq, _, _ in new:
                 self._applied[seq] = now

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from review_helpers import policy_text, review_item
-from servers import LiveService, make_settings
+from servers import LiveService, make_settings, photo_item, wait_for
 
 PASSWORD = "s3cret-pass"
 
@@ -193,3 +193,29 @@ def test_failed_logins_lock_out_the_guessing_address_but_not_the_real_user(ray_s
             assert login(PASSWORD, "198.51.100.20").status_code == 200  # the real user, elsewhere
     finally:
         svc.stop()
+
+
+def test_reject_and_ban_bans_every_copy_and_an_admin_unban_lifts_it(live: LiveService) -> None:
+    from images import make_jpeg
+
+    photo = make_jpeg(seed=4242)
+    live.service.store.save_items([review_item("ban-me", image=photo, queue="ban-queue", author="u-ban")])
+    key = live.api_key()
+    with login(live, "boss") as admin:
+        [task] = [t for t in admin.post("/v1/review/claim", json={"limit": 100, "queue": "ban-queue"}).json()["tasks"]]
+        decided = admin.post(f"/v1/review/tasks/{task['task_id']}/decision", json={"decision": "reject", "ban": True}).json()
+        assert decided["banned"] is True
+        wait_for(lambda: admin.get("/v1/review/items/ban-me/bank-entries").json()["entries"], timeout=30, what="the ban applied")
+        [entry] = admin.get("/v1/review/items/ban-me/bank-entries").json()["entries"]
+        assert entry["bank"] == "banned"
+        with live.client(key) as c:
+            copy = c.post("/v1/moderate", json={"items": [photo_item("ban-copy-1", photo, author="someone-else")]}).json()["results"][0]
+            assert copy["decision"] == "reject" and "banned_match" in {r["category"] for r in copy["reasons"]}
+            with login(live, "mod") as mod:  # moderators see bans, only admins lift them
+                assert mod.delete(f"/v1/review/items/ban-me/bans/{entry['entry_id']}").status_code == 403
+            assert admin.delete(f"/v1/review/items/ban-me/bans/{entry['entry_id'] + 10**6}").status_code == 404
+            assert admin.delete(f"/v1/review/items/ban-me/bans/{entry['entry_id']}").status_code == 204
+            again = c.post("/v1/moderate", json={"items": [photo_item("ban-copy-2", photo, author="someone-else")]}).json()["results"][0]
+            assert "banned_match" not in {r["category"] for r in again["reasons"]}
+        left = admin.get("/v1/review/items/ban-me/bank-entries").json()["entries"]
+        assert left == [], (left, live.service.store.list_bank("banned"))

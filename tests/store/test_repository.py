@@ -10,7 +10,7 @@ from sqlalchemy import inspect
 
 from moderation.errors import InvalidInput, NotFound
 from moderation.store import migrate
-from moderation.store.repository import NewBankEntry, NewItem, Store
+from moderation.store.repository import NewBankEntry, NewItem, Store, utcnow
 from moderation.store.tables import metadata
 
 
@@ -185,3 +185,15 @@ def test_audit_log_appends(store: Store) -> None:
     with store.engine.connect() as conn:
         rows = conn.exec_driver_sql("SELECT actor, action, target FROM audit_log").all()
     assert [tuple(r) for r in rows] == [("cli", "api_key.create", "pipeline")]
+
+
+def test_a_deleted_bank_entry_id_is_never_given_again(store: Store) -> None:
+    # the bank log and the index shards name entries by id: "remove 7" must not remove a
+    # later entry that SQLite would otherwise number 7 again
+    entry = NewBankEntry(bank="banned", sha256="ab" * 32, phash=None, pdq=None, pdq_quality=None, variants=None,
+                         note=None, author_id=None, item_id=None, created_by="test")
+    [first] = store.add_bank_entries([entry])
+    store.delete_bank_entry("banned", first)
+    [second] = store.add_bank_entries([entry])
+    assert second > first
+    assert [op for _, entry_id, op in store.bank_log_after(0, utcnow()) if entry_id == first] == ["add", "remove"]

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from moderation.api.deps import ServiceDep, SessionDep, banks_of
+from moderation.api.deps import AdminDep, ServiceDep, SessionDep, banks_of
 from moderation.api.schemas import (
     MAX_INT64,
     SESSION,
@@ -23,6 +23,7 @@ from moderation.api.schemas import (
     DecisionIn,
     DecisionOut,
     Identifier,
+    ItemBansOut,
     ItemState,
     StatsOut,
     UndoIn,
@@ -41,6 +42,7 @@ IMAGE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sand
 _IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif"}
 TaskId = Annotated[int, Path(ge=1, le=MAX_INT64)]
 DecisionId = Annotated[int, Path(ge=1, le=MAX_INT64)]
+EntryId = Annotated[int, Path(ge=1, le=MAX_INT64)]
 ItemId = Annotated[Identifier, Path(min_length=1, max_length=128)]
 
 
@@ -60,7 +62,8 @@ async def decide(task_id: TaskId, body: DecisionIn, session: SessionDep, service
     """Approve or reject. 409 when the lease was lost to another moderator or the task is decided."""
     out = await run_in_threadpool(
         lambda: service.review.decisions.decide(
-            session.user, task_id, body.decision, note=body.note, label=body.label, apply_to_duplicates=body.apply_to_duplicates
+            session.user, task_id, body.decision, note=body.note, label=body.label,
+            apply_to_duplicates=body.apply_to_duplicates, ban=body.ban,
         )
     )
     first = _decided(out[0])
@@ -69,7 +72,9 @@ async def decide(task_id: TaskId, body: DecisionIn, session: SessionDep, service
 
 @router.post("/v1/review/bulk", response_model=BulkOut, **documented(SESSION_CSRF, 400, 422, 503))
 async def bulk(body: BulkIn, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
-    res = await run_in_threadpool(service.review.decisions.bulk_decide, session.user, body.task_ids, body.decision, body.note)
+    res = await run_in_threadpool(
+        lambda: service.review.decisions.bulk_decide(session.user, body.task_ids, body.decision, body.note, ban=body.ban)
+    )
     return {"decided": [_decided(d) for d in res["decided"]], "refused": res["refused"]}
 
 
@@ -100,6 +105,24 @@ async def stats(session: SessionDep, service: ServiceDep, hours: Annotated[int, 
 @router.get("/v1/review/items/{item_id}", response_model=ItemState, **documented(SESSION, 404, 422, 503))
 async def review_item(item_id: ItemId, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
     return await run_in_threadpool(service.store.get_item, item_id)
+
+
+@router.get("/v1/review/items/{item_id}/bank-entries", response_model=ItemBansOut, **documented(SESSION, 404, 422, 503))
+async def item_bank_entries(item_id: ItemId, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
+    """The bank entries moderators' decisions on this item created: what an unban removes."""
+    entries = await run_in_threadpool(service.store.bank_entries_for_item, item_id)
+    return {"item_id": item_id, "entries": entries}
+
+
+@router.delete("/v1/review/items/{item_id}/bans/{entry_id}", status_code=204, **documented(SESSION_CSRF, 403, 404, 422, 503))
+async def unban_item(item_id: ItemId, entry_id: EntryId, session: AdminDep, service: ServiceDep) -> Response:
+    """Unban (admins): the banned entry this item's rejection created leaves the bank, and
+    later copies are no longer rejected for it. Audited."""
+    entries = await run_in_threadpool(lambda: service.store.bank_entries_for_item(item_id, bank="banned"))
+    if entry_id not in {e["entry_id"] for e in entries}:
+        raise NotFound(f"item {item_id!r} has no banned entry {entry_id}")
+    await banks_of(service).remove_entry("banned", entry_id, session.user.actor)
+    return Response(status_code=204)
 
 
 @router.get("/v1/review/items/{item_id}/image", response_class=Response, **documented(SESSION, 404, 422, 503))

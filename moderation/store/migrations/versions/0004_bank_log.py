@@ -27,6 +27,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_bank_log_at"), ["at"], unique=False)
     with op.batch_alter_table("items", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_items_created_at"), ["created_at"], unique=False)
+    if op.get_bind().dialect.name == "sqlite":
+        # Entry ids must never be reused once the log names them: SQLite reuses the largest
+        # deleted rowid unless the table is AUTOINCREMENT (PostgreSQL's sequences never do).
+        with op.batch_alter_table("bank_entries", recreate="always", table_kwargs={"sqlite_autoincrement": True}):
+            pass
 
 
 def downgrade() -> None:
