@@ -71,13 +71,14 @@ class ItemResult:
     policy_version: str | None = None
     error: dict[str, Any] | None = None
     replayed: bool = False
+    statement: dict[str, Any] | None = None  # what the member is told, for a refusal
 
     @classmethod
     def refused(cls, item_id: str, exc: ModerationError) -> ItemResult:
         return cls(id=item_id, error=exc.problem())
 
     @classmethod
-    def stored(cls, row: StoredItem, replayed: bool) -> ItemResult:
+    def stored(cls, row: StoredItem, replayed: bool, policy: Policy) -> ItemResult:
         return cls(
             id=row.id,
             decision=row.final_decision or row.first_decision,
@@ -85,6 +86,7 @@ class ItemResult:
             scores=row.scores,
             policy_version=row.policy_version,
             replayed=replayed,
+            statement=policy.item_statement(row.state()),
         )
 
 
@@ -126,7 +128,7 @@ class Moderation:
             if row is None:
                 todo.append(k)
             elif row.content_sha256 == hashes[k]:
-                results[k] = ItemResult.stored(row, replayed=True)
+                results[k] = ItemResult.stored(row, replayed=True, policy=policy)
             else:
                 results[k] = _conflict(r.id)
 
@@ -204,7 +206,7 @@ class Moderation:
             elif row.content_sha256 != hashes[k]:  # a concurrent request stored other content first
                 results[k] = _conflict(r.id)
             else:
-                results[k] = ItemResult.stored(row, replayed=False)
+                results[k] = ItemResult.stored(row, replayed=False, policy=policy)
                 decided[r.type.value, r.context, row.first_decision] += 1
         for labels, n in rule_hits.items():
             self.metrics.rule_hits.labels(*labels).inc(n)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ from moderation.types import (
 
 TEXT_CHECKS = {"rules", "classifier", "language", "spam"}
 PHOTO_CHECKS = {"hashes", "nudity", "profile"}
-_TOP_KEYS = {"version", "categories", "hash_matching", "banks", "queues", "contexts", "rules", "review", "qa", "campaigns"}
+_TOP_KEYS = {"version", "categories", "hash_matching", "banks", "queues", "contexts", "rules", "review", "qa", "campaigns", "statements"}
 _FIXED_ACTIONS = {"approve", "review", "reject", "ignore"}
 
 
@@ -166,6 +167,90 @@ def review_settings(review: Any, qa: Any) -> ReviewSettings:
     return s
 
 
+STATEMENT_LANGUAGES = ("en", "fr")
+_STATEMENT_KEYS = {"appeal_days", "templates", "items", "grounds"}
+
+
+@dataclass(frozen=True)
+class Statements:
+    """The `statements:` section: what a member is told about a refusal, in their language
+    (the DSA's Article 17 elements: the decision, its ground in the platform's rules,
+    whether it was automated, how to appeal)."""
+
+    appeal_days: int
+    templates: dict[str, dict[str, str]]  # automated | human | appeal -> language -> text
+    items: dict[str, dict[str, str]]  # item type -> language -> noun
+    grounds: dict[str, dict[str, str]]  # category (or "other") -> language -> rule text
+
+    def statement(
+        self, *, decision: str | None, categories: Sequence[str], item_type: str, locale: str | None,
+        automated: bool, decided_at: datetime,
+    ) -> dict[str, Any] | None:
+        """The statement of reasons of a decision that restricts a member; None for others.
+        The ground is the first of `categories` (the reasons' order) the policy has a rule
+        text for, else the generic one."""
+        if decision != "reject":
+            return None
+        lang = "fr" if (locale or "").lower().startswith("fr") else "en"
+        if decided_at.tzinfo is None:  # SQLite gives back naive datetimes: they are UTC
+            decided_at = decided_at.replace(tzinfo=UTC)
+        category = next((c for c in categories if c in self.grounds), "other")
+        until = decided_at + timedelta(days=self.appeal_days)
+        text = self.templates["automated" if automated else "human"][lang].format(
+            item=self.items.get(item_type, self.items["text"])[lang], ground=self.grounds[category][lang]
+        )
+        day = until.date()
+        how = self.templates["appeal"][lang].format(until=f"{day:%d/%m/%Y}" if lang == "fr" else f"{day:%d %B %Y}")
+        return {
+            "text": f"{text} {how}",
+            "locale": lang,
+            "ground": {"category": category, "rule": self.grounds[category][lang]},
+            "automated": automated,
+            "appeal": {"possible": True, "until": until.isoformat(), "how": how},
+        }
+
+
+def _statements(raw: Any, origin: str) -> Statements:
+    where = f"{origin}: statements"
+    if not isinstance(raw, dict):
+        raise PolicyError(f"{where}: the policy needs a statements section (what members are told)")
+    raw = _strip_lines(raw)
+    unknown = set(raw) - _STATEMENT_KEYS
+    if unknown:
+        raise PolicyError(f"{where}: unknown keys {sorted(unknown)}")
+
+    def texts(section: str, keys: set[str], required: set[str]) -> dict[str, dict[str, str]]:
+        value = raw.get(section)
+        if not isinstance(value, dict):
+            raise PolicyError(f"{where}: {section} must be a mapping")
+        if set(value) - keys:
+            raise PolicyError(f"{where}: {section}: unknown keys {sorted(set(value) - keys)}")
+        if required - set(value):
+            raise PolicyError(f"{where}: {section}: missing {sorted(required - set(value))}")
+        for key, by_lang in value.items():
+            if not isinstance(by_lang, dict) or set(by_lang) != set(STATEMENT_LANGUAGES) or not all(
+                isinstance(t, str) and t.strip() for t in by_lang.values()
+            ):
+                raise PolicyError(f"{where}: {section}: {key} needs a text in each of {list(STATEMENT_LANGUAGES)}")
+        return {k: dict(v) for k, v in value.items()}
+
+    # every category that can refuse an item has its ground; allowed_match never refuses
+    rejectable = set(CATEGORIES) - {"allowed_match"}
+    grounds = texts("grounds", set(CATEGORIES) | {"other"}, rejectable | {"other"})
+    templates = texts("templates", {"automated", "human", "appeal"}, {"automated", "human", "appeal"})
+    items = texts("items", {t.value for t in ItemType}, {t.value for t in ItemType})
+    days = raw.get("appeal_days", 14)
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
+        raise PolicyError(f"{where}: appeal_days must be a whole number of days in 1..365")
+    for key, by_lang in templates.items():
+        for lang, text in by_lang.items():
+            try:
+                text.format(item="x", ground="y", until="z")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise PolicyError(f"{where}: templates: {key}: {lang}: {exc}") from None
+    return Statements(appeal_days=days, templates=templates, items=items, grounds=grounds)
+
+
 @dataclass(frozen=True)
 class Policy:
     version: str
@@ -179,6 +264,7 @@ class Policy:
     source: str
     campaigns: CampaignSettings | None = None  # copy-paste campaigns (check `spam`); None: not configured
     seen_bank_name: str = "seen"  # the file's `hash_matching.seen_bank`
+    statements: Statements | None = None  # always set by parse_policy
 
     def context(self, name: str) -> ContextPolicy:
         try:
@@ -252,6 +338,20 @@ class Policy:
             self.review.bans(r.get("category", ""))
             and self._action(context, r.get("category", ""), float(r.get("score", 1.0)), r.get("detail")) in ("review", "reject")
             for r in reasons
+        )
+
+    def item_statement(self, item: dict[str, Any]) -> dict[str, Any] | None:
+        """The statement of reasons of a stored item's current decision (`Store.get_item`'s
+        shape): automated unless a moderator decided."""
+        assert self.statements is not None
+        human = item.get("human_decision") is not None
+        return self.statements.statement(
+            decision=item.get("final_decision") or item.get("first_decision"),
+            categories=[r.get("category", "") for r in item.get("reasons") or []],
+            item_type=item.get("type", "text"),
+            locale=item.get("locale"),
+            automated=not human,
+            decided_at=(item.get("human_decided_at") if human else None) or item.get("updated_at") or item["created_at"],
         )
 
     def bank_for_decision(self, item_type: str, decision: str, *, ban: bool) -> str | None:
@@ -502,6 +602,7 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
         source=text,
         campaigns=campaigns,
         seen_bank_name=seen_bank_name,
+        statements=_statements(raw.get("statements"), origin),
     )
     return policy
 

@@ -219,3 +219,33 @@ def test_the_earliest_upload_owns_the_photo_and_a_later_copy_is_the_duplicate() 
         [dup] = p.bank_reasons(matches, author)
         assert dup.category == "duplicate" and dup.entry_id == 2 and dup.distance == 3
         assert dup.detail == {"bank": "seen", "hash_type": "phash", "item_id": "marie-1", "author_id": "u-marie"}
+
+
+def test_statement_of_reasons_follows_locale_automation_and_the_policy_rule_texts() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    statements = load_policy(DEFAULT_POLICY).statements
+    at = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
+    fr = statements.statement(decision="reject", categories=["contact_info"], item_type="text", locale="fr-FR", automated=True, decided_at=at)
+    assert fr["locale"] == "fr" and fr["automated"] is True and fr["ground"]["category"] == "contact_info"
+    assert fr["text"].startswith("Nous avons refusé votre message automatiquement") and "19/12/2026" in fr["text"]
+    assert fr["appeal"]["until"] == (at + timedelta(days=14)).isoformat()
+    en = statements.statement(decision="reject", categories=["allowed_match", "nudity"], item_type="photo", locale=None, automated=False, decided_at=at)
+    assert en["locale"] == "en" and en["text"].startswith("A moderator refused your photo: nudity") and en["ground"]["category"] == "nudity"
+    assert statements.statement(decision="reject", categories=[], item_type="text", locale="en", automated=True, decided_at=at)["ground"]["category"] == "other"
+    assert statements.statement(decision="approve", categories=["nudity"], item_type="photo", locale="en", automated=True, decided_at=at) is None
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        ("      en: \"nudity is not allowed.\"\n      fr: \"la nudité est interdite.\"\n", "      en: \"nudity is not allowed.\"\n"),  # a language missing
+        ("  appeal_days: 14\n", "  appeal_days: 0\n"),  # no time to appeal
+        ("{ground}\"\n      fr: \"Nous", "{grond}\"\n      fr: \"Nous"),  # a template naming an unknown field
+    ],
+)
+def test_statements_that_cannot_be_shown_are_refused(broken: tuple[str, str]) -> None:
+    text = DEFAULT_POLICY.read_text()
+    assert broken[0] in text
+    with pytest.raises(PolicyError):
+        parse_policy(text.replace(broken[0], broken[1], 1))

@@ -389,6 +389,7 @@ def test_moderator_decision_is_delivered_signed_after_the_undo_window(hooked) ->
     assert webhooks.verify(secret, body, headers["x-moderation-signature"])
     event = json.loads(body)
     assert event["final_decision"] == "reject" and event["decided_by"] == "user:mod"
+    assert event["statement"]["automated"] is False and event["statement"]["appeal"]["possible"] is True
     assert event["reasons"][0] == {"source": "human", "actor": "user:mod", "note": "explicit"}
     assert event["decided_at"] and event["created_at"] and event["event_id"] == headers["x-moderation-event-id"]
     # the rejected photo joined the banned bank: a copy from anyone is now rejected

@@ -232,6 +232,29 @@ class ReasonOut(BaseModel):
     detail: dict[str, Any] | None = None
 
 
+class AppealOut(BaseModel):
+    possible: bool
+    until: str = Field(description="The last moment to appeal, ISO 8601 in UTC.")
+    how: str
+
+
+class GroundOut(BaseModel):
+    category: str = Field(description="The reason category whose rule was broken (or `other`).")
+    rule: str = Field(description="The platform's rule, in the member's language (the policy's `statements.grounds`).")
+
+
+class StatementOut(BaseModel):
+    """What the member is told about a refusal: the decision, its ground, whether it was
+    automated, and how to appeal (EU DSA Article 17), in French or English after the
+    item's locale."""
+
+    text: str
+    locale: Literal["en", "fr"]
+    ground: GroundOut
+    automated: bool
+    appeal: AppealOut
+
+
 class ItemResultOut(BaseModel):
     id: str
     decision: Literal["approve", "reject", "review"] | None = None
@@ -239,6 +262,7 @@ class ItemResultOut(BaseModel):
     scores: dict[str, float] = {}
     policy_version: str | None = None
     status_url: str | None = None
+    statement: StatementOut | None = Field(default=None, description="For a rejection: what the member is told.")
     error: dict[str, Any] | None = Field(default=None, description="A problem+json body when this item was refused.")
 
 
@@ -277,6 +301,7 @@ class ItemState(BaseModel):
     human_decided_at: datetime | None
     history: list[HistoryEntry]
     review: list[ReviewTaskRef]
+    statement: StatementOut | None = Field(default=None, description="For a rejection: what the member is told.")
 
 
 class ReviewTaskRef(BaseModel):
@@ -576,6 +601,7 @@ def result_out(r: ItemResult, public_url: str) -> dict[str, Any]:
         "scores": r.scores,
         "policy_version": r.policy_version,
         "status_url": status_url(public_url, r.id),
+        "statement": r.statement,
     }
     if r.error is not None:
         out["error"] = r.error

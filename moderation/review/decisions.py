@@ -200,6 +200,13 @@ class Decisions(QueuePart):
             "decided_at": now,
             "created_at": aware(item.created_at),
             "policy_version": item.policy_version,
+            # what the member is told (for a rejection): by a moderator when one decided,
+            # else the automatic decision an undo restored
+            "statement": self.policy.item_statement({
+                "type": item.type, "final_decision": final, "first_decision": item.first_decision,
+                "human_decision": final if kind == "item.decided" else None, "reasons": item.reasons,
+                "locale": item.locale, "human_decided_at": now, "created_at": aware(item.created_at),
+            }),
         }
         return webhooks.enqueue(conn, item_pk=item.pk, decision_id=decision_id, url=url, api_key_id=key_id, payload=payload, not_before=not_before)
 

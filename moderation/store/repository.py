@@ -145,6 +145,16 @@ class StoredItem:
     reasons: list[dict[str, Any]]
     scores: dict[str, float]
     policy_version: str
+    locale: str | None = None
+    human_decision: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def state(self) -> dict[str, Any]:
+        """The fields `Policy.item_statement` reads, as `get_item` names them."""
+        return {"type": self.type, "first_decision": self.first_decision, "final_decision": self.final_decision,
+                "human_decision": self.human_decision, "reasons": self.reasons, "locale": self.locale,
+                "created_at": self.created_at, "updated_at": self.updated_at}
 
 
 @dataclass(frozen=True)
@@ -260,7 +270,7 @@ class Store(Repository):
                     pass
             return self.find_items([i.id for i in new])
         # The common case: everything is ours, no need to read it back.
-        return {i.id: _stored_new(i, pks[i.id]) for i in new}
+        return {i.id: _stored_new(i, pks[i.id], now) for i in new}
 
     def _insert_items(self, conn: Connection, new: Sequence[NewItem], now: datetime) -> dict[str, int]:
         """Insert the rows; returns each item's primary key."""
@@ -619,7 +629,7 @@ def _first_state(decision: str) -> tuple[str, str | None]:
     return ("pending_review", None) if decision == "review" else ("decided", decision)
 
 
-def _stored_new(i: NewItem, pk: int) -> StoredItem:
+def _stored_new(i: NewItem, pk: int, now: datetime) -> StoredItem:
     """What `_stored` would read back for an item just inserted (see `_insert_items`)."""
     status, final = _first_state(i.decision)
     return StoredItem(
@@ -633,6 +643,9 @@ def _stored_new(i: NewItem, pk: int) -> StoredItem:
         reasons=i.reasons,
         scores=i.scores,
         policy_version=i.policy_version,
+        locale=i.locale,
+        created_at=now,
+        updated_at=now,
     )
 
 
@@ -648,6 +661,10 @@ def _stored(row: Any) -> StoredItem:
         reasons=row.reasons,
         scores=row.scores,
         policy_version=row.policy_version,
+        locale=row.locale,
+        human_decision=row.human_decision,
+        created_at=aware(row.created_at),
+        updated_at=aware(row.updated_at),
     )
 
 

@@ -28,8 +28,16 @@ def test_banned_photo_and_reencoded_copy_are_rejected_with_entry_and_distance(ap
     # 8 to 10 bits here, the bank entry having been decoded in gray and the copy in colour).
     limit = {"phash": 8, "pdq": 31}[banned["detail"]["hash_type"]]
     assert 0 <= banned["distance"] <= limit and banned["distance"] <= 12
-    exact = api.post("/v1/moderate", json={"items": [photo_item("exact-1", original, author="thief")]}).json()
-    assert exact["results"][0]["decision"] == "reject"
+    # the member is told why, in their language, that it was automatic, and how to appeal
+    assert body["statement"]["ground"]["category"] == "banned_match" and body["statement"]["automated"] is True
+    assert body["statement"]["locale"] == "en" and "appeal" in body["statement"]["text"]
+    item = {**photo_item("exact-1", original, author="thief"), "locale": "fr-BE"}
+    exact = api.post("/v1/moderate", json={"items": [item]}).json()["results"][0]
+    assert exact["decision"] == "reject" and exact["statement"]["locale"] == "fr"
+    assert exact["statement"]["text"].startswith("Nous avons refusé votre photo automatiquement")
+    state = api.get("/v1/items/exact-1").json()
+    assert state["statement"] == exact["statement"]
+
 
 def test_removed_bank_entry_no_longer_matches(api: httpx.Client) -> None:
     img = make_jpeg(seed=31)
@@ -44,10 +52,12 @@ def test_removed_bank_entry_no_longer_matches(api: httpx.Client) -> None:
     assert res["decision"] == "approve"
     assert_problem(api.delete(f"/v1/banks/banned/entries/{entry['entry_id']}"), 404)
 
+
 def test_unknown_bank_is_404(api: httpx.Client) -> None:
     assert_problem(api.get("/v1/banks/nope"), 404, "not-found")
     resp = api.post("/v1/banks/nope/photos", files={"image": ("x.jpg", make_jpeg(seed=1), "image/jpeg")})
     assert_problem(resp, 404)
+
 
 def test_bank_photo_that_is_not_an_image_is_422(api: httpx.Client) -> None:
     body = assert_problem(api.post("/v1/banks/banned/photos", files={"image": ("x", b"nope", "image/jpeg")}), 422)
@@ -55,6 +65,7 @@ def test_bank_photo_that_is_not_an_image_is_422(api: httpx.Client) -> None:
 
 
 # -- operations ---------------------------------------------------------------------------
+
 
 def test_bank_exports_and_imports_csv_so_hashes_from_other_systems_match(api: httpx.Client) -> None:
     img = make_jpeg(900, 700, seed=77)

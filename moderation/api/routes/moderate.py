@@ -247,4 +247,5 @@ async def get_item(item_id: Annotated[Identifier, Path(min_length=1, max_length=
     A key reads only the items it submitted; another key's item is unknown to it."""
     if not await run_in_threadpool(service.store.key_owns_item, key.id, item_id):
         raise NotFound(f"no item with id {item_id!r}")
-    return await run_in_threadpool(service.store.get_item, item_id)
+    state = await run_in_threadpool(service.store.get_item, item_id)
+    return state | {"statement": service.policy.item_statement(state)}

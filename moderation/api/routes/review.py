@@ -104,7 +104,8 @@ async def stats(session: SessionDep, service: ServiceDep, hours: Annotated[int, 
 
 @router.get("/v1/review/items/{item_id}", response_model=ItemState, **documented(SESSION, 404, 422, 503))
 async def review_item(item_id: ItemId, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
-    return await run_in_threadpool(service.store.get_item, item_id)
+    state = await run_in_threadpool(service.store.get_item, item_id)
+    return state | {"statement": service.policy.item_statement(state)}
 
 
 @router.get("/v1/review/items/{item_id}/bank-entries", response_model=ItemBansOut, **documented(SESSION, 404, 422, 503))
