@@ -264,3 +264,28 @@ def fresh_postgres_database(server_url: str) -> str:
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+STAFF_PASSWORD = "s3cret-pass"
+
+
+@contextlib.contextmanager
+def staffed_service(tmp: Path, **overrides: Any) -> Iterator[LiveService]:
+    """A live service with a moderator `mod` and an admin `boss` (password STAFF_PASSWORD)."""
+    svc = LiveService(make_settings(tmp, **overrides))
+    svc.service.accounts.create_user("mod", STAFF_PASSWORD, "moderator")
+    svc.service.accounts.create_user("boss", STAFF_PASSWORD, "admin")
+    try:
+        yield svc
+    finally:
+        svc.stop()
+
+
+@contextlib.contextmanager
+def login(live: LiveService, username: str) -> Iterator[httpx.Client]:
+    """A client logged in as `username`, sending the session's CSRF token."""
+    with httpx.Client(base_url=live.url, timeout=30) as c:
+        resp = c.post("/v1/auth/login", json={"username": username, "password": STAFF_PASSWORD})
+        assert resp.status_code == 200, resp.text
+        c.headers["X-CSRF-Token"] = resp.json()["csrf_token"]
+        yield c

@@ -3,15 +3,21 @@ every refusal (no session, API key, wrong role, missing CSRF token, expired sess
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from review_helpers import policy_text, review_item
-from servers import LiveService, make_settings, photo_item, wait_for
+from servers import (
+    STAFF_PASSWORD,
+    LiveService,
+    login,
+    make_settings,
+    photo_item,
+    wait_for,
+)
 
-PASSWORD = "s3cret-pass"
+PASSWORD = STAFF_PASSWORD
 
 
 @pytest.fixture(scope="module")
@@ -28,13 +34,6 @@ def live(ray_session: None, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         svc.stop()
 
 
-@contextlib.contextmanager
-def login(live: LiveService, username: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live.url, timeout=30) as c:
-        resp = c.post("/v1/auth/login", json={"username": username, "password": PASSWORD})
-        assert resp.status_code == 200, resp.text
-        c.headers["X-CSRF-Token"] = resp.json()["csrf_token"]
-        yield c
 
 
 def test_login_sets_httponly_strict_cookie_and_returns_csrf(live: LiveService) -> None:

@@ -17,9 +17,14 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import status_code_conformance
-from servers import LiveService, make_settings, text_item
+from servers import (
+    STAFF_PASSWORD,
+    LiveService,
+    staffed_service,
+    text_item,
+)
 
-PASSWORD = "s3cret-pass"
+PASSWORD = STAFF_PASSWORD
 SEED = 20240601
 EXAMPLES = 4  # per operation, identity and generation mode: a smoke run that fits in CI
 # Accounts the admin operations must not lock out while the run goes on.
@@ -28,13 +33,8 @@ PROTECTED_USERS = {"mod", "boss"}
 
 @pytest.fixture(scope="module")
 def live(ray_session: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
-    svc = LiveService(make_settings(tmp_path_factory.mktemp("conformance")))
-    svc.service.accounts.create_user("mod", PASSWORD, "moderator")
-    svc.service.accounts.create_user("boss", PASSWORD, "admin")
-    try:
+    with staffed_service(tmp_path_factory.mktemp("conformance")) as svc:
         yield svc
-    finally:
-        svc.stop()
 
 
 def session_of(live: LiveService, username: str) -> dict[str, Any]:

@@ -3,36 +3,30 @@ own items only, and the admins' sessions on the bank routes."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from images import make_jpeg
-from servers import LiveService, assert_problem, make_settings, text_item
+from servers import (
+    STAFF_PASSWORD,
+    LiveService,
+    assert_problem,
+    login,
+    staffed_service,
+    text_item,
+)
 
-PASSWORD = "s3cret-pass"
+PASSWORD = STAFF_PASSWORD
 CSV = b"hash_type,hash_hex,note\nphash,0123456789abcdef,partner\n"
 
 
 @pytest.fixture(scope="module")
 def live(ray_session: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
-    svc = LiveService(make_settings(tmp_path_factory.mktemp("scopes")))
-    svc.service.accounts.create_user("mod", PASSWORD, "moderator")
-    svc.service.accounts.create_user("boss", PASSWORD, "admin")
-    try:
+    with staffed_service(tmp_path_factory.mktemp("scopes")) as svc:
         yield svc
-    finally:
-        svc.stop()
 
 
-@contextlib.contextmanager
-def login(live: LiveService, username: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live.url, timeout=30) as c:
-        resp = c.post("/v1/auth/login", json={"username": username, "password": PASSWORD})
-        assert resp.status_code == 200, resp.text
-        c.headers["X-CSRF-Token"] = resp.json()["csrf_token"]
-        yield c
 
 
 def photo_file(seed: int) -> dict:
