@@ -5,7 +5,9 @@
     moderation users create NAME [--role moderator|admin]   (password on stdin)
     moderation eval photos [DIR]     | moderation eval text [FILE]
     moderation export labels [--out FILE]
-    moderation train text LABELED.jsonl [--current NAME] [--out DIR]
+    moderation train text (LABELED.jsonl | --from-db) [--current NAME] [--out DIR]
+    moderation tune [--file LABELED.jsonl] [--precision 0.99] [--write PATH]
+    moderation backtest POLICY_FILE [--file LABELED.jsonl] [--workers local|ray]
 """
 
 from __future__ import annotations
@@ -132,14 +134,24 @@ def cmd_eval_text(args: argparse.Namespace) -> int:
 
 
 def cmd_train_text(args: argparse.Namespace) -> int:
+    import tempfile  # per command
+
     from moderation.models import MODELS_DIR  # per command
     from moderation.text.training import train_text_model  # per command
 
+    if (args.file is None) == (not args.from_db):
+        print("give either a labeled JSONL file or --from-db", file=sys.stderr)
+        return 2
     caps = {k: v for k, v in (("word_features", args.word_features), ("char_features", args.char_features))
             if v is not None}
-    # The new model must beat the current one on the held-out split, or nothing is written.
-    report = train_text_model(Path(args.file), Path(args.out) if args.out else MODELS_DIR, args.current,
-                              models_dir=MODELS_DIR, **caps)
+    with tempfile.TemporaryDirectory() as tmp:
+        labeled = Path(args.file) if args.file else Path(tmp) / "moderators-labels.jsonl"
+        if args.from_db:
+            n = _write_labels(Settings(), labeled)
+            print(f"{n} labeled texts from the database", file=sys.stderr)
+        # The new model must beat the current one on the held-out split, or nothing is written.
+        report = train_text_model(labeled, Path(args.out) if args.out else MODELS_DIR, args.current,
+                                  models_dir=MODELS_DIR, **caps)
     print(json.dumps(report.to_dict(), indent=2, default=str))
     if report.improved:
         print(f"wrote {report.name}@{report.version}: {', '.join(str(p) for p in report.written)}")
@@ -155,23 +167,129 @@ def _positive_int(value: str) -> int:
     return number
 
 
-def cmd_export_labels(args: argparse.Namespace) -> int:
-    """Human-decided texts as JSON lines (text, label, lang): the input of `train text`."""
-
+def _write_labels(settings: Settings, path: Path | None) -> int:
+    """Moderators' labeled texts (`QA.labeled_texts`) as JSON lines to `path` (None: stdout)."""
     from moderation.policy import load_policy  # per command
     from moderation.review.qa import QA  # per command
 
-    settings = Settings()
     store = _store(settings)
     policy = load_policy(settings.policy_path)
     qa = QA(store.engine, lambda: policy)
     n = 0
     with contextlib.ExitStack() as stack:
-        out = stack.enter_context(open(args.out, "w", encoding="utf-8")) if args.out else sys.stdout
+        out = stack.enter_context(open(path, "w", encoding="utf-8")) if path else sys.stdout
         for row in qa.labeled_texts():
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
             n += 1
+    store.engine.dispose()
+    return n
+
+
+def cmd_export_labels(args: argparse.Namespace) -> int:
+    """Human-decided texts as JSON lines (text, label, lang): the input of `train text`."""
+    n = _write_labels(Settings(), Path(args.out) if args.out else None)
     print(f"{n} labeled texts", file=sys.stderr)
+    return 0
+
+
+def _precision(value: str) -> float:
+    number = float(value)
+    if not 0.0 < number <= 1.0:
+        raise argparse.ArgumentTypeError(f"must lie in (0, 1], got {number}")
+    return number
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    """Thresholds that automate the most at the target precision, from the real analyzers'
+    scores over labeled outcomes (the database's human decisions, or a labeled file)."""
+    from moderation.photos.decode import DecodeLimits  # per command
+    from moderation.policy import load_policy  # per command
+    from moderation.tuning import (  # per command
+        LocalAnalyzers,
+        analyze_examples,
+        file_examples,
+        format_tune,
+        store_examples,
+        tune,
+    )
+
+    settings = Settings()
+    policy_path = Path(args.policy) if args.policy else settings.policy_path
+    policy = load_policy(policy_path)
+    if args.file:
+        examples = file_examples(Path(args.file), args.context)
+    else:
+        store = _store(settings)
+        examples = [e for batch in store_examples(store, labeled_only=True) for e in batch]
+        store.engine.dispose()
+    if not any(e.labels is not None for e in examples):
+        print("no labeled items to tune on", file=sys.stderr)
+        return 2
+    signals = analyze_examples(LocalAnalyzers(policy, _limits(settings, DecodeLimits)), policy, examples)
+    result = tune(policy, examples, signals, args.precision, origin=policy_path.name)
+    print(format_tune(result))
+    if args.write:
+        Path(args.write).write_text(result["policy_text"], encoding="utf-8")
+        print(f"wrote {args.write}", file=sys.stderr)
+    return 0
+
+
+def _limits(settings: Settings, cls):  # type: ignore[no-untyped-def]
+    return cls(max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels,
+               max_decoded_bytes=settings.max_decoded_bytes)
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    """Replay stored items (or a labeled file) through a candidate policy; stored decisions
+    stay as they are, the summary is kept in `backtests`."""
+    from moderation.photos.decode import DecodeLimits  # per command
+    from moderation.policy import load_policy  # per command
+    from moderation.tuning import (  # per command
+        LocalAnalyzers,
+        RayAnalyzers,
+        backtest,
+        file_examples,
+        format_backtest,
+        store_examples,
+    )
+
+    settings = Settings()
+    try:
+        candidate = load_policy(Path(args.policy_file))
+    except ModerationError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 2
+    workers = args.workers or ("ray" if settings.ray_address else "local")
+    if workers == "ray":
+        why = "the service's Ray worker pools, " + (f"cluster {settings.ray_address}" if settings.ray_address else "a local Ray")
+        analyze = RayAnalyzers(candidate, _limits(settings, DecodeLimits), settings.ray_address, settings.text_workers,
+                               settings.photo_workers, settings.worker_batch_size)
+    else:
+        why = ("TextAnalyzer/PhotoAnalyzer in this process, the code the workers run: "
+               + ("asked for" if args.workers else "no RAY_ADDRESS configured"))
+        analyze = LocalAnalyzers(candidate, _limits(settings, DecodeLimits))
+    store = _store(settings)
+    try:
+        if args.file:
+            baseline = load_policy(settings.policy_path)
+            batch = file_examples(Path(args.file), args.context)
+            bt = backtest(candidate, [batch[k : k + 2000] for k in range(0, len(batch), 2000)], analyze, baseline=baseline,
+                          baseline_analyze=LocalAnalyzers(baseline, _limits(settings, DecodeLimits)),
+                          examples_per_change=args.examples)
+            source = f"file:{Path(args.file).name}"
+        else:
+            bt = backtest(candidate, store_examples(store), analyze, examples_per_change=args.examples)
+            source = "store"
+    finally:
+        analyze.close()
+    summary = bt.summary(source, workers, why)
+    backtest_id = store.save_backtest("cli", summary)
+    store.audit("cli", "backtest.run", str(backtest_id), {"policy_version": candidate.version, "changed": summary["changed"]})
+    store.engine.dispose()
+    if args.json:
+        print(json.dumps({**summary, "id": backtest_id, "changed_ids": bt.changed}, indent=2, default=str))
+    else:
+        print(format_backtest(summary, bt.changed))
     return 0
 
 
@@ -223,8 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train models from labeled data")
     tsub = t.add_subparsers(dest="train_command", required=True)
-    tt = tsub.add_parser("text", help="train the text classifier from a labeled JSONL file")
-    tt.add_argument("file")
+    tt = tsub.add_parser("text", help="train the text classifier from a labeled JSONL file or moderators' labels")
+    tt.add_argument("file", nargs="?")
+    tt.add_argument("--from-db", action="store_true", help="train on moderators' decided texts in the database")
     tt.add_argument("--out", default=None, help="models directory (default: the shipped models/)")
     tt.add_argument("--current", default="profanity-enfr",
                     help="the shipped model the new one must beat on the held-out split (default: profanity-enfr)")
@@ -233,6 +352,24 @@ def build_parser() -> argparse.ArgumentParser:
     tt.add_argument("--char-features", type=_positive_int, default=None,
                     help="most frequent character 1-4-grams kept (default: training.CHAR_FEATURES)")
     tt.set_defaults(func=cmd_train_text)
+
+    tu = sub.add_parser("tune", help="propose score thresholds that automate the most at a target precision")
+    tu.add_argument("--file", default=None, help="labeled JSONL(.gz) with label/labels (default: the database's human decisions)")
+    tu.add_argument("--precision", type=_precision, default=0.99, help="target precision of each automatic action (default 0.99)")
+    tu.add_argument("--policy", default=None, help="the policy to start from (default: MODERATION_POLICY_PATH)")
+    tu.add_argument("--context", default="message", help="the context of a file's texts (default: message)")
+    tu.add_argument("--write", default=None, help="write the proposed policy to this path")
+    tu.set_defaults(func=cmd_tune)
+
+    b = sub.add_parser("backtest", help="replay items through a candidate policy; nothing stored changes")
+    b.add_argument("policy_file")
+    b.add_argument("--file", default=None, help="a labeled JSONL(.gz) instead of the stored items")
+    b.add_argument("--context", default="message", help="the context of a file's texts (default: message)")
+    b.add_argument("--workers", choices=["local", "ray"], default=None,
+                   help="ray: the service's worker pools; local: the analyzers in this process (default: ray when RAY_ADDRESS is set)")
+    b.add_argument("--examples", type=_positive_int, default=3, help="examples shown per kind of change (default 3)")
+    b.add_argument("--json", action="store_true", help="print the summary and every changed id as JSON")
+    b.set_defaults(func=cmd_backtest)
     return p
 
 

@@ -52,5 +52,28 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.rule_rate_ratio = Gauge(
+            "moderation_rule_rate_ratio",
+            "Per rule id: its share of the last 24 h's items over its share of the 7 days before "
+            "(+Inf for a rule that did not fire before).",
+            ["rule"],
+            registry=self.registry,
+        )
+        self.rule_alert = Gauge(
+            "moderation_rule_alert",
+            "1 when a rule's firing rate jumped (policy review.rule_alert_ratio and rule_alert_min_hits), else 0.",
+            ["rule"],
+            registry=self.registry,
+        )
+
+    def set_rule_rates(self, rates: list[dict[str, object]]) -> None:
+        """Publish `Reports.rule_rates`: the rules of this answer only (one gone quiet drops out)."""
+        self.rule_rate_ratio.clear()
+        self.rule_alert.clear()
+        for r in rates:
+            ratio = r["ratio"]
+            self.rule_rate_ratio.labels(r["rule"]).set(float("inf") if ratio is None else float(ratio))  # type: ignore[arg-type]
+            self.rule_alert.labels(r["rule"]).set(1 if r["alert"] else 0)
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -97,6 +97,8 @@ _REVIEW_KEYS = {
     "webhook_retry_base_seconds",
     "webhook_retry_max_seconds",
     "webhook_max_attempts",
+    "rule_alert_ratio",
+    "rule_alert_min_hits",
 }
 _QA_KEYS = {"sample_auto", "second_review"}
 # Reasons that say nothing against the image itself: banning it for them would reject
@@ -123,6 +125,10 @@ class ReviewSettings:
     webhook_retry_base_seconds: float = 2.0
     webhook_retry_max_seconds: float = 600.0
     webhook_max_attempts: int = 25
+    # a rule alerts when its share of the last 24 h's items is this many times its share of
+    # the 7 days before, on at least this many items
+    rule_alert_ratio: float = 3.0
+    rule_alert_min_hits: int = 10
     qa_sample_auto: float = 0.0
     qa_second_review: float = 0.0
 
@@ -149,17 +155,20 @@ def review_settings(review: Any, qa: Any) -> ReviewSettings:
     if forbidden:
         raise PolicyError(f"review: ban_rejected_photos: {forbidden} never ban (they say nothing against the image itself)")
     try:
-        values = {k: float(v) for k, v in raw.items() if k not in ("remember_approved_photos", "webhook_max_attempts")}
+        ints = ("webhook_max_attempts", "rule_alert_min_hits")
+        values = {k: float(v) for k, v in raw.items() if k != "remember_approved_photos" and k not in ints}
+        values |= {k: int(raw[k]) for k in ints if k in raw}
         s = ReviewSettings(
             ban_rejected_photos=dict(bans),
             remember_approved_photos=bool(raw.get("remember_approved_photos", True)),
-            webhook_max_attempts=int(raw.get("webhook_max_attempts", 25)),
             qa_sample_auto=float(qa_raw.get("sample_auto", 0.0)),
             qa_second_review=float(qa_raw.get("second_review", 0.0)),
             **values,
         )
     except (TypeError, ValueError) as exc:
         raise PolicyError(f"review: {exc}") from exc
+    if s.rule_alert_ratio <= 1 or s.rule_alert_min_hits < 1:
+        raise PolicyError("review: rule_alert_ratio must be > 1 and rule_alert_min_hits >= 1")
     if s.lease_seconds <= 0 or s.undo_seconds < 0 or s.webhook_retry_base_seconds <= 0:
         raise PolicyError("review: lease_seconds and webhook_retry_base_seconds must be > 0, undo_seconds >= 0")
     if not (0.0 <= s.qa_sample_auto <= 1.0 and 0.0 <= s.qa_second_review <= 1.0):

@@ -124,3 +124,69 @@ def test_train_text_refuses_a_zero_feature_cap(tmp_path: Path) -> None:
     labeled.write_text("\n".join(json.dumps(r) for r in _labeled_rows(30)))
     out = run_cli(tmp_path, "train", "text", str(labeled), "--word-features", "0")
     assert out.returncode == 2 and "must be at least 1" in out.stderr
+
+
+def test_tune_prints_the_proposed_diff_and_writes_it_only_when_asked(tmp_path: Path) -> None:
+    rows = [{"id": f"r{k}", "text": t, "label": lb} for k, (t, lb) in enumerate(
+        [("you absolute moron", "profanity_insult"), ("what a f*cking idiot", "profanity_insult"),
+         ("bonjour à tous", "ok"), ("see you at the station", "ok"), ("I hate this stupid idiot", "ok")] * 3)]
+    labeled = tmp_path / "labeled.jsonl"
+    labeled.write_text("\n".join(json.dumps(r) for r in rows))
+    out = run_cli(tmp_path, "tune", "--file", str(labeled), "--precision", "0.99")
+    assert out.returncode == 0, out.stderr
+    assert "target precision 0.99, 15 labeled items" in out.stdout and "Wilson" in out.stdout
+    assert not (tmp_path / "proposed.yaml").exists()
+    written = run_cli(tmp_path, "tune", "--file", str(labeled), "--write", str(tmp_path / "proposed.yaml"))
+    assert written.returncode == 0, written.stderr
+    from moderation.policy import load_policy
+
+    assert load_policy(tmp_path / "proposed.yaml").version.startswith("2026")
+    assert run_cli(tmp_path, "tune", "--precision", "1.5").returncode == 2
+
+
+def test_backtest_replays_stored_items_and_keeps_the_summary(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'var' / 'moderation.db'}")
+    migrate(engine)
+    store = Store(engine)
+    store.save_items([review_item("bt-1", text="appelle moi au 06 12 34 56 78"), review_item("bt-2", text="bonjour", decision="approve", reasons=[])])
+    engine.dispose()
+    from review_helpers import policy_text
+
+    stricter = tmp_path / "stricter.yaml"
+    stricter.write_text(policy_text().replace("  contact_info: review\n", "  contact_info: reject\n", 1).replace(
+        "    category: contact_info\n    action: review\n", "    category: contact_info\n", 1))
+    out = run_cli(tmp_path, "backtest", str(stricter), "--json")
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert summary["changed_ids"] == ["bt-1"] and summary["transitions"] == {"review->reject": 1}
+    assert summary["workers"] == "local" and "no RAY_ADDRESS" in summary["workers_why"]
+    store = Store(make_engine(f"sqlite:///{tmp_path / 'var' / 'moderation.db'}"))
+    assert store.get_item("bt-1")["first_decision"] == "review" and [b["changed"] for b in store.list_backtests()] == [1]
+
+
+def test_train_text_from_db_trains_on_moderators_labels(tmp_path: Path) -> None:
+    pytest.importorskip("skl2onnx", reason="the train extra is not installed")
+    engine = make_engine(f"sqlite:///{tmp_path / 'var' / 'moderation.db'}")
+    migrate(engine)
+    store = Store(engine)
+    rows = _labeled_rows(300)
+    store.save_items([review_item(f"tr-{k}", text=r["text"], language=r["lang"]) for k, r in enumerate(rows)])
+    q = Review(engine, lambda: policy())
+    from moderation.auth import Accounts
+
+    alice = Accounts(engine).create_user("alice", "a long passphrase", "moderator")
+    label = {r["text"]: r["label"] for r in rows}
+    while tasks := q.tasks.claim(alice, limit=100):
+        for t in tasks:
+            bad = label[t["item"]["text"]] == "profanity_insult"
+            q.decisions.decide(alice, t["task_id"], "reject" if bad else "approve", label="profanity_insult" if bad else None)
+    engine.dispose()
+    out = run_cli(tmp_path, "train", "text", "--from-db", "--out", str(tmp_path / "models"),
+                  "--word-features", "500", "--char-features", "1000")
+    assert out.returncode == 0, out.stderr
+    assert "300 labeled texts from the database" in out.stderr
+    report = json.loads(out.stdout[: out.stdout.rindex("}") + 1])
+    assert report["n_holdout"] == 60 and report["improved"]
+    card = (tmp_path / "models" / "profanity-enfr.md").read_text()
+    assert "moderators-labels.jsonl: 240 rows" in card and f"| all | {report['new']['precision']} |" in card
+    assert run_cli(tmp_path, "train", "text").returncode == 2  # neither a file nor --from-db

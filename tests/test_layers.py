@@ -20,7 +20,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("auth", "webhooks", "banks", "review"),
     ("moderate", "background"),  # the path of one item, the periodic jobs
     ("service",),  # the builder
-    ("evaluation", "api", "cli"),
+    ("evaluation", "tuning", "api", "cli"),
 )
 
 

@@ -518,6 +518,20 @@ class Share(BaseModel):
     of: int
 
 
+class RuleRate(BaseModel):
+    """A rule's share of the text items it fired on: the last 24 h against the 7 days before."""
+
+    rule: str
+    hits_24h: int
+    items_24h: int
+    rate_24h: float
+    hits_7d: int
+    items_7d: int
+    rate_7d: float
+    ratio: float | None = Field(description="rate_24h / rate_7d; null when the rule did not fire in the 7 days before")
+    alert: bool
+
+
 class StatsOut(BaseModel):
     generated_at: datetime
     window_hours: int
@@ -530,6 +544,30 @@ class StatsOut(BaseModel):
     automated_precision: Share
     reviewer_agreement: Share
     webhooks_pending: int
+    rule_alerts: list[RuleRate] = Field(description="Rules whose firing rate jumped (policy `review.rule_alert_ratio`)")
+
+
+class BacktestOut(BaseModel):
+    """One `moderation backtest`: a candidate policy replayed over stored items or a labeled
+    file; `summary` holds decisions by category, transitions, shadow rules and examples."""
+
+    id: int
+    created_at: datetime
+    actor: str
+    policy_version: str
+    source: str
+    workers: str
+    items: int
+    changed: int
+    automation_before: float | None
+    automation_after: float | None
+    precision_before: float | None
+    precision_after: float | None
+    summary: dict[str, Any]
+
+
+class BacktestListing(BaseModel):
+    backtests: list[BacktestOut]
 
 
 class AuditEntry(BaseModel):

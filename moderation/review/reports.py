@@ -4,6 +4,7 @@ the audit log."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,9 +21,55 @@ from moderation.store.tables import (
     webhook_outbox,
 )
 
+# How long /metrics may reuse the rule rates: they read 8 days of stored reasons.
+RULE_RATES_TTL_SECONDS = 60.0
+
 
 class Reports(QueuePart):
     """Read-only views over the queue and the audit log."""
+
+    _rates_cache: tuple[float, list[dict[str, Any]]] | None = None
+
+    def rule_rates(self, now: datetime | None = None) -> list[dict[str, Any]]:
+        """Per rule id, the share of text items it fired on in the last 24 h and in the 7
+        days before, from the stored reasons (shadow hits count: watching them is what
+        shadow is for). `alert` when today's share is at least `review.rule_alert_ratio`
+        times the trailing one, on at least `review.rule_alert_min_hits` items; a rule
+        that never fired before alerts on its hits alone (`ratio` None). Without `now`,
+        an answer younger than RULE_RATES_TTL_SECONDS is reused."""
+        if now is None and self._rates_cache is not None and time.monotonic() - self._rates_cache[0] < RULE_RATES_TTL_SECONDS:
+            return self._rates_cache[1]
+        at = now or utcnow()
+        day, week = at - timedelta(hours=24), at - timedelta(days=8)
+        hits: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # rule -> [last 24 h, the 7 days before]
+        totals = [0, 0]
+        with self._tx() as conn:
+            rows = conn.execute(
+                select(items.c.created_at, items.c.reasons)
+                .where(items.c.created_at >= week, items.c.created_at < at, items.c.type == "text")
+                .execution_options(yield_per=5000)
+            )
+            for created, reasons in rows:
+                k = 0 if aware(created) >= day else 1
+                totals[k] += 1
+                for rule in {r.get("detector") for r in reasons or [] if r.get("source") == "rule"}:
+                    hits[rule][k] += 1
+        settings = self.policy.review
+        out = []
+        for rule, (today, before) in sorted(hits.items()):
+            rate_today = today / totals[0] if totals[0] else 0.0
+            rate_before = before / totals[1] if totals[1] else 0.0
+            ratio = rate_today / rate_before if rate_before else None
+            jumped = ratio is None or ratio >= settings.rule_alert_ratio
+            out.append({
+                "rule": rule, "hits_24h": today, "items_24h": totals[0], "rate_24h": round(rate_today, 6),
+                "hits_7d": before, "items_7d": totals[1], "rate_7d": round(rate_before, 6),
+                "ratio": None if ratio is None else round(ratio, 4),
+                "alert": today >= settings.rule_alert_min_hits and jumped,
+            })
+        if now is None:
+            self._rates_cache = (time.monotonic(), out)
+        return out
 
     def audit_entries(self, *, limit: int = 100, offset: int = 0, actor: str | None = None, action: str | None = None) -> tuple[int, list[dict[str, Any]]]:
         q = select(audit_log)
@@ -37,6 +84,7 @@ class Reports(QueuePart):
         return total, [{"id": r.id, "at": aware(r.at), "actor": r.actor, "action": r.action, "target": r.target, "detail": r.detail} for r in rows]
 
     def stats(self, now: datetime | None = None, hours: int = 24) -> dict[str, Any]:
+        given = now
         now = now or utcnow()
         since = now - timedelta(hours=hours)
         t = review_tasks.c
@@ -97,6 +145,7 @@ class Reports(QueuePart):
             "automated_precision": _share(sum(r.decision == r.first_decision for r in qa), len(qa)),
             "reviewer_agreement": _share(sum(r.decision == r.human_decision for r in second), len(second)),
             "webhooks_pending": int(outbox),
+            "rule_alerts": [r for r in self.rule_rates(given) if r["alert"]],
         }
 
 

@@ -36,6 +36,7 @@ from moderation.errors import Conflict, InvalidInput, NotFound, Unavailable
 from moderation.store.tables import (
     api_keys,
     audit_log,
+    backtests,
     bank_changes,
     bank_entries,
     bank_log,
@@ -583,6 +584,78 @@ class Store(Repository):
             rows = conn.execute(query).all()
         return [
             {"bank": r.bank, "entry_id": int(r.entry_id), "decision_id": int(r.decision_id), "actor": r.actor, "applied_at": aware(r.applied_at)}
+            for r in rows
+        ]
+
+    # -- replays and backtests -------------------------------------------------------------
+
+    def iter_replay_items(self, batch: int = 2_000, types: Sequence[str] = ("text", "photo")) -> Iterator[list[dict[str, Any]]]:
+        """Stored items with what a replay needs, a batch at a time in primary-key order
+        (keyset paging): content (a photo's bytes), the automatic decision and its reasons,
+        and `judged`, the last standing human judgement (a moderator's decision or a QA
+        verdict: `{"decision", "label"}`, the label a moderator gave if any), else None."""
+        last = 0
+        while True:
+            query = (
+                select(items.c.pk, items.c.id, items.c.type, items.c.context, items.c.author_id, items.c.text,
+                       items.c.locale, items.c.first_decision, items.c.reasons, blobs.c.data)
+                .outerjoin(blobs, blobs.c.sha256 == items.c.blob_sha256)
+                .where(items.c.pk > last, items.c.type.in_(list(types)))
+                .order_by(items.c.pk)
+                .limit(batch)
+            )
+            with self._tx() as conn:
+                rows = conn.execute(query).all()
+                if not rows:
+                    return
+                judged: dict[int, dict[str, Any]] = {}
+                human = conn.execute(
+                    select(decisions.c.item_pk, decisions.c.decision, decisions.c.reasons)
+                    .where(decisions.c.item_pk.in_([r.pk for r in rows]), decisions.c.kind.in_(("human", "qa")),
+                           decisions.c.undone.is_(False))
+                    .order_by(decisions.c.id)
+                )
+                for h in human:  # the last one stands
+                    label = ((h.reasons or [{}])[0] or {}).get("label")
+                    judged[h.item_pk] = {"decision": h.decision, "label": label}
+            last = rows[-1].pk
+            yield [
+                {"id": r.id, "type": r.type, "context": r.context, "author_id": r.author_id, "text": r.text,
+                 "locale": r.locale, "image": bytes(r.data) if r.data is not None else None,
+                 "first_decision": r.first_decision, "reasons": r.reasons or [], "judged": judged.get(r.pk)}
+                for r in rows
+            ]
+
+    def save_backtest(self, actor: str, summary: dict[str, Any]) -> int:
+        """Keep a backtest's summary; its headline figures also go in their own columns."""
+        with self._tx() as conn:
+            res = conn.execute(
+                insert(backtests).values(
+                    created_at=utcnow(),
+                    actor=actor,
+                    policy_version=summary["policy_version"],
+                    source=summary["source"][:256],
+                    workers=summary["workers"],
+                    items=summary["items"],
+                    changed=summary["changed"],
+                    automation_before=summary["automation"]["before"]["value"],
+                    automation_after=summary["automation"]["after"]["value"],
+                    precision_before=summary["precision"]["before"]["value"],
+                    precision_after=summary["precision"]["after"]["value"],
+                    summary=summary,
+                )
+            )
+            return int(res.inserted_primary_key[0])
+
+    def list_backtests(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The last backtests, newest first."""
+        with self._tx() as conn:
+            rows = conn.execute(select(backtests).order_by(backtests.c.id.desc()).limit(limit)).all()
+        return [
+            {"id": r.id, "created_at": aware(r.created_at), "actor": r.actor, "policy_version": r.policy_version,
+             "source": r.source, "workers": r.workers, "items": r.items, "changed": r.changed,
+             "automation_before": r.automation_before, "automation_after": r.automation_after,
+             "precision_before": r.precision_before, "precision_after": r.precision_after, "summary": r.summary}
             for r in rows
         ]
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -242,4 +243,25 @@ review_cursors = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("value", BigInteger, nullable=False),
+)
+
+# One row per `moderation backtest`: what a candidate policy would have changed, kept so
+# the stats page can show the last ones. The figures an admin compares are columns; the
+# rest (decisions by category, shadow rules, examples) is the summary.
+backtests = Table(
+    "backtests",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("actor", String(128), nullable=False),
+    Column("policy_version", String(64), nullable=False),
+    Column("source", String(256), nullable=False),  # store | file:NAME
+    Column("workers", String(16), nullable=False),  # local | ray
+    Column("items", Integer, nullable=False),
+    Column("changed", Integer, nullable=False),
+    Column("automation_before", Float),
+    Column("automation_after", Float),
+    Column("precision_before", Float),
+    Column("precision_after", Float),
+    Column("summary", JSON, nullable=False),
 )

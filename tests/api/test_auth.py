@@ -74,6 +74,7 @@ ROUTES = [
     ("GET", "/v1/admin/audit", None),
     ("GET", "/v1/admin/audit.csv", None),
     ("GET", "/v1/admin/labels.jsonl", None),
+    ("GET", "/v1/admin/backtests", None),
 ]
 ADMIN_ROUTES = [r for r in ROUTES if r[1].startswith("/v1/admin")] + [("POST", "/v1/admin/users", {"username": "x1", "password": "12345678"})]
 
@@ -218,3 +219,18 @@ def test_reject_and_ban_bans_every_copy_and_an_admin_unban_lifts_it(live: LiveSe
             assert "banned_match" not in {r["category"] for r in again["reasons"]}
         left = admin.get("/v1/review/items/ban-me/bank-entries").json()["entries"]
         assert left == [], (left, live.service.store.list_bank("banned"))
+
+
+def test_admin_lists_the_last_backtests_newest_first(live: LiveService) -> None:
+    summary = {"policy_version": "v+1", "source": "store", "workers": "local", "items": 3, "changed": 1,
+               "automation": {"before": {"value": 0.5}, "after": {"value": 0.75}},
+               "precision": {"before": {"value": None}, "after": {"value": 1.0}}}
+    first = live.service.store.save_backtest("cli", summary)
+    second = live.service.store.save_backtest("cli", {**summary, "changed": 2})
+    with login(live, "boss") as admin:
+        resp = admin.get("/v1/admin/backtests", params={"limit": 2})
+        assert resp.status_code == 200, resp.text
+        rows = resp.json()["backtests"]
+        assert [r["id"] for r in rows] == [second, first]
+        assert rows[0]["changed"] == 2 and rows[1]["automation_after"] == 0.75 and rows[1]["precision_before"] is None
+        assert admin.get("/v1/admin/backtests", params={"limit": 0}).status_code == 422

@@ -1,4 +1,4 @@
-"""Admins' routes: policy reload, users, the audit log, training labels."""
+"""Admins' routes: policy reload, users, the audit log, training labels, backtests."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from moderation.api.schemas import (
     SESSION,
     SESSION_CSRF,
     AuditListing,
+    BacktestListing,
     Identifier,
     PolicyReloaded,
     UserCreated,
@@ -103,3 +104,11 @@ async def export_labels(session: AdminDep, service: ServiceDep) -> StreamingResp
     rows = await run_in_threadpool(lambda: list(service.review.qa.labeled_texts()))
     body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     return StreamingResponse(iter([body]), media_type="application/x-ndjson")
+
+
+@router.get("/v1/admin/backtests", response_model=BacktestListing, **documented(SESSION, 422, 503))
+async def list_backtests(
+    session: AdminDep, service: ServiceDep, limit: Annotated[int, Query(ge=1, le=100)] = 20
+) -> dict[str, Any]:
+    """The last backtests (`moderation backtest`), newest first."""
+    return {"backtests": await run_in_threadpool(service.store.list_backtests, limit)}

@@ -33,6 +33,7 @@ async def metrics(service: ServiceDep) -> Response:
     service.metrics.queue_depth.clear()
     for queue, n in depths.items():
         service.metrics.queue_depth.labels(queue).set(n)
+    service.metrics.set_rule_rates(await run_in_threadpool(service.review.reports.rule_rates))
     for pool in (service.text_pool, service.photo_pool):
         if pool is not None:
             service.metrics.pool_size.labels(pool.name).set(pool.size)
