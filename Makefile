@@ -2,6 +2,8 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# `make run` installs what serving needs; `make test` adds the test and training extras.
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -9,9 +11,13 @@ PYTEST_ARGS ?=
 
 .PHONY: run test test-slow bench deps venv clean eval image
 
-$(STAMP): pyproject.toml
+$(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
 	$(BIN)/pip install --quiet -e '.[test,train]'
 	touch $(STAMP)
 
@@ -26,7 +32,7 @@ deps:
 	  ln -sf /usr/lib/postgresql/*/bin/postgres /usr/local/bin/postgres; }
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
-run: venv
+run: $(RUN_STAMP)
 	mkdir -p var
 	$(BIN)/moderation serve --host $(HOST) --port $(PORT)
 
