@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -112,16 +113,22 @@ class MemberReports(QueuePart):
 
     # -- filing ------------------------------------------------------------------------
 
+    def check(self, api_key_id: int, report: NewReport, inline: Mapping[str, str]) -> None:
+        """`file`'s refusals, read-only, counting `inline` items (id -> author), about to be
+        moderated, as sent: the API checks a report before moderating its inline context,
+        so a refused report leaves none of it behind. An id already filed passes: `file`
+        replays it or refuses it."""
+        self._check_fields(report)
+        with self._tx() as conn:
+            if conn.execute(select(member_reports.c.id).where(member_reports.c.id == report.id)).first() is None:
+                self._validate(conn, api_key_id, report, inline)
+
     def file(self, api_key_id: int, report: NewReport, *, now: datetime | None = None) -> tuple[dict[str, Any], bool]:
         """Store a report in its target's open case; returns (the report's state, whether it
         was stored before: the same id and content replays it, other content is a Conflict).
         Refused whole, nothing stored: an unknown category, a target or context item this
         key did not submit, a member reporting themselves."""
-        if report.target_kind not in TARGET_KINDS:
-            raise InvalidInput(f"target is an item_id or an author_id, not {report.target_kind!r}")
-        known = self.settings.categories
-        if report.category not in known:
-            raise InvalidInput(f"unknown category {report.category!r}; known: {', '.join(known)}", fault="category")
+        self._check_fields(report)
         digest = report.content_sha256(api_key_id)
         for attempt in range(3):
             try:
@@ -133,6 +140,27 @@ class MemberReports(QueuePart):
                     raise
         raise AssertionError("unreachable")
 
+    def _check_fields(self, report: NewReport) -> None:
+        if report.target_kind not in TARGET_KINDS:
+            raise InvalidInput(f"target is an item_id or an author_id, not {report.target_kind!r}")
+        known = self.settings.categories
+        if report.category not in known:
+            raise InvalidInput(f"unknown category {report.category!r}; known: {', '.join(known)}", fault="category")
+
+    def _validate(self, conn: Connection, api_key_id: int, report: NewReport, inline: Mapping[str, str]) -> Any:
+        """The target's anchor item (None when it is only among `inline`); raises what refuses the report."""
+        if (report.target_kind == "item" and report.target_id in inline) or (
+            report.target_kind == "author" and report.target_id in inline.values()
+        ):
+            anchor, author = None, inline[report.target_id] if report.target_kind == "item" else report.target_id
+        else:
+            anchor = _target(conn, api_key_id, report)
+            author = anchor.author_id
+        if author == report.reporter_id:
+            raise InvalidInput("a member cannot report themselves", fault="self_report")
+        _check_context(conn, api_key_id, tuple(i for i in report.context_item_ids if i not in inline))
+        return anchor
+
     def _file(self, api_key_id: int, report: NewReport, digest: str, now: datetime) -> tuple[dict[str, Any], bool]:
         s = self.settings
         with self._tx() as conn:
@@ -141,10 +169,7 @@ class MemberReports(QueuePart):
                 if stored.content_sha256 != digest:
                     raise Conflict(f"report {report.id!r} was already filed with other content", report_id=report.id)
                 return _report_view(conn, report.id), True
-            anchor = _target(conn, api_key_id, report)
-            if anchor.author_id == report.reporter_id:
-                raise InvalidInput("a member cannot report themselves", fault="self_report")
-            _check_context(conn, api_key_id, report.context_item_ids)
+            anchor = self._validate(conn, api_key_id, report, {})
             record = conn.execute(select(reporters).where(reporters.c.reporter_id == report.reporter_id)).first()
             if record is None:
                 conn.execute(insert(reporters).values(reporter_id=report.reporter_id, upheld=0, dismissed=0, updated_at=now))
