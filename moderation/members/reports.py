@@ -289,6 +289,11 @@ class MemberReports(QueuePart):
         bank = self.policy.bank_for_decision(item.type, "reject", cats) if item.blob_sha256 else None
         if bank:
             conn.execute(insert(bank_changes).values(decision_id=decision_id, item_pk=item.pk, bank=bank, actor=user.actor, due_at=undo_until))
+        conn.execute(insert(audit_log).values(
+            at=now, actor=user.actor, action="review.human_decision", target=item.id[:256],
+            detail={"decision_id": decision_id, "decision": "reject", "note": note, "queue": self.settings.queue,
+                    "report_case": case_id, "bank": bank},
+        ))
         # The item's own review task has nothing left to decide; other cases' tasks (an
         # author's case shown on this item) and QA keep theirs.
         conn.execute(

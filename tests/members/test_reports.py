@@ -164,6 +164,9 @@ def test_uphold_rejects_the_item_counts_for_each_reporter_and_tells_each_reporti
     assert [b["final_decision"] for b in bodies if b["type"] == "item.decided"] == ["reject"]
     with pytest.raises(Conflict, match="already decided"):
         m.decide(BOB, case_task["task_id"], "dismiss")
+    _, audit = q.reports.audit_entries(actor="user:alice")
+    assert [a["action"] for a in audit[:2]] == ["report.upheld", "review.human_decision"]
+    assert audit[1]["target"] == "up-1" and audit[1]["detail"]["report_case"] == done.case_id
 
 
 def test_dismiss_leaves_the_item_and_counts_against_the_reporter(store: Store, key: int) -> None:
