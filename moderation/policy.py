@@ -36,7 +36,7 @@ from moderation.types import (
 
 TEXT_CHECKS = {"rules", "classifier", "language", "spam"}
 PHOTO_CHECKS = {"hashes", "nudity", "profile"}
-_TOP_KEYS = {"version", "categories", "hash_matching", "banks", "queues", "contexts", "rules", "review", "qa", "campaigns", "statements"}
+_TOP_KEYS = {"version", "categories", "hash_matching", "banks", "queues", "contexts", "rules", "review", "qa", "campaigns", "statements", "reports"}
 _FIXED_ACTIONS = {"approve", "review", "reject", "ignore"}
 
 
@@ -260,6 +260,58 @@ def _statements(raw: Any, origin: str) -> Statements:
     return Statements(appeal_days=days, templates=templates, items=items, grounds=grounds)
 
 
+# What members may report besides the reason categories the `reports` section lists.
+OTHER_REPORT_CATEGORY = "other"
+_REPORTS_KEYS = {"queue", "categories", "prior_upheld", "prior_dismissed", "max_weight", "reopen_weight"}
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """The `reports:` section: what members may report, and how much a report weighs.
+
+    A reporter's weight is the posterior odds that their next report is upheld, with a
+    Beta(prior_upheld, prior_dismissed) prior over their past outcomes
+    (`moderation.members.reports.reporter_weight`), capped at `max_weight`."""
+
+    queue: str = "reports"
+    categories: tuple[str, ...] = ("contact_info", "profanity", "sexual", "spam_link", "spam", "nudity", "suggestive", OTHER_REPORT_CATEGORY)
+    prior_upheld: float = 1.0
+    prior_dismissed: float = 1.0
+    max_weight: float = 20.0
+    # a case on an item already decided goes back to a human once its weight reaches this
+    reopen_weight: float = 3.0
+
+
+def report_settings(raw: Any) -> ReportSettings:
+    """Validate the reports section; unknown keys, categories or out-of-range values raise."""
+    raw = dict(raw or {})
+    unknown = set(raw) - _REPORTS_KEYS
+    if unknown:
+        raise PolicyError(f"reports: unknown keys {sorted(unknown)} (known: {sorted(_REPORTS_KEYS)})")
+    cats = raw.pop("categories", None)
+    if cats is not None:
+        if not isinstance(cats, list) or not all(isinstance(c, str) for c in cats):
+            raise PolicyError("reports: categories is a list of category names")
+        bad = [c for c in cats if c not in CATEGORIES and c != OTHER_REPORT_CATEGORY]
+        if bad:
+            raise PolicyError(f"reports: unknown categories {bad} (known: {', '.join(CATEGORIES)}, {OTHER_REPORT_CATEGORY})")
+        if OTHER_REPORT_CATEGORY not in cats:
+            raise PolicyError(f"reports: categories must include {OTHER_REPORT_CATEGORY!r}, for what no category names")
+    queue = raw.pop("queue", "reports")
+    if not isinstance(queue, str) or not queue:
+        raise PolicyError("reports: queue names a queue")
+    try:
+        if any(isinstance(v, bool) for v in raw.values()):
+            raise ValueError("values must be numbers")
+        s = ReportSettings(queue=queue, **({"categories": tuple(dict.fromkeys(cats))} if cats is not None else {}),
+                           **{k: float(v) for k, v in raw.items()})
+    except (TypeError, ValueError) as exc:
+        raise PolicyError(f"reports: {exc}") from exc
+    if min(s.prior_upheld, s.prior_dismissed, s.max_weight, s.reopen_weight) <= 0:
+        raise PolicyError("reports: prior_upheld, prior_dismissed, max_weight and reopen_weight must be > 0")
+    return s
+
+
 @dataclass(frozen=True)
 class Policy:
     version: str
@@ -274,6 +326,9 @@ class Policy:
     campaigns: CampaignSettings | None = None  # copy-paste campaigns (check `spam`); None: not configured
     seen_bank_name: str = "seen"  # the file's `hash_matching.seen_bank`
     statements: Statements | None = None  # always set by parse_policy
+
+
+    reports: ReportSettings = field(default_factory=ReportSettings)  # members' reports
 
     def context(self, name: str) -> ContextPolicy:
         try:
@@ -412,8 +467,10 @@ class Policy:
         return out
 
     def queue_for(self, item_type: str, categories: set[str]) -> str:
+        """The first queue whose filters match; the members' reports queue takes report
+        cases only, whatever its filters."""
         for q in self.queues:
-            if q.accepts(item_type, categories):
+            if q.name != self.reports.queue and q.accepts(item_type, categories):
                 return q.name
         return f"{item_type}s"
 
@@ -599,6 +656,13 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
         review = review_settings(_strip_lines(raw.get("review") or {}), _strip_lines(raw.get("qa") or {}))
     except PolicyError as exc:
         raise PolicyError(f"{origin}: {exc.detail}") from exc
+    raw_reports = raw.get("reports")
+    if raw_reports is not None and not isinstance(raw_reports, dict):
+        raise PolicyError(f"{origin}: reports: must be a mapping")
+    try:
+        reports = report_settings(_strip_lines(raw_reports or {}))
+    except PolicyError as exc:
+        raise PolicyError(f"{origin}:{(raw_reports or {}).get('__line__', '?')}: {exc.detail}") from exc
     policy = Policy(
         version=version,
         categories=categories,
@@ -612,6 +676,9 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
         campaigns=campaigns,
         seen_bank_name=seen_bank_name,
         statements=_statements(raw.get("statements"), origin),
+
+
+        reports=reports,
     )
     return policy
 

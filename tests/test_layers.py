@@ -17,7 +17,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("policy",),
     ("pipeline", "workers"),
     ("store",),
-    ("auth", "webhooks", "banks", "review"),
+    ("auth", "webhooks", "banks", "review", "members"),
     ("moderate", "background"),  # the path of one item, the periodic jobs
     ("service",),  # the builder
     ("evaluation", "tuning", "api", "cli"),

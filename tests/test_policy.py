@@ -249,3 +249,37 @@ def test_statements_that_cannot_be_shown_are_refused(broken: tuple[str, str]) ->
     assert broken[0] in text
     with pytest.raises(PolicyError):
         parse_policy(text.replace(broken[0], broken[1], 1))
+
+
+def _with_reports(section: str) -> str:
+    """The shipped policy with its reports section replaced."""
+    text = DEFAULT_POLICY.read_text(encoding="utf-8")
+    start = text.index("\nreports:\n")
+    end = text.index("\n\n", start + 1)
+    return text[:start] + "\nreports:\n" + section + text[end:]
+
+
+def test_reports_section_is_parsed_and_its_queue_takes_no_review_decision() -> None:
+    p = parse_policy(_with_reports("  reopen_weight: 5\n  categories: [profanity, other]\n"))
+    assert p.reports.reopen_weight == 5.0 and p.reports.categories == ("profanity", "other")
+    assert p.reports.queue == "reports" and p.queue_rule("reports").priority == 2
+    # the reports queue has no filter, yet an item's review decision never lands there
+    assert {p.queue_for(t, set()) for t in ("text", "photo")} == {"texts", "photos"}
+
+
+@pytest.mark.parametrize(
+    "section, message",
+    [
+        ("  reopen_weigth: 3\n", "unknown keys ['reopen_weigth']"),  # a typo is refused, not ignored
+        ("  categories: [profanity, rude, other]\n", "unknown categories ['rude']"),
+        ("  categories: [profanity]\n", "must include 'other'"),
+        ("  prior_dismissed: 0\n", "must be > 0"),  # the weight divides by it
+        ("  max_weight: -1\n", "must be > 0"),
+        ("  reopen_weight: yes\n", "values must be numbers"),
+        ("  queue: [reports]\n", "queue names a queue"),
+    ],
+)
+def test_bad_reports_section_is_refused_with_a_clear_message(section: str, message: str) -> None:
+    with pytest.raises(PolicyError) as exc:
+        parse_policy(_with_reports(section), "policy.yaml")
+    assert message in exc.value.detail and exc.value.detail.startswith("policy.yaml:")

@@ -9,15 +9,20 @@ import contextlib
 import ipaddress
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 from review_helpers import policy_text, review_item
-from servers import LiveService, free_port, make_settings, photo_item, wait_for
+from servers import (
+    LiveService,
+    Receiver,
+    free_port,
+    make_settings,
+    photo_item,
+    wait_for,
+)
 from sqlalchemy import select
 
 from moderation import webhooks
@@ -25,43 +30,6 @@ from moderation.errors import InvalidInput
 from moderation.store import make_engine, migrate
 from moderation.store.repository import Store
 from moderation.store.tables import decisions, webhook_outbox
-
-
-class Receiver:
-    """A real HTTP server that records what it receives; it can be started late and
-    answer errors for a while."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}/hook"
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        self.fail_next = 0
-        self._server: ThreadingHTTPServer | None = None
-
-    def start(self) -> None:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if receiver.fail_next > 0:
-                    receiver.fail_next -= 1
-                    self.send_response(503)
-                else:
-                    receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                    self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
 
 
 @pytest.fixture

@@ -10,7 +10,14 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from moderation.moderate import ItemResult
@@ -375,7 +382,10 @@ class ClaimIn(BaseModel):
 
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    decision: Literal["approve", "reject"]
+    decision: Literal["approve", "reject", "uphold", "dismiss"] = Field(
+        description="approve or reject an item's task; uphold or dismiss a members' report case "
+        "(which takes no label and no apply_to_duplicates)."
+    )
     note: StorableText | None = Field(default=None, max_length=2000)
     label: Identifier | None = Field(
         default=None, max_length=64, description="Training label of a text, overriding the one derived from its reasons."
@@ -484,6 +494,25 @@ class ItemBansOut(BaseModel):
 
 class DecisionOut(DecidedOut):
     also: list[DecidedOut] = Field(description="Near-duplicates decided the same way (apply_to_duplicates).")
+
+
+class ReportTargetOut(BaseModel):
+    item_id: str | None
+    author_id: str | None
+
+
+class ReportDecisionOut(BaseModel):
+    """A members' report case decided: its reports' outcome goes to each reporting key's webhook."""
+
+    case_id: int
+    task_id: int
+    decision: Literal["uphold", "dismiss"]
+    target: ReportTargetOut
+    reports: int = Field(description="Open reports the decision closed.")
+    item_decision_id: int | None = Field(
+        description="The reported item's human rejection an uphold made (undoable like any decision); null otherwise."
+    )
+    undo_until: datetime
 
 
 class RefusedTask(BaseModel):
@@ -609,6 +638,143 @@ class UserIn(BaseModel):
     username: Identifier = Field(min_length=2, max_length=64)
     password: StorableText = Field(min_length=8, max_length=1024)
     role: Literal["moderator", "admin"] = "moderator"
+
+
+# -- members' reports ----------------------------------------------------------------
+
+REPORT_TEXT_MAX_CHARS = 4000
+MAX_CONTEXT_ITEM_IDS = 50
+MAX_CONTEXT_ITEMS = 20
+ItemId = Annotated[Identifier, Field(min_length=1, max_length=128)]
+ReportStatus = Literal["open", "upheld", "dismissed", "closed"]
+
+_CONTEXT_ITEMS_SCHEMA = {
+    "type": "array",
+    "maxItems": MAX_CONTEXT_ITEMS,
+    "items": {"$ref": "#/components/schemas/ItemIn"},
+    "description": "Messages of the conversation not sent to /v1/moderate yet: moderated as they would be "
+    "there, then part of the report's context. One refused item refuses the report.",
+}
+
+
+class ReportTargetIn(BaseModel):
+    """Exactly one of an item this key sent to /v1/moderate, or the author of such items."""
+
+    model_config = ConfigDict(extra="forbid")
+    item_id: ItemId | None = None
+    author_id: ItemId | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ReportTargetIn:
+        if (self.item_id is None) == (self.author_id is None):
+            raise ValueError("target names exactly one of item_id and author_id")
+        return self
+
+
+class ReportIn(BaseModel):
+    """A member's report. Resubmitting the same id with the same content is idempotent."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: ItemId = Field(description="The client's id of the report.")
+    reporter_id: ItemId = Field(description="The reporting member; never the target's author.")
+    target: ReportTargetIn
+    category: Identifier = Field(
+        min_length=1, max_length=32,
+        description="One of the policy's `reports.categories`; shipped: contact_info, profanity, sexual, "
+        "spam_link, spam, nudity, suggestive, other.",
+    )
+    text: StorableText | None = Field(default=None, max_length=REPORT_TEXT_MAX_CHARS, description="The reporter's words.")
+    context_item_ids: list[ItemId] = Field(
+        default_factory=list, max_length=MAX_CONTEXT_ITEM_IDS,
+        description="The surrounding messages, already sent to /v1/moderate with this key.",
+    )
+    context_items: Annotated[list[Any], WithJsonSchema(_CONTEXT_ITEMS_SCHEMA)] = Field(default_factory=list, max_length=MAX_CONTEXT_ITEMS)
+
+
+class ReportCaseOut(BaseModel):
+    id: int
+    status: ReportStatus
+    weight: float = Field(description="The sum of its open reports' weights, each reporter counted once.")
+    reports: int
+    reporters: int
+    in_review: bool = Field(description="Waiting for a moderator.")
+    decided_at: datetime | None
+
+
+class ReportOut(BaseModel):
+    id: str
+    reporter_id: str
+    target: ReportTargetOut
+    category: str
+    text: str | None
+    context_item_ids: list[str]
+    status: ReportStatus = Field(description="upheld or dismissed once a moderator decided; closed: its reporter was found in bad faith.")
+    weight: float = Field(description="The reporter's weight when the report arrived.")
+    created_at: datetime
+    decided_at: datetime | None
+    case: ReportCaseOut
+
+
+class ReporterRecord(BaseModel):
+    upheld: int
+    dismissed: int
+    bad_faith: bool
+    weight: float
+
+
+class CaseReport(BaseModel):
+    id: str
+    reporter_id: str
+    category: str
+    text: str | None
+    weight: float
+    status: ReportStatus
+    created_at: datetime
+    reporter: ReporterRecord
+
+
+class CaseContextItem(BaseModel):
+    id: str
+    type: str
+    context: str
+    author_id: str
+    text: str | None
+    final_decision: str | None
+    created_at: datetime | None
+
+
+class ReportCaseView(BaseModel):
+    """A report task's case, as a moderator reads it to decide."""
+
+    case_id: int
+    task_id: int
+    status: ReportStatus
+    weight: float
+    target: ReportTargetOut
+    item_id: str = Field(description="The item the task shows: the reported item, or the reported author's latest.")
+    created_at: datetime
+    reports: list[CaseReport]
+    context: list[CaseContextItem]
+
+
+class ReporterOut(BaseModel):
+    reporter_id: str
+    upheld: int
+    dismissed: int
+    weight: float = Field(description="What their next report weighs.")
+    bad_faith: bool
+    bad_faith_at: datetime | None
+    bad_faith_by: str | None
+    open_reports: int
+
+
+class BadFaithIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: StorableText | None = Field(default=None, max_length=2000)
+
+
+class BadFaithOut(ReporterOut):
+    closed_reports: int = Field(description="Open reports this mark closed.")
 
 
 # -- URLs: built here, in the API layer, from ids the domain returns --------------------

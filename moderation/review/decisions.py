@@ -37,6 +37,7 @@ from moderation.store.tables import (
     bank_changes,
     decisions,
     items,
+    report_cases,
     review_tasks,
 )
 
@@ -122,18 +123,24 @@ class Decisions(QueuePart):
         with self._tx() as conn:
             # The write comes first: it takes SQLite's write lock before anything is read,
             # and on PostgreSQL the row lock, so two deciders serialize here.
+            # a members' report case is upheld or dismissed (`moderation.members.reports`), never
+            # approved or rejected here: not even in bulk or as a near-duplicate
+            report_case = select(report_cases.c.id).where(report_cases.c.task_id == t.id).exists()
             res = conn.execute(
                 update(review_tasks)
                 .where(
                     t.id == task_id,
                     t.status == "open",
                     or_(t.lease_owner == user.actor, t.lease_owner.is_(None), t.lease_expires_at < now),
+                    ~report_case,
                 )
                 .values(status="done", decided_at=now, lease_owner=user.actor, lease_expires_at=None)
             )
             if res.rowcount != 1:
                 if not strict:
                     return None
+                if conn.execute(select(report_cases.c.id).where(report_cases.c.task_id == task_id)).first() is not None:
+                    raise Conflict(f"task {task_id} is a members' report case: decide it with uphold or dismiss")
                 raise refusal(conn, task_id, user, now)
             task = conn.execute(select(review_tasks).where(t.id == task_id)).one()
             item = conn.execute(select(items).where(items.c.pk == task.item_pk)).one()

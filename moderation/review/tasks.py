@@ -6,7 +6,8 @@ with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so concurrent claimers never receiv
 same task and never wait on each other; SQLite serializes writers, and the statement
 re-checks availability, which gives the same guarantee. A lease expires (default 5
 minutes): the task returns to the queue. Order: tasks past their queue's SLA first, then
-the queue's priority (1 is most urgent), then oldest first.
+the queue's priority (1 is most urgent), then the heavier members' report case
+(`moderation.members.reports`), then oldest first.
 """
 
 from __future__ import annotations
@@ -48,11 +49,11 @@ class Tasks(QueuePart):
     """Claiming and reading review tasks."""
 
     def _order(self, now: datetime, table: Any = review_tasks) -> list[Any]:
-        """Past-SLA first, then priority, then oldest."""
+        """Past-SLA first, then priority, then the heavier report case, then oldest."""
         t = table.c
         breached = [(and_(t.queue == q.name, t.created_at < now - timedelta(minutes=q.sla_minutes)), 0) for q in self.policy.queues]
         late = case(*breached, else_=1) if breached else literal(1)
-        return [late, t.priority, t.created_at, t.id]
+        return [late, t.priority, func.coalesce(t.weight, 0.0).desc(), t.created_at, t.id]
 
     def claim(self, user: User, limit: int = 10, queue: str | None = None, *, resume: bool = False, now: datetime | None = None) -> list[dict[str, Any]]:
         """Lease up to `limit` tasks to `user`. With `resume`, the tasks the user still

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 metadata = MetaData(
@@ -115,6 +116,9 @@ review_tasks = Table(
     Column("lease_expires_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("decided_at", DateTime(timezone=True)),
+    # a report case's weight (`moderation.members.reports`): heavier cases first within a
+    # priority; null for the other tasks
+    Column("weight", Float),
     Index("ix_review_tasks_claim", "status", "queue", "priority", "created_at"),
 )
 
@@ -264,4 +268,60 @@ backtests = Table(
     Column("precision_before", Float),
     Column("precision_after", Float),
     Column("summary", JSON, nullable=False),
+)
+
+
+# -- members' reports (`moderation.members.reports`)
+
+# Reports on one target (an item, or an author) merge into one open case; a decided case
+# stays as it was decided, and a later report opens a new one.
+_OPEN = text("status = 'open'")
+report_cases = Table(
+    "report_cases",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("target_kind", String(8), nullable=False),  # item | author
+    Column("target_id", String(128), nullable=False),
+    # what the moderator's task shows: the reported item, or the reported author's latest item
+    Column("item_pk", BigInteger, ForeignKey("items.pk"), nullable=False, index=True),
+    Column("status", String(16), nullable=False),  # open | upheld | dismissed | closed
+    Column("weight", Float, nullable=False),
+    Column("task_id", BigInteger, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("decided_by", String(128)),
+    Column("note", Text),
+    Index("uq_report_cases_open_target", "target_kind", "target_id", unique=True, sqlite_where=_OPEN, postgresql_where=_OPEN),
+)
+
+member_reports = Table(
+    "member_reports",
+    metadata,
+    Column("pk", PK, primary_key=True, autoincrement=True),
+    Column("id", String(128), nullable=False, unique=True),
+    Column("api_key_id", BigInteger, nullable=False, index=True),
+    Column("reporter_id", String(128), nullable=False, index=True),
+    Column("case_id", BigInteger, ForeignKey("report_cases.id"), nullable=False, index=True),
+    Column("category", String(32), nullable=False),
+    Column("text", Text),
+    Column("context_item_ids", JSON, nullable=False),
+    Column("content_sha256", String(64), nullable=False),
+    Column("weight", Float, nullable=False),  # the reporter's weight when the report arrived
+    Column("status", String(16), nullable=False),  # open | upheld | dismissed | closed
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("decided_at", DateTime(timezone=True)),
+)
+
+# Each reporter's record: what their weight is computed from, and the bad-faith mark.
+reporters = Table(
+    "reporters",
+    metadata,
+    Column("reporter_id", String(128), primary_key=True),
+    Column("upheld", Integer, nullable=False),
+    Column("dismissed", Integer, nullable=False),
+    Column("bad_faith_at", DateTime(timezone=True)),
+    Column("bad_faith_by", String(128)),
+    Column("bad_faith_note", Text),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )

@@ -54,7 +54,7 @@ def identities_for(path: str, key: str, live: LiveService) -> list[tuple[str, An
         return [("moderator", lambda: session_of(live, "mod"))]  # a fresh session each time: it ends it
     if path.startswith(("/v1/review", "/v1/auth/session")):
         return [("moderator", session_of(live, "mod"))]
-    if path.startswith(("/v1/moderate", "/v1/photos", "/v1/items")):
+    if path.startswith(("/v1/moderate", "/v1/photos", "/v1/items", "/v1/reports")):
         return [("key", bearer)]
     return [("anonymous", {"cookies": {}, "headers": {}})]
 

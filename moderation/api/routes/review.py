@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from moderation.api.deps import AdminDep, ServiceDep, SessionDep, banks_of
+from moderation.api.routes.reports import member_reports
 from moderation.api.schemas import (
     MAX_INT64,
     SESSION,
@@ -25,13 +26,15 @@ from moderation.api.schemas import (
     Identifier,
     ItemBansOut,
     ItemState,
+    ReportDecisionOut,
     StatsOut,
     UndoIn,
     UndoOut,
     documented,
     task_out,
 )
-from moderation.errors import NotFound
+from moderation.errors import InvalidInput, NotFound
+from moderation.members.reports import REPORT_DECISIONS
 from moderation.review import Decided
 
 log = logging.getLogger(__name__)
@@ -57,9 +60,21 @@ async def claim(body: ClaimIn, session: SessionDep, service: ServiceDep) -> dict
     return {"tasks": [task_out(t) for t in tasks], "lease_seconds": service.policy.review.lease_seconds, "undo_seconds": service.policy.review.undo_seconds}
 
 
-@router.post("/v1/review/tasks/{task_id}/decision", response_model=DecisionOut, **documented(SESSION_CSRF, 400, 404, 409, 422, 503))
+@router.post(
+    "/v1/review/tasks/{task_id}/decision", response_model=DecisionOut | ReportDecisionOut, **documented(SESSION_CSRF, 400, 404, 409, 422, 503)
+)
 async def decide(task_id: TaskId, body: DecisionIn, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
-    """Approve or reject. 409 when the lease was lost to another moderator or the task is decided."""
+    """Approve or reject an item's task; uphold or dismiss a members' report case. 409 when
+    the lease was lost to another moderator or the task is decided."""
+    reports = member_reports(service)
+    if await run_in_threadpool(reports.is_case_task, task_id):
+        if body.label is not None or body.apply_to_duplicates:
+            raise InvalidInput("a members' report case takes no label and no apply_to_duplicates")
+        d = await run_in_threadpool(lambda: reports.decide(session.user, task_id, body.decision, note=body.note))
+        return asdict(d) | {"target": {"item_id": d.target_id if d.target_kind == "item" else None,
+                                       "author_id": d.target_id if d.target_kind == "author" else None}}
+    if body.decision in REPORT_DECISIONS:
+        raise InvalidInput(f"{body.decision} decides members' report cases; task {task_id} is approved or rejected")
     out = await run_in_threadpool(
         lambda: service.review.decisions.decide(
             session.user, task_id, body.decision, note=body.note, label=body.label,
