@@ -7,7 +7,8 @@ import { decisionBadge, el, highlighted, photo } from "./render.js";
 const PREFIX = "/review/items/";
 const SENSITIVE = new Set(["nudity", "suggestive", "sexual"]);
 const main = document.getElementById("item");
-const itemId = decodeURIComponent(window.location.pathname.slice(PREFIX.length));
+const rawId = window.location.pathname.slice(PREFIX.length);
+const itemId = (() => { try { return decodeURIComponent(rawId); } catch { return rawId; } })(); // a stray "%" typed by hand
 let item = null;
 let revealed = false;
 
