@@ -608,6 +608,46 @@ class AuditEntry(BaseModel):
     detail: dict[str, Any] | None
 
 
+class ReviewItemOut(ItemState):
+    """An item as a moderator's item page shows it: its content and its audit trail too."""
+
+    text: str | None
+    image_url: str | None = Field(description="The photo, through the authenticated image route.")
+    author_url: str = Field(description="The author's page in the review UI.")
+    audit: list[AuditEntry] = Field(description="Audit entries naming the item or one of its review tasks, oldest first.")
+
+
+class TaskRef(BaseModel):
+    queue: str
+    status: str
+
+
+class SearchHit(BaseModel):
+    id: str
+    type: str
+    context: str
+    author_id: str
+    status: str
+    first_decision: str
+    human_decision: str | None
+    final_decision: str | None
+    categories: list[str] = Field(description="The categories of the item's reasons.")
+    review: list[TaskRef] = Field(description="The item's review tasks (queue and status), oldest first.")
+    created_at: datetime
+    excerpt: str | None = Field(description="Up to 200 characters of the text around its first match; null for a photo.")
+    highlights: list[Annotated[list[int], Field(min_length=2, max_length=2)]] = Field(
+        description="[start, end) character offsets of the matched words in `excerpt`."
+    )
+    url: str = Field(description="The item's page in the review UI.")
+
+
+class SearchOut(BaseModel):
+    hits: list[SearchHit]
+    more: bool = Field(description="Another page follows (offset + limit).")
+    limit: int
+    offset: int
+
+
 class AuditListing(BaseModel):
     total: int
     entries: list[AuditEntry]
@@ -786,6 +826,14 @@ def status_url(public_url: str, item_id: str) -> str:
 
 def image_url(item_id: str) -> str:
     return f"/v1/review/items/{quote(item_id, safe='')}/image"
+
+
+def item_page_url(item_id: str) -> str:
+    return f"/review/items/{quote(item_id, safe='')}"
+
+
+def author_page_url(author_id: str) -> str:
+    return f"/review/authors/{quote(author_id, safe='')}"
 
 
 def task_out(task: dict[str, Any]) -> dict[str, Any]:

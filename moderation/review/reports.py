@@ -83,6 +83,20 @@ class Reports(QueuePart):
             rows = conn.execute(q.order_by(audit_log.c.id.desc()).limit(limit).offset(offset)).all()
         return total, [{"id": r.id, "at": aware(r.at), "actor": r.actor, "action": r.action, "target": r.target, "detail": r.detail} for r in rows]
 
+    def item_audit(self, item_id: str, limit: int = 200) -> list[dict[str, Any]]:
+        """The audit entries about one item, oldest first: those naming it (decisions,
+        undos) and those naming one of its review tasks alone (a release, a claim of that
+        one task; a claim of several tasks at once is in the whole log only)."""
+        with self._tx() as conn:
+            pk = conn.execute(select(items.c.pk).where(items.c.id == item_id)).scalar()
+            tasks = [] if pk is None else [str(t) for t in conn.execute(select(review_tasks.c.id).where(review_tasks.c.item_pk == pk)).scalars()]
+            a = audit_log.c
+            named = (a.target == item_id[:256]) & a.action.startswith("review.")
+            if tasks:
+                named = named | (a.target.in_(tasks) & a.action.in_(("review.claim", "review.release")))
+            rows = conn.execute(select(audit_log).where(named).order_by(a.id).limit(limit)).all()
+        return [{"id": r.id, "at": aware(r.at), "actor": r.actor, "action": r.action, "target": r.target, "detail": r.detail} for r in rows]
+
     def stats(self, now: datetime | None = None, hours: int = 24) -> dict[str, Any]:
         given = now
         now = now or utcnow()

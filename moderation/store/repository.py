@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from moderation.errors import Conflict, InvalidInput, NotFound, Unavailable
+from moderation.store import search
 from moderation.store.tables import (
     api_keys,
     audit_log,
@@ -317,6 +318,7 @@ class Store(Repository):
             )
         conn.execute(insert(items), rows)
         pks = dict(conn.execute(select(items.c.id, items.c.pk).where(items.c.id.in_([i.id for i in new]))).all())
+        search.index_items(conn, [(pks[i.id], i.text, i.reasons) for i in new])
         conn.execute(
             insert(decisions),
             [
@@ -379,6 +381,8 @@ class Store(Repository):
             "language": row.language,
             "locale": row.locale,
             "metadata": row.metadata,
+            "text": row.text,
+            "has_photo": row.blob_sha256 is not None,
             "created_at": row.created_at,
             "updated_at": row.updated_at,
             "human_decided_at": human[-1].created_at if human else None,
@@ -397,6 +401,11 @@ class Store(Repository):
             ],
             "review": [{"task_id": t.id, "queue": t.queue, "status": t.status} for t in tasks],
         }
+
+    def search(self, query: search.SearchQuery) -> search.SearchPage:
+        """Items matching `query`, newest first (`moderation.store.search`)."""
+        with self._tx() as conn:
+            return search.find(conn, query)
 
     def count_items(self) -> int:
         with self._tx() as conn:

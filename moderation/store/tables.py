@@ -88,6 +88,16 @@ items = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+# The reason categories of each item, one row each: the search's category filter. The
+# full-text index of the texts (`item_search`) is not declared here: its shape differs per
+# database (an FTS5 table on SQLite, a tsvector table on PostgreSQL), see `search.py`.
+item_categories = Table(
+    "item_categories",
+    metadata,
+    Column("category", String(64), primary_key=True),
+    Column("item_pk", BigInteger, primary_key=True, autoincrement=False),
+)
+
 decisions = Table(
     "decisions",
     metadata,
@@ -160,7 +170,7 @@ audit_log = Table(
     Column("at", DateTime(timezone=True), nullable=False, index=True),
     Column("actor", String(128), nullable=False),
     Column("action", String(64), nullable=False),
-    Column("target", String(256)),
+    Column("target", String(256), index=True),  # an item's page lists the entries naming it
     Column("detail", JSON),
 )
 

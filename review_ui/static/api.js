@@ -36,3 +36,5 @@ export const release = (taskId) => call("POST", `/v1/review/tasks/${taskId}/rele
 export const undo = (decisionId) => call("POST", `/v1/review/decisions/${decisionId}/undo`);
 export const stats = () => call("GET", "/v1/review/stats");
 export const audit = (limit = 50) => call("GET", `/v1/admin/audit?limit=${limit}`);
+export const search = (params) => call("GET", `/v1/review/search?${params}`);
+export const item = (itemId) => call("GET", `/v1/review/items/${encodeURIComponent(itemId)}`);

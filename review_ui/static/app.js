@@ -3,6 +3,7 @@
 // the last decision back within the undo window.
 import * as api from "./api.js";
 import { card, detail } from "./render.js";
+import * as search from "./search.js";
 import { renderAudit, renderStats } from "./stats.js";
 
 const $ = (id) => document.getElementById(id);
@@ -23,6 +24,8 @@ const state = {
   fetching: null,
   empty: false,
   resume: true,
+  results: null,      // the last search: {input, data}; shown while #results is visible
+  hit: 0,
 };
 
 function toast(text, ms = 2500) {
@@ -189,6 +192,52 @@ async function toggleStats() {
   }
 }
 
+// Search results replace the queue until Esc; the queue keeps its tasks meanwhile.
+async function runSearch(input) {
+  if (!input.trim()) return;
+  try {
+    const data = await search.run(input);
+    state.results = { input, data };
+    state.hit = 0;
+    showResults();
+  } catch (e) {
+    if (e.status === 401) return showLogin();
+    toast(`search: ${e.message}`, 5000);
+  }
+}
+
+function showResults() {
+  $("stats").hidden = true;
+  $("workspace").hidden = true;
+  $("results").hidden = false;
+  search.render($("results"), state.results.input, state.results.data, state.hit);
+  document.body.dataset.view = "results";
+}
+
+function closeResults() {
+  $("results").hidden = true;
+  $("workspace").hidden = false;
+  document.body.dataset.view = "queue";
+}
+
+function moveHit(delta) {
+  const n = state.results.data.hits.length;
+  state.hit = Math.max(0, Math.min(n - 1, state.hit + delta));
+  showResults();
+}
+
+function openHit() {
+  const hit = state.results.data.hits[state.hit];
+  if (hit) window.location.assign(hit.url);
+}
+
+const RESULT_KEYS = {
+  j: () => moveHit(1), ArrowRight: () => moveHit(1), ArrowDown: () => moveHit(1),
+  k: () => moveHit(-1), ArrowLeft: () => moveHit(-1), ArrowUp: () => moveHit(-1),
+  Enter: openHit, o: openHit,
+  Escape: closeResults,
+};
+
 const KEYS = {
   a: () => decide("approve"),
   r: () => decide("reject"),
@@ -209,6 +258,14 @@ const KEYS = {
 function onKey(ev) {
   if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
   if ($("app").hidden || ["INPUT", "SELECT", "TEXTAREA"].includes(ev.target.tagName)) return;
+  if (ev.key === "/") { ev.preventDefault(); $("search").focus(); $("search").select(); return; }
+  if (!$("results").hidden) {
+    // decisions wait until the queue is back on screen: never on a task out of sight
+    const fn = RESULT_KEYS[ev.key];
+    if (fn) { ev.preventDefault(); fn(); }
+    return;
+  }
+  if (ev.key === "Escape" && !$("stats").hidden) { toggleStats(); return; }
   const fn = KEYS[ev.key];
   if (!fn) return;
   ev.preventDefault();
@@ -231,6 +288,9 @@ function start(user) {
   $("who").textContent = `${user.username} (${user.role})`;
   $("stats-button").hidden = user.role !== "admin";
   if (document.activeElement) document.activeElement.blur(); // the keys go to the queue, not the login form
+  // an item page sent the moderator here to log in: go back to it (same-origin review paths only)
+  const next = new URLSearchParams(window.location.search).get("next");
+  if (next && next.startsWith("/review/items/")) { window.location.assign(next); return; }
   prefetch();
 }
 
@@ -265,6 +325,17 @@ $("queue").addEventListener("change", () => {
   state.tasks = []; state.cur = 0; state.selected.clear();
   prefetch();
   $("queue").blur();
+});
+$("search-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  $("search").blur(); // the keys work again at once: no focus left in the box
+  runSearch($("search").value);
+});
+$("search").addEventListener("keydown", (ev) => {
+  if (ev.key !== "Escape") return;
+  ev.preventDefault();
+  $("search").blur();
+  if (!$("search").value) closeResults();
 });
 $("grayscale").addEventListener("change", render);
 $("cluster").addEventListener("change", () => { state.cluster = $("cluster").checked; render(); });

@@ -103,3 +103,33 @@ export function detail(task, { revealed, boxes, cluster }) {
   d.append(recent);
   return d;
 }
+
+// A text with the [start, end) spans marked, built from text nodes (search excerpts).
+export function marked(text, spans, cls = "excerpt") {
+  const out = el("div", { class: cls });
+  let at = 0;
+  for (const [s, e] of spans || []) {
+    if (s < at || e <= s) continue;
+    out.append(document.createTextNode(text.slice(at, s)), el("mark", { text: text.slice(s, e) }));
+    at = e;
+  }
+  out.append(document.createTextNode(text.slice(at)));
+  return out;
+}
+
+export function decisionBadge(label, decision) {
+  return el("span", { class: `badge decision-${decision || "none"}`, text: `${label} ${decision || "pending"}` });
+}
+
+// One search result: a link to the item's page, so a click, Enter or a middle click opens it.
+export function hitCard(hit, { current }) {
+  const node = el("a", { class: `card hit${current ? " current" : ""}`, href: hit.url, "data-item-id": hit.id });
+  node.append(el("div", { class: "meta", text: `${hit.type} · ${hit.id} · ${hit.author_id} · ${hit.created_at.replace("T", " ").slice(0, 16)}` }));
+  if (hit.excerpt !== null) node.append(marked(hit.excerpt, hit.highlights));
+  else node.append(el("div", { class: "excerpt meta", text: "photo" }));
+  const line = el("div", { class: "badges" }, decisionBadge("first", hit.first_decision), " ", decisionBadge("final", hit.final_decision));
+  for (const t of hit.review) line.append(" ", el("span", { class: "badge", text: `${t.queue} (${t.status})` }));
+  for (const c of hit.categories) line.append(" ", el("span", { class: "badge category", text: c }));
+  node.append(line);
+  return node;
+}

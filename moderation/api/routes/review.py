@@ -1,11 +1,12 @@
 """The review queue's routes, for logged-in moderators: claim, decide, release, undo,
-stats, an item and its photo. The upload pipeline's API keys open none of them (403)."""
+stats, search, an item and its photo. The upload pipeline's API keys open none of them (403)."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import asdict
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
@@ -25,17 +26,23 @@ from moderation.api.schemas import (
     DecisionOut,
     Identifier,
     ItemBansOut,
-    ItemState,
     ReportDecisionOut,
+    ReviewItemOut,
+    SearchOut,
     StatsOut,
+    StorableText,
     UndoIn,
     UndoOut,
+    author_page_url,
     documented,
+    image_url,
+    item_page_url,
     task_out,
 )
 from moderation.errors import InvalidInput, NotFound
 from moderation.members.reports import REPORT_DECISIONS
 from moderation.review import Decided
+from moderation.store.search import MAX_LIMIT, MAX_OFFSET, SearchQuery
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["review"])
@@ -117,10 +124,43 @@ async def stats(session: SessionDep, service: ServiceDep, hours: Annotated[int, 
     return await run_in_threadpool(lambda: service.review.reports.stats(hours=hours))
 
 
-@router.get("/v1/review/items/{item_id}", response_model=ItemState, **documented(SESSION, 404, 422, 503))
+@router.get("/v1/review/search", response_model=SearchOut, **documented(SESSION, 422, 503))
+async def search(
+    session: SessionDep,
+    service: ServiceDep,
+    q: Annotated[StorableText | None, Query(min_length=1, max_length=200, description="Words, each found in the text (accents and case ignored; three letters or more match as a prefix).")] = None,
+    item_id: Annotated[Identifier | None, Query(min_length=1, max_length=128)] = None,
+    author_id: Annotated[Identifier | None, Query(min_length=1, max_length=128)] = None,
+    category: Annotated[Identifier | None, Query(min_length=1, max_length=64, description="A reason category, e.g. contact_info.")] = None,
+    decision: Annotated[Literal["approve", "reject", "review"] | None, Query(description="The decision in force; review: still waiting for a moderator.")] = None,
+    queue: Annotated[Identifier | None, Query(min_length=1, max_length=64, description="A review queue the item went to.")] = None,
+    since: Annotated[datetime | None, Query(description="Created at or after (ISO 8601 with a time zone).")] = None,
+    until: Annotated[datetime | None, Query(description="Created before (ISO 8601 with a time zone).")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> dict[str, Any]:
+    """Find stored items, newest first: full text over their texts and filters, all combined."""
+
+    def run() -> dict[str, Any]:
+        query = SearchQuery(text=q, item_id=item_id, author_id=author_id, category=category, decision=decision,
+                            queue=queue, since=since, until=until, limit=limit, offset=offset)
+        page = service.store.search(query)
+        return {"hits": [h | {"url": item_page_url(h["id"])} for h in page.hits], "more": page.more, "limit": limit, "offset": offset}
+
+    return await run_in_threadpool(run)
+
+
+@router.get("/v1/review/items/{item_id}", response_model=ReviewItemOut, **documented(SESSION, 404, 422, 503))
 async def review_item(item_id: ItemId, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
-    state = await run_in_threadpool(service.store.get_item, item_id)
-    return state | {"statement": service.policy.item_statement(state)}
+    """The item with its text (or photo link), every decision and its audit trail."""
+    item = await run_in_threadpool(service.store.get_item, item_id)
+    audit = await run_in_threadpool(service.review.reports.item_audit, item_id)
+    return item | {
+        "statement": service.policy.item_statement(item),
+        "image_url": image_url(item_id) if item["has_photo"] else None,
+        "author_url": author_page_url(item["author_id"]),
+        "audit": audit,
+    }
 
 
 @router.get("/v1/review/items/{item_id}/bank-entries", response_model=ItemBansOut, **documented(SESSION, 404, 422, 503))

@@ -1,4 +1,5 @@
-"""The review UI: one page and its static files, served same-origin, no build step."""
+"""The review UI: the queue page, an item's page, and their static files, served
+same-origin, no build step."""
 
 from __future__ import annotations
 
@@ -26,16 +27,15 @@ def mount_static(app: FastAPI) -> None:
         app.mount("/review/static", StaticFiles(directory=static), name="review-static")
 
 
-@functools.lru_cache(maxsize=1)
-def _review_html() -> str:
-    """The page is a shipped file: read once per process, not per request."""
-    return (REVIEW_UI / "index.html").read_text(encoding="utf-8")
+@functools.lru_cache(maxsize=4)
+def _page(name: str) -> str:
+    """The pages are shipped files: read once per process, not per request."""
+    return (REVIEW_UI / name).read_text(encoding="utf-8")
 
 
-@router.get("/review", response_class=HTMLResponse, include_in_schema=False)
-async def review_page() -> HTMLResponse:
+def _html(name: str) -> HTMLResponse:
     return HTMLResponse(
-        _review_html(),
+        _page(name),
         headers={
             "Content-Security-Policy": UI_CSP,
             "X-Content-Type-Options": "nosniff",
@@ -44,3 +44,15 @@ async def review_page() -> HTMLResponse:
             "Cache-Control": "no-store",
         },
     )
+
+
+@router.get("/review", response_class=HTMLResponse, include_in_schema=False)
+async def review_page() -> HTMLResponse:
+    return _html("index.html")
+
+
+# The same page for every id: the script reads the id from the address and asks the API,
+# so nothing of the id is ever written into the HTML.
+@router.get("/review/items/{item_id:path}", response_class=HTMLResponse, include_in_schema=False)
+async def item_page(item_id: str) -> HTMLResponse:
+    return _html("item.html")

@@ -1,0 +1,40 @@
+// The search box: words for the full text, and `key:value` filters
+// (id: author: category: decision: queue: since: until:, dates as YYYY-MM-DD in UTC).
+import * as api from "./api.js";
+import { el, hitCard } from "./render.js";
+
+const FILTERS = { id: "item_id", author: "author_id", category: "category", decision: "decision", queue: "queue", since: "since", until: "until" };
+export const HELP = "words · author:ID · category:NAME · decision:approve|reject|review · queue:NAME · id:ID · since:/until:YYYY-MM-DD";
+
+export function parse(input) {
+  const params = new URLSearchParams();
+  const words = [];
+  for (const part of input.trim().split(/\s+/)) {
+    const m = /^([a-z]+):(.+)$/.exec(part);
+    if (m && FILTERS[m[1]]) {
+      const v = /^\d{4}-\d{2}-\d{2}$/.test(m[2]) ? `${m[2]}T00:00:00Z` : m[2];
+      params.set(FILTERS[m[1]], v);
+    } else if (part) words.push(part);
+  }
+  if (words.length) params.set("q", words.join(" "));
+  return params;
+}
+
+export const run = (input, limit = 50) => {
+  const params = parse(input);
+  params.set("limit", String(limit));
+  return api.search(params);
+};
+
+export function render(panel, input, data, cur) {
+  panel.replaceChildren();
+  const n = data.hits.length;
+  panel.append(el("h2", { text: `${n}${data.more ? "+" : ""} result${n === 1 ? "" : "s"} for “${input}”` }),
+    el("p", { class: "meta", text: "Esc: back to the queue · J/K: move · Enter: open · /: search again" }));
+  const list = el("div", { class: "hits" });
+  data.hits.forEach((h, i) => list.append(hitCard(h, { current: i === cur })));
+  if (!n) list.append(el("div", { class: "empty", text: `nothing found (${HELP})` }));
+  panel.append(list);
+  const current = panel.querySelector(".hit.current");
+  if (current && current.scrollIntoView) current.scrollIntoView({ block: "nearest" });
+}
