@@ -409,9 +409,18 @@ class Policy:
         shape): automated unless a moderator decided."""
         assert self.statements is not None
         human = item.get("human_decision") is not None
+        # the ground is the reason that rejected, then one that sent it to review: a copy of
+        # a banned photo is refused for the ban, not for being a copy
+        severity = {"reject": 0, "review": 1}
+        reasons = sorted(
+            item.get("reasons") or [],
+            key=lambda r: severity.get(
+                self._action(item.get("context", ""), r.get("category", ""), float(r.get("score", 1.0)), r.get("detail")), 2
+            ),
+        )
         return self.statements.statement(
             decision=item.get("final_decision") or item.get("first_decision"),
-            categories=[r.get("category", "") for r in item.get("reasons") or []],
+            categories=[r.get("category", "") for r in reasons],
             item_type=item.get("type", "text"),
             locale=item.get("locale"),
             automated=not human,

@@ -283,3 +283,12 @@ def test_bad_reports_section_is_refused_with_a_clear_message(section: str, messa
     with pytest.raises(PolicyError) as exc:
         parse_policy(_with_reports(section), "policy.yaml")
     assert message in exc.value.detail and exc.value.detail.startswith("policy.yaml:")
+
+
+def test_statement_ground_is_the_reason_that_rejected_not_the_first_listed() -> None:
+    from datetime import UTC, datetime
+
+    item = {"type": "photo", "context": "car_photo", "final_decision": "reject", "human_decision": None, "locale": "en",
+            "created_at": datetime(2026, 12, 5, tzinfo=UTC),
+            "reasons": [reason("duplicate").to_dict(), reason("banned_match").to_dict()]}
+    assert policy().item_statement(item)["ground"]["category"] == "banned_match"

@@ -210,7 +210,7 @@ class Decisions(QueuePart):
             # what the member is told (for a rejection): by a moderator when one decided,
             # else the automatic decision an undo restored
             "statement": self.policy.item_statement({
-                "type": item.type, "final_decision": final, "first_decision": item.first_decision,
+                "type": item.type, "context": item.context, "final_decision": final, "first_decision": item.first_decision,
                 "human_decision": final if kind == "item.decided" else None, "reasons": item.reasons,
                 "locale": item.locale, "human_decided_at": now, "created_at": aware(item.created_at),
             }),

@@ -151,10 +151,11 @@ class StoredItem:
     human_decision: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    context: str | None = None
 
     def state(self) -> dict[str, Any]:
         """The fields `Policy.item_statement` reads, as `get_item` names them."""
-        return {"type": self.type, "first_decision": self.first_decision, "final_decision": self.final_decision,
+        return {"type": self.type, "context": self.context, "first_decision": self.first_decision, "final_decision": self.final_decision,
                 "human_decision": self.human_decision, "reasons": self.reasons, "locale": self.locale,
                 "created_at": self.created_at, "updated_at": self.updated_at}
 
@@ -728,6 +729,7 @@ def _stored_new(i: NewItem, pk: int, now: datetime) -> StoredItem:
         locale=i.locale,
         created_at=now,
         updated_at=now,
+        context=i.context,
     )
 
 
@@ -747,6 +749,7 @@ def _stored(row: Any) -> StoredItem:
         human_decision=row.human_decision,
         created_at=aware(row.created_at),
         updated_at=aware(row.updated_at),
+        context=row.context,
     )
 
 
