@@ -54,6 +54,7 @@ def processes(ray_session: None, tmp_path_factory: pytest.TempPathFactory) -> It
     finally:
         for p in served:
             p.kill()
+        kill_shared_actors(url)
         server.stop()
 
 

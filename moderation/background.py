@@ -133,3 +133,8 @@ async def watch_policy(
         except PolicyError as exc:
             report(exc.detail)
             log.error("policy file refused: %s", exc.detail)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            report(f"policy reload failed: {exc}")
+            log.exception("policy reload failed")

@@ -20,7 +20,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from moderation.errors import InvalidInput, Unavailable
+from moderation.errors import InvalidInput
 from moderation.photos.banks import BankEntry
 from moderation.photos.decode import DecodeLimits
 from moderation.photos.hashing import PhotoHashes, hash_upload
@@ -195,16 +195,18 @@ class Banks:
         if not entries:
             return []
         ids = await run_in_threadpool(self.store.add_bank_entries, entries)
-        await self._sync()
+        await self.sync()
         return ids
 
-    async def _sync(self) -> None:
+    async def sync(self) -> None:
+        """Tell this process's shards to catch up with the log now (a change stored elsewhere
+        in this process, such as an approved photo's seen entry, matches at once)."""
         # The change is stored: an index that cannot be reached now catches up when it
         # can (it follows the log, or reloads), so the write is not failed for it.
         try:
             await self.index.sync()
-        except Unavailable as exc:
-            log.warning("bank index will catch up later: %s", exc.detail)
+        except Exception as exc:  # noqa: BLE001 - stored and logged: the shards follow the log
+            log.warning("bank index will catch up from the log: %s", getattr(exc, "detail", exc))
 
     def hash_photo(self, data: bytes) -> PhotoHashes:
         return hash_upload(data, self.limits)
@@ -227,17 +229,8 @@ class Banks:
 
     async def remove_entry(self, bank: str, entry_id: int, actor: str) -> None:
         await run_in_threadpool(self.store.delete_bank_entry, bank, entry_id)
-        await self._sync()
+        await self.sync()
         await run_in_threadpool(self.store.audit, actor, "bank.remove", f"{bank}/{entry_id}", None)
-
-    async def remember(self, bank: str | None, photos: Sequence[tuple[str, str, PhotoHashes]]) -> list[int]:
-        """Approved photos (item id, author id, hashes) join the seen bank, so a later copy
-        by another author is caught. `bank` None: the policy remembers nothing."""
-        if bank is None or not photos:
-            return []
-        return await self.store_entries(
-            [photo_entry(bank, h, note=None, author_id=author, item_id=item, actor="policy") for item, author, h in photos]
-        )
 
     async def apply_due_changes(self) -> int:
         """Moderators' bank changes whose undo window has passed: each photo is hashed

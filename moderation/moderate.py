@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from moderation.banks import Banks
+from moderation.banks import Banks, photo_entry
 from moderation.errors import Conflict, ModerationError, Unavailable
 from moderation.metrics import Metrics
 from moderation.policy import Policy
@@ -138,7 +138,9 @@ class Moderation:
 
         rule_hits: Counter[tuple[str, str]] = Counter()
         new_items: list[NewItem] = []
-        approved_photos: list[tuple[str, str, Any]] = []
+        # An approved photo joins the seen set, so a later copy by another author is caught
+        # (the same rule as a moderator's approval: `Policy.seen_bank`); stored with the item.
+        seen_bank = policy.seen_bank
         for k in todo:
             r, sig = reqs[k], signals[k]
             if sig.fault is not None:
@@ -156,8 +158,9 @@ class Moderation:
                 if reason.source is Source.RULE:
                     shadow = "true" if reason.detail and reason.detail.get("shadow") else "false"
                     rule_hits[reason.detector, shadow] += 1
-            if r.type is ItemType.PHOTO and verdict.decision is Decision.APPROVE and sig.hashes is not None:
-                approved_photos.append((r.id, r.author_id, sig.hashes))
+            seen = None
+            if seen_bank and r.type is ItemType.PHOTO and verdict.decision is Decision.APPROVE and sig.hashes is not None:
+                seen = photo_entry(seen_bank, sig.hashes, note=None, author_id=r.author_id, item_id=r.id, actor="policy")
             queue_rule = policy.queue_rule(verdict.queue) if verdict.queue else None
             features: dict[str, Any] = {}
             if sig.hashes is not None:
@@ -189,6 +192,7 @@ class Moderation:
                     queue=verdict.queue,
                     priority=queue_rule.priority if queue_rule else 5,
                     qa_sample=sampled(r.id, "qa", policy.review.qa_sample_auto),
+                    seen=seen,
                 )
             )
 
@@ -212,9 +216,8 @@ class Moderation:
             self.metrics.rule_hits.labels(*labels).inc(n)
         for labels, n in decided.items():
             self.metrics.items.labels(*labels).inc(n)
-        # An approved photo joins the seen set, so a later copy by another author is caught
-        # (the same rule as a moderator's approval: `Policy.seen_bank`).
-        await self.banks.remember(policy.seen_bank, approved_photos)
+        if any(i.seen is not None for i in new_items):
+            await self.banks.sync()  # visible at once to this process's next request
         self.metrics.stage.labels("request").observe(time.perf_counter() - t0)
         return [r for r in results if r is not None]
 

@@ -97,7 +97,11 @@ class Service:
                 signal.signal(sig, handler)
             self._started_ray = True
         url = self.settings.resolved_database_url()
-        self.index = ShardedIndex(BankFeed(url), self.settings.index_shards, self.policy.hash_matching.pdq_min_quality, index_name(url))
+        # Shared by several API processes (they do not stop them): detached, so that the
+        # process that created them can be restarted without taking them along.
+        shared = not self.settings.stop_shared_actors
+        self.index = ShardedIndex(BankFeed(url), self.settings.index_shards, self.policy.hash_matching.pdq_min_quality,
+                                  index_name(url), detached=shared)
         self.banks = Banks(self.store, self.index, self.limits)
         # spam campaigns: one window for every text worker of every process on this database
         self.campaigns = "campaigns-" + index_name(url).removeprefix("bank-index-")
@@ -148,7 +152,8 @@ class Service:
                 return
             except ACTOR_GONE:
                 self._campaign_actor = None
-        self._campaign_actor = campaign_actor(self.campaigns, StoreRef(self.settings.resolved_database_url()), self.policy)
+        self._campaign_actor = campaign_actor(self.campaigns, StoreRef(self.settings.resolved_database_url()), self.policy,
+                                              detached=not self.settings.stop_shared_actors)
         await self._campaign_actor.ping.remote()
 
     async def _index_loaded(self, seconds: float) -> None:
@@ -176,8 +181,8 @@ class Service:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # a loop that died of its own error must not stop the rest of the shutdown
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         for pool in (self.text_pool, self.photo_pool):
             if pool is not None:
                 pool.shutdown()

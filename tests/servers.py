@@ -327,3 +327,19 @@ def login(live: LiveService, username: str) -> Iterator[httpx.Client]:
         assert resp.status_code == 200, resp.text
         c.headers["X-CSRF-Token"] = resp.json()["csrf_token"]
         yield c
+
+
+def kill_shared_actors(database_url: str, shards: int = 1) -> None:
+    """The bank index and campaign actors API processes on `database_url` shared: detached
+    when several processes share them, so a test kills them itself (in the service's Ray
+    namespace) once its processes are gone."""
+    import ray
+
+    from moderation.banks import index_name
+
+    name = index_name(database_url)
+    for actor_name in [f"{name}-{k}of{shards}" for k in range(shards)] + ["campaigns-" + name.removeprefix("bank-index-")]:
+        try:
+            ray.kill(ray.get_actor(actor_name, namespace="moderation"))
+        except ValueError:
+            pass  # already gone

@@ -22,6 +22,7 @@ from servers import (
     ServedProcess,
     free_port,
     fresh_postgres_database,
+    kill_shared_actors,
     make_settings,
     photo_item,
     text_item,
@@ -89,6 +90,7 @@ def two_processes(ray_session: None, postgres_url: str, tmp_path: Path) -> Itera
     finally:
         a.kill()
         b.kill()
+        kill_shared_actors(url)
 
 
 @pytest.mark.fault

@@ -133,6 +133,7 @@ class NewItem:
     queue: str | None
     priority: int
     qa_sample: bool = False  # an automatic decision drawn for QA: its qa task is written with it
+    seen: NewBankEntry | None = None  # an approved photo's entry in the seen bank, written with it
 
 
 @dataclass(frozen=True)
@@ -355,6 +356,9 @@ class Store(Repository):
         ]
         if tasks:
             conn.execute(insert(review_tasks), tasks)
+        # approved photos join the seen bank in the same transaction: an answered approval
+        # is never left out of it (a retry of the request replays, it does not analyse again)
+        _insert_bank_entries(conn, [i.seen for i in new if i.seen is not None], now)
         return pks
 
     def get_item(self, item_id: str) -> dict[str, Any]:
@@ -432,29 +436,8 @@ class Store(Repository):
 
     def add_bank_entries(self, entries: Sequence[NewBankEntry]) -> list[int]:
         """Store entries and log them, in one transaction: the index shards follow the log."""
-        now = utcnow()
-        ids = []
         with self._tx() as conn:
-            for e in entries:
-                res = conn.execute(
-                    insert(bank_entries).values(
-                        bank=e.bank,
-                        sha256=e.sha256,
-                        phash=e.phash,
-                        pdq=e.pdq,
-                        pdq_quality=e.pdq_quality,
-                        variants=e.variants,
-                        note=e.note,
-                        author_id=e.author_id,
-                        item_id=e.item_id,
-                        created_at=now,
-                        created_by=e.created_by,
-                    )
-                )
-                ids.append(int(res.inserted_primary_key[0]))
-            if ids:
-                conn.execute(insert(bank_log), [{"entry_id": i, "op": "add", "at": now} for i in ids])
-        return ids
+            return _insert_bank_entries(conn, entries, utcnow())
 
     def list_bank(self, bank: str, limit: int = 100, offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
         with self._tx() as conn:
@@ -477,7 +460,7 @@ class Store(Repository):
             )
             if res.rowcount == 0:
                 raise NotFound(f"no entry {entry_id} in bank {bank!r}")
-            conn.execute(insert(bank_log).values(entry_id=entry_id, op="remove", at=utcnow()))
+            _log_bank_changes(conn, [(entry_id, "remove")])
 
     def iter_bank_entries(
         self, batch: int = 10_000, bank: str | None = None, shard: tuple[int, int] | None = None
@@ -710,6 +693,36 @@ def _chunks(seq: list[Any], n: int) -> Iterator[list[Any]]:
 def _first_state(decision: str) -> tuple[str, str | None]:
     """(status, final decision) of an item right after its automatic decision."""
     return ("pending_review", None) if decision == "review" else ("decided", decision)
+
+
+# Any constant: the advisory lock that orders bank log writers on PostgreSQL.
+_BANK_LOG_LOCK = 0x6D6F64  # "mod"
+
+
+def _insert_bank_entries(conn: Connection, entries: Sequence[NewBankEntry], now: datetime) -> list[int]:
+    ids = []
+    for e in entries:
+        res = conn.execute(
+            insert(bank_entries).values(
+                bank=e.bank, sha256=e.sha256, phash=e.phash, pdq=e.pdq, pdq_quality=e.pdq_quality, variants=e.variants,
+                note=e.note, author_id=e.author_id, item_id=e.item_id, created_at=now, created_by=e.created_by,
+            )
+        )
+        ids.append(int(res.inserted_primary_key[0]))
+    if ids:
+        _log_bank_changes(conn, [(i, "add") for i in ids])
+    return ids
+
+
+def _log_bank_changes(conn: Connection, changes: Sequence[tuple[int, str]]) -> None:
+    """Append (entry id, add | remove) to the bank log, last thing in the transaction. On
+    PostgreSQL writers first take one advisory lock, held to their commit: sequence numbers
+    then become visible in order, so a shard that has read up to N never sees a change
+    below N later (SQLite serializes writers already)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(_BANK_LOG_LOCK)))
+    now = utcnow()
+    conn.execute(insert(bank_log), [{"entry_id": e, "op": op, "at": now} for e, op in changes])
 
 
 def _stored_new(i: NewItem, pk: int, now: datetime) -> StoredItem:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import ray
-from ray.exceptions import RayTaskError
+from ray.exceptions import ActorDiedError, RayTaskError
 from threadpoolctl import threadpool_limits
 
 from moderation.errors import Unavailable
@@ -38,7 +38,7 @@ from moderation.text.campaigns import (
 )
 from moderation.text.normalize import normalize
 from moderation.types import Item, Signals
-from moderation.workers.pool import ACTOR_GONE, kill_quietly, raised_inside
+from moderation.workers.pool import kill_quietly, raised_inside
 
 
 def one_native_thread() -> None:
@@ -158,17 +158,25 @@ class IndexActor:
         self.error: str | None = None
         self._after = 0
         self._applied: dict[int, float] = {}  # log seq -> when applied (monotonic)
-        self._sync_lock = threading.Lock()
+        self._since_floor: datetime | None = None  # the first sync after a load reads back to the load's start
+        self._sync_lock = threading.Lock()  # one pass over the log at a time
+        # The index's tables are rewritten in place (merges, compaction): a query must never
+        # see them half-changed, or a banned photo's match is skipped.
+        self._index_lock = threading.Lock()
         threading.Thread(target=self._follow, args=(pdq_min_quality, poll_seconds), daemon=True).start()
 
     def _follow(self, pdq_min_quality: int, poll_seconds: float) -> None:
         while not self.ready:
             try:
+                started = datetime.now(UTC)
                 position = self.source.position()
                 index = BankIndex(pdq_min_quality=pdq_min_quality)
                 for batch in self.source.load(self.shard, self.shards):
                     index.add(batch)
-                self.index, self._after, self.ready, self.error = index, position, True, None
+                with self._index_lock:
+                    self.index = index
+                self._after, self._since_floor = position, started - LOG_LOOKBACK
+                self.ready, self.error = True, None
             except Exception as exc:  # noqa: BLE001 - the database may be down: try again
                 self.error = f"loading: {exc}"
                 time.sleep(1.0)
@@ -185,14 +193,17 @@ class IndexActor:
         self._check_ready()
         with self._sync_lock:
             since = datetime.now(UTC) - LOG_LOOKBACK
+            if self._since_floor is not None:  # a long load: what was logged while it ran
+                since, self._since_floor = min(since, self._since_floor), None
             new = [c for c in self.source.changes(self._after, since, self.shard, self.shards) if c[0] not in self._applied]
             # in log order: an entry is added once and removed at most once after
             entries = {e.entry_id: e for e in self.source.entries([entry_id for _, entry_id, op in new if op == "add"])}
-            for _, entry_id, op in new:
-                if op == "remove":
-                    self.index.remove([entry_id])
-                elif entry_id in entries:
-                    self.index.add([entries[entry_id]])
+            with self._index_lock:
+                for _, entry_id, op in new:
+                    if op == "remove":
+                        self.index.remove([entry_id])
+                    elif entry_id in entries:
+                        self.index.add([entries[entry_id]])
             now = time.monotonic()
             for seq, _, _ in new:
                 self._applied[seq] = now
@@ -207,11 +218,13 @@ class IndexActor:
 
     def match(self, hashes: Sequence[PhotoHashes], thresholds: MatchThresholds) -> list[list[BankMatch]]:
         self._check_ready()
-        return [self.index.match(h, thresholds) for h in hashes]
+        with self._index_lock:
+            return [self.index.match(h, thresholds) for h in hashes]
 
     def size(self) -> int:
         self._check_ready()
-        return len(self.index)
+        with self._index_lock:
+            return len(self.index)
 
 
 class ShardedIndex:
@@ -227,10 +240,11 @@ class ShardedIndex:
     reloads from the database. Picklable: photo workers look the actors up by name and
     never create them."""
 
-    def __init__(self, source: BankSource, shards: int, pdq_min_quality: int, name: str) -> None:
+    def __init__(self, source: BankSource, shards: int, pdq_min_quality: int, name: str, *, detached: bool = False) -> None:
         if shards < 1:
             raise ValueError("an index needs at least one shard")
         self.source, self.shards, self.pdq_min_quality, self.name = source, shards, pdq_min_quality, name
+        self.detached = detached  # outlives the process that created it (several API processes)
         self._handles: list[Any] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -239,14 +253,17 @@ class ShardedIndex:
     def _names(self) -> list[str]:
         return [f"{self.name}-{k}of{self.shards}" for k in range(self.shards)]
 
+    def _create(self, k: int) -> Any:
+        options: dict[str, Any] = {"name": self._names()[k], "get_if_exists": True}
+        if self.detached:
+            options["lifetime"] = "detached"
+        return IndexActor.options(**options).remote(self.source, k, self.shards, self.pdq_min_quality)
+
     def handles(self, *, create: bool = False) -> list[Any]:
         if self._handles is None:
             try:
                 if create:
-                    self._handles = [
-                        IndexActor.options(name=n, get_if_exists=True).remote(self.source, k, self.shards, self.pdq_min_quality)
-                        for k, n in enumerate(self._names())
-                    ]
+                    self._handles = [self._create(k) for k in range(self.shards)]
                 else:
                     self._handles = [ray.get_actor(n) for n in self._names()]
             except ValueError as exc:  # no actor of that name (yet)
@@ -254,14 +271,23 @@ class ShardedIndex:
         return self._handles
 
     async def _each(self, method: str, *args: Any, create: bool = True) -> list[Any]:
+        """`method` on every shard. A shard found dead for good is replaced (created again,
+        or looked up again in a worker) alone: the handles of the others are kept, since
+        Ray ends an actor whose creating process drops its handles."""
         handles = self.handles(create=create)
-        try:
-            return list(await asyncio.gather(*(getattr(h, method).remote(*args) for h in handles)))
-        except RayTaskError as exc:
-            raise raised_inside(exc) from None
-        except ACTOR_GONE as exc:
-            self._handles = None  # looked up (or created) again next time
-            raise Unavailable(f"bank index shard unavailable: {type(exc).__name__}") from None
+        results = await asyncio.gather(*(getattr(h, method).remote(*args) for h in handles), return_exceptions=True)
+        for k, result in enumerate(results):
+            if isinstance(result, RayTaskError):
+                raise raised_inside(result) from None
+            if isinstance(result, ActorDiedError):
+                if create:
+                    handles[k] = self._create(k)
+                else:
+                    self._handles = None
+                raise Unavailable(f"bank index shard {k} died; it is being started again") from None
+            if isinstance(result, BaseException):
+                raise Unavailable(f"bank index shard {k} unavailable: {type(result).__name__}") from None
+        return list(results)
 
     async def ensure(self) -> int:
         """Create what is missing, then the number of entries; Unavailable while loading."""
@@ -282,7 +308,7 @@ class ShardedIndex:
         except RayTaskError as exc:
             raise raised_inside(exc) from None
         except Exception as exc:  # noqa: BLE001 - a dead or restarting shard: the worker is fine
-            self._handles = None
+            self._handles = None  # a worker's handles are looked up, never the creator's: safe to drop
             raise Unavailable(f"bank index unavailable: {type(exc).__name__}") from None
         return [
             sorted((m for shard in per_shard for m in shard[k]), key=lambda m: (m.distance, m.entry_id))
@@ -295,11 +321,15 @@ class ShardedIndex:
         self._handles = None
 
 
-def campaign_actor(name: str, history: Any, policy: Policy) -> Any:
+def campaign_actor(name: str, history: Any, policy: Policy, *, detached: bool = False) -> Any:
     """The cluster's campaign actor of this name, created if it is missing (rebuilt from
-    `history`, a `store.StoreRef`, over the policy's window and spam-checked contexts)."""
+    `history`, a `store.StoreRef`, over the policy's window and spam-checked contexts);
+    `detached`: it outlives the process that created it."""
     contexts = [n for n, c in policy.contexts.items() if "spam" in c.checks]
-    return CampaignActor.options(name=name, get_if_exists=True).remote(history, policy.campaigns, contexts)
+    options: dict[str, Any] = {"name": name, "get_if_exists": True}
+    if detached:
+        options["lifetime"] = "detached"
+    return CampaignActor.options(**options).remote(history, policy.campaigns, contexts)
 
 
 @ray.remote(max_restarts=-1, max_task_retries=-1, num_cpus=0)

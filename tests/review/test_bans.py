@@ -8,6 +8,7 @@ its share; the Ray shards are not needed to see what the banks hold."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +17,7 @@ from images import make_jpeg, reencode
 from review_helpers import ADMIN, ALICE, policy, review_item
 from sqlalchemy import select
 
-from moderation.banks import Banks, index_entry
+from moderation.banks import Banks, index_entry, photo_entry
 from moderation.errors import InvalidInput, NotFound
 from moderation.photos.banks import BankIndex
 from moderation.photos.decode import DecodeLimits
@@ -177,11 +178,11 @@ class Uploads:
         index.add(index_entry(r["entry_id"], r) for batch in self.store.iter_bank_entries() for r in batch)
         reasons = p.bank_reasons(index.match(hashes, p.hash_matching), author) + list(models)
         verdict = p.decide(Item(id=item_id, type=ItemType.PHOTO, context="car_photo", author_id=author), Signals(reasons=reasons))
-        self.store.save_items([
-            review_item(item_id, image=data, author=author, decision=verdict.decision.value, queue=verdict.queue or "photos", reasons=[r.to_dict() for r in reasons])
-        ])
-        if verdict.decision.value == "approve":
-            asyncio.run(self.banks.remember(p.seen_bank, [(item_id, author, hashes)]))
+        item = review_item(item_id, image=data, author=author, decision=verdict.decision.value, queue=verdict.queue or "photos",
+                           reasons=[r.to_dict() for r in reasons])
+        if verdict.decision.value == "approve":  # as Moderation stores it: the seen entry with the item
+            item = replace(item, seen=photo_entry(p.seen_bank, hashes, note=None, author_id=author, item_id=item_id, actor="policy"))
+        self.store.save_items([item])
         return {"decision": verdict.decision.value, "reasons": {r.category: r.detail for r in reasons}}
 
     def reject(self, item_id: str, ban: bool | None = None) -> bool:
