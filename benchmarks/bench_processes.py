@@ -26,6 +26,7 @@ from servers import (
     b64,
     free_port,
     fresh_postgres_database,
+    kill_shared_actors,
 )
 
 pytestmark = pytest.mark.fault
