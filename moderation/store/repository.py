@@ -185,7 +185,220 @@ class Repository:
         return Transaction(self.engine)
 
 
-class Store(Repository):
+class BankRepository(Repository):
+    """Bank entries, the bank log the index shards follow, and moderators' bank changes."""
+
+    def add_bank_entries(self, entries: Sequence[NewBankEntry]) -> list[int]:
+        """Store entries and log them, in one transaction: the index shards follow the log."""
+        with self._tx() as conn:
+            return _insert_bank_entries(conn, entries, utcnow())
+
+    def list_bank(self, bank: str, limit: int = 100, offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+        with self._tx() as conn:
+            total = conn.execute(
+                select(func.count()).select_from(bank_entries).where(bank_entries.c.bank == bank)
+            ).scalar_one()
+            rows = conn.execute(
+                select(bank_entries)
+                .where(bank_entries.c.bank == bank)
+                .order_by(bank_entries.c.id)
+                .limit(limit)
+                .offset(offset)
+            ).all()
+        return int(total), [_bank_row(r) for r in rows]
+
+    def delete_bank_entry(self, bank: str, entry_id: int) -> None:
+        with self._tx() as conn:
+            res = conn.execute(
+                delete(bank_entries).where(bank_entries.c.bank == bank, bank_entries.c.id == entry_id)
+            )
+            if res.rowcount == 0:
+                raise NotFound(f"no entry {entry_id} in bank {bank!r}")
+            _log_bank_changes(conn, [(entry_id, "remove")])
+
+    def iter_bank_entries(
+        self, batch: int = 10_000, bank: str | None = None, shard: tuple[int, int] | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every entry of one bank or of every bank (or of one index shard: `(k, n)` keeps the
+        ids equal to k modulo n), in id order, a batch at a time (keyset paging: each batch
+        costs the same however far in): the index rebuild, CSV export."""
+        last = 0
+        while True:
+            query = select(bank_entries).where(bank_entries.c.id > last)
+            if bank is not None:
+                query = query.where(bank_entries.c.bank == bank)
+            if shard is not None:
+                query = query.where(bank_entries.c.id % shard[1] == shard[0])
+            with self._tx() as conn:
+                rows = conn.execute(query.order_by(bank_entries.c.id).limit(batch)).all()
+            if not rows:
+                return
+            last = rows[-1].id
+            yield [_bank_row(r) for r in rows]
+
+    def bank_log_position(self) -> int:
+        """The newest change's sequence number (0 before the first)."""
+        with self._tx() as conn:
+            return int(conn.execute(select(func.coalesce(func.max(bank_log.c.seq), 0))).scalar_one())
+
+    def bank_log_after(self, after: int, since: datetime, shard: tuple[int, int] | None = None) -> list[tuple[int, int, str]]:
+        """(seq, entry id, op) of the changes past `after`, and of those logged since `since`:
+        on PostgreSQL writers commit out of order, so a change numbered below one already
+        seen can appear later; a follower re-reads the recent past and skips what it applied."""
+        c = bank_log.c
+        query = select(c.seq, c.entry_id, c.op).where(or_(c.seq > after, c.at >= since))
+        if shard is not None:
+            query = query.where(c.entry_id % shard[1] == shard[0])
+        with self._tx() as conn:
+            return [(int(r.seq), int(r.entry_id), str(r.op)) for r in conn.execute(query.order_by(c.seq))]
+
+    def bank_entries_by_id(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+        """The entries still stored among `ids`."""
+        out: list[dict[str, Any]] = []
+        with self._tx() as conn:
+            for chunk in _chunks(list(ids), 500):
+                out += [_bank_row(r) for r in conn.execute(select(bank_entries).where(bank_entries.c.id.in_(chunk)))]
+        return out
+
+    def claim_due_bank_changes(self, limit: int = 20, now: datetime | None = None) -> list[dict[str, Any]]:
+        """Moderators' bank changes past their undo window, each leased for a minute: its
+        `due_at` moves forward, so a node that fails between the claim and `set_bank_entry`
+        (the index down, the database busy) leaves it to be retried, not lost.
+        `applied_at` is set only once applied."""
+        now = now or utcnow()
+        c = bank_changes.c
+
+        def due(table: Any) -> Any:
+            return and_(table.c.applied_at.is_(None), table.c.cancelled_at.is_(None), table.c.due_at <= now)
+
+        bc = bank_changes.alias("candidate")
+        sub = select(bc.c.id).where(due(bc)).order_by(bc.c.due_at).limit(limit)
+        with self._tx() as conn:
+            ids = claim_rows(conn, bank_changes, sub, bc, due(bank_changes), {"due_at": now + BANK_CHANGE_LEASE})
+        if not ids:
+            return []
+        with self._tx() as conn:
+            rows = conn.execute(
+                select(bank_changes, items.c.id.label("item_id"), items.c.author_id, items.c.blob_sha256)
+                .join(items, items.c.pk == c.item_pk)
+                .where(c.id.in_(ids))
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
+    def set_bank_entry(self, change_id: int, entry_id: int | None) -> bool:
+        """Record a claimed change as applied (as `entry_id`), or as given up (None). False
+        when an undo cancelled it meanwhile: the caller removes the entry it added."""
+        now = utcnow()
+        values: dict[str, Any] = {"entry_id": entry_id, "applied_at": now} if entry_id is not None else {"cancelled_at": now}
+        with self._tx() as conn:
+            done = conn.execute(
+                update(bank_changes)
+                .where(bank_changes.c.id == change_id, bank_changes.c.cancelled_at.is_(None), bank_changes.c.applied_at.is_(None))
+                .values(**values)
+            )
+        return bool(done.rowcount)
+
+    def bank_entries_for_item(self, item_id: str, bank: str | None = None) -> list[dict[str, Any]]:
+        """The bank entries moderators' decisions on an item put in a bank (of `bank`, or of
+        every bank) that are still there, oldest first: what an unban removes. A change
+        still in its undo window has no entry yet (undoing the decision cancels it)."""
+        c = bank_changes.c
+        query = (
+            select(c.bank, c.entry_id, c.decision_id, c.actor, c.applied_at)
+            .join(items, items.c.pk == c.item_pk)
+            .join(bank_entries, and_(bank_entries.c.id == c.entry_id, bank_entries.c.bank == c.bank))
+            .where(items.c.id == item_id, c.applied_at.is_not(None), c.cancelled_at.is_(None))
+            .order_by(c.id)
+        )
+        if bank is not None:
+            query = query.where(c.bank == bank)
+        with self._tx() as conn:
+            if conn.execute(select(items.c.pk).where(items.c.id == item_id)).first() is None:
+                raise NotFound(f"no item with id {item_id!r}")
+            rows = conn.execute(query).all()
+        return [
+            {"bank": r.bank, "entry_id": int(r.entry_id), "decision_id": int(r.decision_id), "actor": r.actor, "applied_at": aware(r.applied_at)}
+            for r in rows
+        ]
+
+
+
+class BacktestRepository(Repository):
+    """Stored items as a replay reads them, and the backtests' summaries."""
+
+    def iter_replay_items(self, batch: int = 2_000, types: Sequence[str] = ("text", "photo")) -> Iterator[list[dict[str, Any]]]:
+        """Stored items with what a replay needs, a batch at a time in primary-key order
+        (keyset paging): content (a photo's bytes), the automatic decision and its reasons,
+        and `judged`, the last standing human judgement (a moderator's decision or a QA
+        verdict: `{"decision", "label"}`, the label a moderator gave if any), else None."""
+        last = 0
+        while True:
+            query = (
+                select(items.c.pk, items.c.id, items.c.type, items.c.context, items.c.author_id, items.c.text,
+                       items.c.locale, items.c.first_decision, items.c.reasons, blobs.c.data)
+                .outerjoin(blobs, blobs.c.sha256 == items.c.blob_sha256)
+                .where(items.c.pk > last, items.c.type.in_(list(types)))
+                .order_by(items.c.pk)
+                .limit(batch)
+            )
+            with self._tx() as conn:
+                rows = conn.execute(query).all()
+                if not rows:
+                    return
+                judged: dict[int, dict[str, Any]] = {}
+                human = conn.execute(
+                    select(decisions.c.item_pk, decisions.c.decision, decisions.c.reasons)
+                    .where(decisions.c.item_pk.in_([r.pk for r in rows]), decisions.c.kind.in_(("human", "qa")),
+                           decisions.c.undone.is_(False))
+                    .order_by(decisions.c.id)
+                )
+                for h in human:  # the last one stands
+                    label = ((h.reasons or [{}])[0] or {}).get("label")
+                    judged[h.item_pk] = {"decision": h.decision, "label": label}
+            last = rows[-1].pk
+            yield [
+                {"id": r.id, "type": r.type, "context": r.context, "author_id": r.author_id, "text": r.text,
+                 "locale": r.locale, "image": bytes(r.data) if r.data is not None else None,
+                 "first_decision": r.first_decision, "reasons": r.reasons or [], "judged": judged.get(r.pk)}
+                for r in rows
+            ]
+
+    def save_backtest(self, actor: str, summary: dict[str, Any]) -> int:
+        """Keep a backtest's summary; its headline figures also go in their own columns."""
+        with self._tx() as conn:
+            res = conn.execute(
+                insert(backtests).values(
+                    created_at=utcnow(),
+                    actor=actor,
+                    policy_version=summary["policy_version"],
+                    source=summary["source"][:256],
+                    workers=summary["workers"],
+                    items=summary["items"],
+                    changed=summary["changed"],
+                    automation_before=summary["automation"]["before"]["value"],
+                    automation_after=summary["automation"]["after"]["value"],
+                    precision_before=summary["precision"]["before"]["value"],
+                    precision_after=summary["precision"]["after"]["value"],
+                    summary=summary,
+                )
+            )
+            return int(res.inserted_primary_key[0])
+
+    def list_backtests(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The last backtests, newest first."""
+        with self._tx() as conn:
+            rows = conn.execute(select(backtests).order_by(backtests.c.id.desc()).limit(limit)).all()
+        return [
+            {"id": r.id, "created_at": aware(r.created_at), "actor": r.actor, "policy_version": r.policy_version,
+             "source": r.source, "workers": r.workers, "items": r.items, "changed": r.changed,
+             "automation_before": r.automation_before, "automation_after": r.automation_after,
+             "precision_before": r.precision_before, "precision_after": r.precision_after, "summary": r.summary}
+            for r in rows
+        ]
+
+
+
+class Store(BankRepository, BacktestRepository):
     """Items, blobs, banks, API keys and the audit log."""
 
     def ping(self) -> None:
@@ -412,6 +625,19 @@ class Store(Repository):
         with self._tx() as conn:
             return search.find(conn, query)
 
+    def recent_texts(self, since: datetime, contexts: Sequence[str]) -> list[tuple[str, str, float]]:
+        """(author, text, epoch seconds) of the texts of `contexts` stored since `since`, oldest
+        first: what the campaign window is rebuilt from when it restarts."""
+        if not contexts:
+            return []
+        query = (
+            select(items.c.author_id, items.c.text, items.c.created_at)
+            .where(items.c.created_at >= since, items.c.type == "text", items.c.context.in_(list(contexts)))
+            .order_by(items.c.created_at, items.c.pk)
+        )
+        with self._tx() as conn:
+            return [(r.author_id, r.text or "", aware(r.created_at).timestamp()) for r in conn.execute(query)]
+
     def count_items(self) -> int:
         with self._tx() as conn:
             return int(conn.execute(select(func.count()).select_from(items)).scalar_one())
@@ -431,226 +657,6 @@ class Store(Repository):
         if row is None:
             raise NotFound("no such blob")
         return bytes(row.data), row.media_type
-
-    # -- banks ------------------------------------------------------------------------------
-
-    def add_bank_entries(self, entries: Sequence[NewBankEntry]) -> list[int]:
-        """Store entries and log them, in one transaction: the index shards follow the log."""
-        with self._tx() as conn:
-            return _insert_bank_entries(conn, entries, utcnow())
-
-    def list_bank(self, bank: str, limit: int = 100, offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
-        with self._tx() as conn:
-            total = conn.execute(
-                select(func.count()).select_from(bank_entries).where(bank_entries.c.bank == bank)
-            ).scalar_one()
-            rows = conn.execute(
-                select(bank_entries)
-                .where(bank_entries.c.bank == bank)
-                .order_by(bank_entries.c.id)
-                .limit(limit)
-                .offset(offset)
-            ).all()
-        return int(total), [_bank_row(r) for r in rows]
-
-    def delete_bank_entry(self, bank: str, entry_id: int) -> None:
-        with self._tx() as conn:
-            res = conn.execute(
-                delete(bank_entries).where(bank_entries.c.bank == bank, bank_entries.c.id == entry_id)
-            )
-            if res.rowcount == 0:
-                raise NotFound(f"no entry {entry_id} in bank {bank!r}")
-            _log_bank_changes(conn, [(entry_id, "remove")])
-
-    def iter_bank_entries(
-        self, batch: int = 10_000, bank: str | None = None, shard: tuple[int, int] | None = None
-    ) -> Iterator[list[dict[str, Any]]]:
-        """Every entry of one bank or of every bank (or of one index shard: `(k, n)` keeps the
-        ids equal to k modulo n), in id order, a batch at a time (keyset paging: each batch
-        costs the same however far in): the index rebuild, CSV export."""
-        last = 0
-        while True:
-            query = select(bank_entries).where(bank_entries.c.id > last)
-            if bank is not None:
-                query = query.where(bank_entries.c.bank == bank)
-            if shard is not None:
-                query = query.where(bank_entries.c.id % shard[1] == shard[0])
-            with self._tx() as conn:
-                rows = conn.execute(query.order_by(bank_entries.c.id).limit(batch)).all()
-            if not rows:
-                return
-            last = rows[-1].id
-            yield [_bank_row(r) for r in rows]
-
-    def recent_texts(self, since: datetime, contexts: Sequence[str]) -> list[tuple[str, str, float]]:
-        """(author, text, epoch seconds) of the texts of `contexts` stored since `since`, oldest
-        first: what the campaign window is rebuilt from when it restarts."""
-        if not contexts:
-            return []
-        query = (
-            select(items.c.author_id, items.c.text, items.c.created_at)
-            .where(items.c.created_at >= since, items.c.type == "text", items.c.context.in_(list(contexts)))
-            .order_by(items.c.created_at, items.c.pk)
-        )
-        with self._tx() as conn:
-            return [(r.author_id, r.text or "", aware(r.created_at).timestamp()) for r in conn.execute(query)]
-
-    def bank_log_position(self) -> int:
-        """The newest change's sequence number (0 before the first)."""
-        with self._tx() as conn:
-            return int(conn.execute(select(func.coalesce(func.max(bank_log.c.seq), 0))).scalar_one())
-
-    def bank_log_after(self, after: int, since: datetime, shard: tuple[int, int] | None = None) -> list[tuple[int, int, str]]:
-        """(seq, entry id, op) of the changes past `after`, and of those logged since `since`:
-        on PostgreSQL writers commit out of order, so a change numbered below one already
-        seen can appear later; a follower re-reads the recent past and skips what it applied."""
-        c = bank_log.c
-        query = select(c.seq, c.entry_id, c.op).where(or_(c.seq > after, c.at >= since))
-        if shard is not None:
-            query = query.where(c.entry_id % shard[1] == shard[0])
-        with self._tx() as conn:
-            return [(int(r.seq), int(r.entry_id), str(r.op)) for r in conn.execute(query.order_by(c.seq))]
-
-    def bank_entries_by_id(self, ids: Sequence[int]) -> list[dict[str, Any]]:
-        """The entries still stored among `ids`."""
-        out: list[dict[str, Any]] = []
-        with self._tx() as conn:
-            for chunk in _chunks(list(ids), 500):
-                out += [_bank_row(r) for r in conn.execute(select(bank_entries).where(bank_entries.c.id.in_(chunk)))]
-        return out
-
-    def claim_due_bank_changes(self, limit: int = 20, now: datetime | None = None) -> list[dict[str, Any]]:
-        """Moderators' bank changes past their undo window, each leased for a minute: its
-        `due_at` moves forward, so a node that fails between the claim and `set_bank_entry`
-        (the index down, the database busy) leaves it to be retried, not lost.
-        `applied_at` is set only once applied."""
-        now = now or utcnow()
-        c = bank_changes.c
-
-        def due(table: Any) -> Any:
-            return and_(table.c.applied_at.is_(None), table.c.cancelled_at.is_(None), table.c.due_at <= now)
-
-        bc = bank_changes.alias("candidate")
-        sub = select(bc.c.id).where(due(bc)).order_by(bc.c.due_at).limit(limit)
-        with self._tx() as conn:
-            ids = claim_rows(conn, bank_changes, sub, bc, due(bank_changes), {"due_at": now + BANK_CHANGE_LEASE})
-        if not ids:
-            return []
-        with self._tx() as conn:
-            rows = conn.execute(
-                select(bank_changes, items.c.id.label("item_id"), items.c.author_id, items.c.blob_sha256)
-                .join(items, items.c.pk == c.item_pk)
-                .where(c.id.in_(ids))
-            ).all()
-        return [dict(r._mapping) for r in rows]
-
-    def set_bank_entry(self, change_id: int, entry_id: int | None) -> bool:
-        """Record a claimed change as applied (as `entry_id`), or as given up (None). False
-        when an undo cancelled it meanwhile: the caller removes the entry it added."""
-        now = utcnow()
-        values: dict[str, Any] = {"entry_id": entry_id, "applied_at": now} if entry_id is not None else {"cancelled_at": now}
-        with self._tx() as conn:
-            done = conn.execute(
-                update(bank_changes)
-                .where(bank_changes.c.id == change_id, bank_changes.c.cancelled_at.is_(None), bank_changes.c.applied_at.is_(None))
-                .values(**values)
-            )
-        return bool(done.rowcount)
-
-    def bank_entries_for_item(self, item_id: str, bank: str | None = None) -> list[dict[str, Any]]:
-        """The bank entries moderators' decisions on an item put in a bank (of `bank`, or of
-        every bank) that are still there, oldest first: what an unban removes. A change
-        still in its undo window has no entry yet (undoing the decision cancels it)."""
-        c = bank_changes.c
-        query = (
-            select(c.bank, c.entry_id, c.decision_id, c.actor, c.applied_at)
-            .join(items, items.c.pk == c.item_pk)
-            .join(bank_entries, and_(bank_entries.c.id == c.entry_id, bank_entries.c.bank == c.bank))
-            .where(items.c.id == item_id, c.applied_at.is_not(None), c.cancelled_at.is_(None))
-            .order_by(c.id)
-        )
-        if bank is not None:
-            query = query.where(c.bank == bank)
-        with self._tx() as conn:
-            if conn.execute(select(items.c.pk).where(items.c.id == item_id)).first() is None:
-                raise NotFound(f"no item with id {item_id!r}")
-            rows = conn.execute(query).all()
-        return [
-            {"bank": r.bank, "entry_id": int(r.entry_id), "decision_id": int(r.decision_id), "actor": r.actor, "applied_at": aware(r.applied_at)}
-            for r in rows
-        ]
-
-    # -- replays and backtests -------------------------------------------------------------
-
-    def iter_replay_items(self, batch: int = 2_000, types: Sequence[str] = ("text", "photo")) -> Iterator[list[dict[str, Any]]]:
-        """Stored items with what a replay needs, a batch at a time in primary-key order
-        (keyset paging): content (a photo's bytes), the automatic decision and its reasons,
-        and `judged`, the last standing human judgement (a moderator's decision or a QA
-        verdict: `{"decision", "label"}`, the label a moderator gave if any), else None."""
-        last = 0
-        while True:
-            query = (
-                select(items.c.pk, items.c.id, items.c.type, items.c.context, items.c.author_id, items.c.text,
-                       items.c.locale, items.c.first_decision, items.c.reasons, blobs.c.data)
-                .outerjoin(blobs, blobs.c.sha256 == items.c.blob_sha256)
-                .where(items.c.pk > last, items.c.type.in_(list(types)))
-                .order_by(items.c.pk)
-                .limit(batch)
-            )
-            with self._tx() as conn:
-                rows = conn.execute(query).all()
-                if not rows:
-                    return
-                judged: dict[int, dict[str, Any]] = {}
-                human = conn.execute(
-                    select(decisions.c.item_pk, decisions.c.decision, decisions.c.reasons)
-                    .where(decisions.c.item_pk.in_([r.pk for r in rows]), decisions.c.kind.in_(("human", "qa")),
-                           decisions.c.undone.is_(False))
-                    .order_by(decisions.c.id)
-                )
-                for h in human:  # the last one stands
-                    label = ((h.reasons or [{}])[0] or {}).get("label")
-                    judged[h.item_pk] = {"decision": h.decision, "label": label}
-            last = rows[-1].pk
-            yield [
-                {"id": r.id, "type": r.type, "context": r.context, "author_id": r.author_id, "text": r.text,
-                 "locale": r.locale, "image": bytes(r.data) if r.data is not None else None,
-                 "first_decision": r.first_decision, "reasons": r.reasons or [], "judged": judged.get(r.pk)}
-                for r in rows
-            ]
-
-    def save_backtest(self, actor: str, summary: dict[str, Any]) -> int:
-        """Keep a backtest's summary; its headline figures also go in their own columns."""
-        with self._tx() as conn:
-            res = conn.execute(
-                insert(backtests).values(
-                    created_at=utcnow(),
-                    actor=actor,
-                    policy_version=summary["policy_version"],
-                    source=summary["source"][:256],
-                    workers=summary["workers"],
-                    items=summary["items"],
-                    changed=summary["changed"],
-                    automation_before=summary["automation"]["before"]["value"],
-                    automation_after=summary["automation"]["after"]["value"],
-                    precision_before=summary["precision"]["before"]["value"],
-                    precision_after=summary["precision"]["after"]["value"],
-                    summary=summary,
-                )
-            )
-            return int(res.inserted_primary_key[0])
-
-    def list_backtests(self, limit: int = 20) -> list[dict[str, Any]]:
-        """The last backtests, newest first."""
-        with self._tx() as conn:
-            rows = conn.execute(select(backtests).order_by(backtests.c.id.desc()).limit(limit)).all()
-        return [
-            {"id": r.id, "created_at": aware(r.created_at), "actor": r.actor, "policy_version": r.policy_version,
-             "source": r.source, "workers": r.workers, "items": r.items, "changed": r.changed,
-             "automation_before": r.automation_before, "automation_after": r.automation_after,
-             "precision_before": r.precision_before, "precision_after": r.precision_after, "summary": r.summary}
-            for r in rows
-        ]
 
     # -- audit ------------------------------------------------------------------------------
 
