@@ -224,7 +224,7 @@ def _decode(data: bytes, sniffed: str, limits: DecodeLimits, mode: str) -> Photo
     if image.mode in ("RGB", "L"):
         pixels, box = image, None
     else:
-        pixels, box = _shrink_to_8bit(image, target)
+        pixels, box = shrink_to_8bit(image, target)
     if pixels.mode == "RGB" and mode == "L":
         pixels = pixels.convert("L")
     if pixels.size != target:
@@ -335,7 +335,7 @@ def _orientation(image: Image.Image) -> int | None:
     return value if isinstance(value, int) and 1 <= value <= 8 else None
 
 
-def _shrink_to_8bit(
+def shrink_to_8bit(
     image: Image.Image, target: tuple[int, int]
 ) -> tuple[Image.Image, tuple[float, float, float, float]]:
     """`_to_8bit` a strip of rows at a time, each strip box-reduced by the whole factors

@@ -18,7 +18,7 @@ from images import encode, photo_array
 from PIL import Image
 
 from moderation.errors import ImageTooLarge, InvalidImage
-from moderation.photos.decode import DecodeLimits, Photo, _shrink_to_8bit, decode
+from moderation.photos.decode import DecodeLimits, Photo, shrink_to_8bit, decode
 
 REPO = Path(__file__).resolve().parents[2]
 MiB = 2**20
@@ -388,7 +388,7 @@ def test_shrink_to_8bit_scales_32_bit_gray_by_the_whole_image_peak(mode: str) ->
     values = np.tile(np.linspace(0, 60000, 1600), (1200, 1))
     values[:600] = 200
     image = Image.fromarray(values.astype(np.int32 if mode == "I" else np.float32), mode)
-    small = np.asarray(_shrink_to_8bit(image, (400, 300))[0])
+    small = np.asarray(shrink_to_8bit(image, (400, 300))[0])
     assert small.shape == (600, 800)
     assert small[:300].max() <= 1  # 200 of 65535
     assert small[-1, 0] == 0 and small[-1, -1] >= 232  # 60000 of 65535 is 233
