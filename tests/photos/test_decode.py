@@ -18,7 +18,7 @@ from images import encode, photo_array
 from PIL import Image
 
 from moderation.errors import ImageTooLarge, InvalidImage
-from moderation.photos.decode import DecodeLimits, Photo, shrink_to_8bit, decode
+from moderation.photos.decode import DecodeLimits, Photo, decode, shrink_to_8bit
 
 REPO = Path(__file__).resolve().parents[2]
 MiB = 2**20
