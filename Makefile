@@ -45,7 +45,7 @@ test: venv deps
 # The long fault and load tests: several API processes on PostgreSQL, node loss on a
 # two-node local Ray cluster.
 test-slow: venv deps
-	$(BIN)/pytest tests -m fault -v $(PYTEST_ARGS)
+	$(BIN)/pytest tests benchmarks/bench_processes.py -m fault -v $(PYTEST_ARGS)
 
 # Full-size benchmarks; figures go to benchmarks/README.md by hand, with the machine.
 bench: venv
