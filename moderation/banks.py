@@ -234,7 +234,9 @@ class Banks:
 
     async def apply_due_changes(self) -> int:
         """Moderators' bank changes whose undo window has passed: each photo is hashed
-        from its stored blob and added. A change undone meanwhile has its entry removed."""
+        from its stored blob and added, the entry and the change's record in one
+        transaction (a failure between the two would leave an entry no unban finds). A
+        change undone meanwhile adds nothing."""
         done = 0
         for ch in await run_in_threadpool(self.store.claim_due_bank_changes):
             try:
@@ -245,11 +247,10 @@ class Banks:
                 await run_in_threadpool(self.store.set_bank_entry, ch["id"], None)
                 continue
             entry = photo_entry(ch["bank"], hashes, note=f"review decision {ch['decision_id']}", author_id=ch["author_id"], item_id=ch["item_id"], actor=ch["actor"])
-            [entry_id] = await self.store_entries([entry])
-            if not await run_in_threadpool(self.store.set_bank_entry, ch["id"], entry_id):
-                # undone while it was being applied: the undo found nothing to remove yet
-                await self.remove_entry(ch["bank"], entry_id, ch["actor"])
+            entry_id = await run_in_threadpool(self.store.apply_bank_change, ch["id"], entry)
+            if entry_id is None:  # undone while it was being applied
                 continue
+            await self.sync()
             await run_in_threadpool(self.store.audit, ch["actor"], "bank.add", f"{ch['bank']}/{entry_id}", {"item_id": ch["item_id"], "decision_id": ch["decision_id"]})
             done += 1
         return done

@@ -285,6 +285,24 @@ class BankRepository(Repository):
             ).all()
         return [dict(r._mapping) for r in rows]
 
+    def apply_bank_change(self, change_id: int, entry: NewBankEntry) -> int | None:
+        """Add a claimed change's entry and record the change as applied, in one transaction;
+        None (and nothing added) when an undo cancelled the change meanwhile."""
+        now = utcnow()
+        try:
+            with self._tx() as conn:
+                [entry_id] = _insert_bank_entries(conn, [entry], now)
+                done = conn.execute(
+                    update(bank_changes)
+                    .where(bank_changes.c.id == change_id, bank_changes.c.cancelled_at.is_(None), bank_changes.c.applied_at.is_(None))
+                    .values(entry_id=entry_id, applied_at=now)
+                )
+                if done.rowcount != 1:
+                    raise _ChangeCancelled
+        except _ChangeCancelled:
+            return None
+        return entry_id
+
     def set_bank_entry(self, change_id: int, entry_id: int | None) -> bool:
         """Record a claimed change as applied (as `entry_id`), or as given up (None). False
         when an undo cancelled it meanwhile: the caller removes the entry it added."""
@@ -703,6 +721,10 @@ def _first_state(decision: str) -> tuple[str, str | None]:
 
 # Any constant: the advisory lock that orders bank log writers on PostgreSQL.
 _BANK_LOG_LOCK = 0x6D6F64  # "mod"
+
+
+class _ChangeCancelled(Exception):
+    """Rolls back a bank change's entry when an undo cancelled the change first."""
 
 
 def _insert_bank_entries(conn: Connection, entries: Sequence[NewBankEntry], now: datetime) -> list[int]:

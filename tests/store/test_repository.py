@@ -197,3 +197,25 @@ def test_a_deleted_bank_entry_id_is_never_given_again(store: Store) -> None:
     [second] = store.add_bank_entries([entry])
     assert second > first
     assert [op for _, entry_id, op in store.bank_log_after(0, utcnow()) if entry_id == first] == ["add", "remove"]
+
+
+def test_applying_a_bank_change_adds_its_entry_only_if_no_undo_cancelled_it(store: Store) -> None:
+    from datetime import timedelta
+
+    from images import make_jpeg
+    from review_helpers import ADMIN, ALICE, queue_for, review_item
+
+    store.save_items([review_item(f"ap-{k}", image=make_jpeg(seed=60 + k), phash=f"{k:016x}", queue="photos-sensitive") for k in range(2)])
+    q = queue_for(store)
+    tasks = {t["item"]["id"]: t["task_id"] for t in q.tasks.claim(ALICE, limit=2)}
+    first = q.decisions.decide(ALICE, tasks["ap-0"], "reject", ban=True)[0]
+    q.decisions.decide(ALICE, tasks["ap-1"], "reject", ban=True)
+    claimed = {c["item_id"]: c for c in store.claim_due_bank_changes(now=utcnow() + timedelta(seconds=30))}
+    entry = NewBankEntry(bank="banned", sha256="cd" * 32, phash=None, pdq=None, pdq_quality=None, variants=None,
+                         note=None, author_id=None, item_id="ap-1", created_by="test")
+    applied = store.apply_bank_change(claimed["ap-1"]["id"], entry)
+    assert applied is not None and [e["entry_id"] for e in store.bank_entries_for_item("ap-1")] == [applied]
+    q.decisions.undo(ADMIN, first.decision_id, why="wrong call")  # cancels ap-0's change while it is claimed
+    before = store.list_bank("banned")[0]
+    assert store.apply_bank_change(claimed["ap-0"]["id"], entry) is None
+    assert store.list_bank("banned")[0] == before  # nothing added for the cancelled change
