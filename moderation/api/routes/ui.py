@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -33,9 +33,34 @@ def _page(name: str) -> str:
     return (REVIEW_UI / name).read_text(encoding="utf-8")
 
 
-def _html(name: str) -> HTMLResponse:
+UI_LOCALES = ("en", "fr")
+
+
+def preferred_locale(accept_language: str | None) -> str:
+    """The UI language from an Accept-Language header: the highest-weighted language the UI
+    has a catalogue for, English when none. The page's script may still override it (the
+    language switch, remembered in the browser)."""
+    best, best_q = UI_LOCALES[0], 0.0
+    for part in (accept_language or "")[:1000].split(","):
+        tag, _, params = part.strip().partition(";")
+        lang = tag.strip().lower()[:2]
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if lang in UI_LOCALES and q > best_q:
+            best, best_q = lang, q
+    return best
+
+
+def _html(name: str, request: Request) -> HTMLResponse:
+    lang = preferred_locale(request.headers.get("accept-language"))
     return HTMLResponse(
-        _page(name),
+        _page(name).replace('<html lang="en">', f'<html lang="{lang}">', 1),
         headers={
             "Content-Security-Policy": UI_CSP,
             "X-Content-Type-Options": "nosniff",
@@ -47,12 +72,14 @@ def _html(name: str) -> HTMLResponse:
 
 
 @router.get("/review", response_class=HTMLResponse, include_in_schema=False)
-async def review_page() -> HTMLResponse:
-    return _html("index.html")
+async def review_page(request: Request) -> HTMLResponse:
+    return _html("index.html", request)
 
 
 # The same page for every id: the script reads the id from the address and asks the API,
 # so nothing of the id is ever written into the HTML.
-@router.get("/review/items/{item_id:path}", response_class=HTMLResponse, include_in_schema=False)
-async def item_page(item_id: str) -> HTMLResponse:
-    return _html("item.html")
+@router.get(
+    "/review/items/{item_id:path}", response_class=HTMLResponse, include_in_schema=False
+)
+async def item_page(item_id: str, request: Request) -> HTMLResponse:
+    return _html("item.html", request)
