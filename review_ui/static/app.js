@@ -3,7 +3,7 @@
 // the last decision back within the undo window. Every action has a button beside its key;
 // the keys work wherever the focus is, except in a text field.
 import * as api from "./api.js";
-import { localeSwitch, t, translatePage } from "./i18n.js";
+import { locale, localeSwitch, t, translatePage } from "./i18n.js";
 import { CATEGORIES, categoryName } from "./reasons.js";
 import { card, detail, el } from "./render.js";
 import * as search from "./search.js";
@@ -119,7 +119,7 @@ function decisionForm(task) {
   const choices = task.decision_reasons || [];
   if (choices.length) {
     const select = el("select", { id: "reason-code", "aria-label": t("card.reason_code") }, el("option", { value: "", text: t("card.reason_code.none") }));
-    for (const c of choices) select.append(el("option", { value: c.code, text: c.label || c.code, selected: c.code === saved.reason_code }));
+    for (const c of choices) select.append(el("option", { value: c.code, text: (c.labels && (c.labels[locale] || c.labels.en)) || c.code, selected: c.code === saved.reason_code }));
     select.addEventListener("change", () => { state.notes.set(task.task_id, { ...(state.notes.get(task.task_id) || {}), reason_code: select.value || null }); select.blur(); });
     form.append(el("label", {}, el("span", { text: t("card.reason_code") }), " ", select));
   }
@@ -286,9 +286,11 @@ function skip() {
   prefetch();
 }
 
+// Give every loaded task back; resolves once the server has them.
 function releaseAll({ keepalive = false } = {}) {
-  for (const x of state.tasks) api.release(x.task_id, { keepalive }).catch(() => {});
+  const sent = state.tasks.map((x) => api.release(x.task_id, { keepalive }).catch(() => {}));
   state.tasks = []; state.cur = 0; state.selected.clear(); state.notes.clear();
+  return Promise.all(sent);
 }
 
 function toggleSelect(id) {
@@ -466,8 +468,10 @@ function readFilters() {
   };
 }
 
-function reclaim() {
-  releaseAll();
+async function reclaim() {
+  const released = releaseAll();
+  render();
+  await released;
   state.empty = false;
   prefetch();
 }
@@ -489,7 +493,7 @@ function setup() {
     }
   });
   $("logout").addEventListener("click", async () => {
-    releaseAll();
+    await releaseAll();
     try { await api.logout(); } catch { /* the session may be gone already */ }
     state.undoable = []; state.decided = 0; state.resume = true;
     render();

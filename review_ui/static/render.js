@@ -85,7 +85,7 @@ export function glance(task) {
 }
 
 export function card(task, { current, selected, revealed }) {
-  const node = el("div", { class: `card${current ? " current" : ""}${selected ? " selected" : ""}`, "data-task-id": task.task_id, "aria-current": current ? "true" : null });
+  const node = el("div", { class: `card${current ? " current" : ""}${selected ? " selected" : ""}`, "data-task-id": task.task_id, "data-item": task.item.id, "data-queue": task.queue, "aria-current": current ? "true" : null });
   node.append(glance(task));
   node.append(el("div", { class: "meta", text: `${task.queue} · ${task.item.context} · ${task.item.author_id}` }));
   if (task.item.type === "photo") node.append(photo({ id: task.item.id, url: task.item.image_url, blurred: task.sensitive && !revealed }));
