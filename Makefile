@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test test-slow bench deps venv clean eval image
+.PHONY: run test test-slow bench deps venv clean eval image screenshots
 
 $(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,8 +23,16 @@ $(STAMP): $(RUN_STAMP)
 
 venv: $(STAMP)
 
-# System packages the tests need: PostgreSQL server binaries and Debian's chromium.
-deps:
+# axe-core, injected into the pages by the browser tests (test-only: never served).
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq npm >/dev/null; }
+	npm ci --prefix tests/browser --no-audit --no-fund --silent
+	touch $(AXE)
+
+# System packages the tests need: PostgreSQL server binaries, Debian's chromium, and
+# axe-core for the browser tests.
+deps: $(AXE)
 	@command -v initdb >/dev/null && command -v pg_ctl >/dev/null || { \
 	  apt-get update -qq && apt-get install -y -qq postgresql >/dev/null && \
 	  ln -sf /usr/lib/postgresql/*/bin/initdb /usr/local/bin/initdb && \
@@ -41,6 +49,12 @@ test: venv deps
 	MODERATION_BENCH_QUICK=1 $(BIN)/pytest tests benchmarks -m "not fault" \
 	  --benchmark-min-rounds=1 --benchmark-max-time=0.05 --benchmark-warmup=off \
 	  --benchmark-columns=mean,ops,rounds $(PYTEST_ARGS)
+
+# The review UI's screenshots at 1440x900 (and 1024x768), both languages, light and dark,
+# written to docs/screenshots/ (linked from the README).
+screenshots: venv deps
+	MODERATION_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/browser/test_queue_page.py \
+	  tests/browser/test_search_ui.py -p no:cacheprovider -q $(PYTEST_ARGS)
 
 # The long fault and load tests: several API processes on PostgreSQL, node loss on a
 # two-node local Ray cluster.
