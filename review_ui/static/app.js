@@ -102,7 +102,8 @@ function toggleHelp(show) {
   const help = $("help");
   help.hidden = show === undefined ? !help.hidden : !show;
   if (help.hidden) return;
-  const rows = ACTIONS.map((a) => [a.keys, a.label(current())]).concat(OTHER_KEYS.map(([k, key]) => [k, t(key)]));
+  const HELP_LABELS = { "approve-selected": "keys.approve_selected", "reject-selected": "keys.reject_selected" };
+  const rows = ACTIONS.map((a) => [a.keys, HELP_LABELS[a.id] ? t(HELP_LABELS[a.id]) : a.label(current())]).concat(OTHER_KEYS.map(([k, key]) => [k, t(key)]));
   const table = el("table", {}, el("tr", {}, el("th", { text: t("keys.key") }), el("th", { text: t("keys.does") })));
   for (const [keys, label] of rows) table.append(el("tr", {}, el("td", {}, ...keys.map((k) => el("kbd", { text: k }))), el("td", { text: label })));
   const close = el("button", { type: "button", class: "close", text: t("keys.close") });

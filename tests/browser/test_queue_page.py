@@ -396,7 +396,7 @@ def test_reasons_read_in_plain_words_with_the_technical_detail_on_d(page: Any) -
     )
 
 
-def test_near_copy_is_shown_beside_its_original(page: Any) -> None:
+def test_near_copy_is_shown_beside_its_original(page: Any, shots: Path) -> None:
     go_to(page, "copy-1")
     assert page.text_content("#detail .reasons .plain").startswith(
         "Near-copy of a photo posted by u-marie on "
@@ -420,6 +420,7 @@ def test_near_copy_is_shown_beside_its_original(page: Any) -> None:
     page.wait_for_function(
         "document.querySelectorAll('#detail .compare img')[1].naturalWidth === 320"
     )
+    page.screenshot(path=str(shots / "near-copy-en.png"))
 
 
 def test_face_boxes_are_drawn_on_b_and_the_panel_stays(page: Any) -> None:
@@ -616,5 +617,44 @@ def test_item_page_undoes_a_decision_after_the_window_for_an_admin(
     )
     assert live.service.store.get_item("words-1")["final_decision"] is None
     assert "annulée" in admin.text_content("table.decisions")
+    assert admin.errors == []
+    admin.context.close()
+
+
+def test_reject_and_ban_then_unban_from_the_item_page(
+    live: LiveService, browser: Any, page: Any
+) -> None:
+    page.click("#filters button[type=reset]")
+    page.wait_for_function(
+        "!!document.querySelector(\"#tasks .card[data-item='nude-2']\")"
+    )
+    go_to(page, "nude-2")
+    page.keyboard.press("i")  # reject and ban image
+    wait_for(
+        lambda: live.service.store.get_item("nude-2")["final_decision"] == "reject",
+        timeout=10,
+        what="nude-2 rejected",
+    )
+    # after the undo window the background job puts the photo in the banned bank
+    wait_for(
+        lambda: any(
+            e["applied_at"]
+            for e in live.service.store.bank_entries_for_item("nude-2", bank="banned")
+        ),
+        timeout=30,
+        what="banned",
+    )
+    admin = open_page(browser)
+    log_in(admin, live, "boss")
+    admin.goto(live.url + "/review/items/nude-2")
+    admin.wait_for_function("document.body.dataset.state === 'ready'")
+    assert admin.locator("#item .photo.blurred").count() == 1
+    admin.click("#item button.unban")
+    admin.wait_for_function("!document.querySelector('#item button.unban')")
+    wait_for(
+        lambda: live.service.store.bank_entries_for_item("nude-2", bank="banned") == [],
+        timeout=10,
+        what="unbanned",
+    )
     assert admin.errors == []
     admin.context.close()
