@@ -503,6 +503,7 @@ def test_decision_carries_the_policy_reason_and_a_note(
     live: LiveService, page: Any
 ) -> None:
     go_to(page, "words-1", "contact-info")
+    depth = page.text_content("#queue option[value='contact-info']")
     options = page.locator("#reason-code option").all_text_contents()
     assert "Shares a phone number" in options and "Nudity" not in " ".join(options)
     page.select_option("#reason-code", "phone_number")
@@ -534,6 +535,63 @@ def test_decision_carries_the_policy_reason_and_a_note(
         for a in audit
         if a["action"] == "review.human_decision"
     ] == ["phone_number"]
+    # the queue list's count follows the decisions
+    page.wait_for_function(
+        f"document.querySelector(\"#queue option[value='contact-info']\").textContent !== {depth!r}"
+    )
+    before, after = (
+        int(text.split("(")[1].split()[0])
+        for text in (depth, page.text_content("#queue option[value='contact-info']"))
+    )
+    assert after == before - 1
+
+
+def test_moderator_undoes_their_own_decision_from_the_item_page_within_the_window(
+    live: LiveService, browser: Any
+) -> None:
+    other = open_page(browser, "fr")
+    log_in(other, live, "mod2")
+    other.click(
+        "#tasks .card:not([data-queue='reports']) .meta"
+    )  # an item's task, not a report case
+    item_id = other.get_attribute("#tasks .card.current", "data-item")
+    other.keyboard.press("a")
+    other.goto(live.url + "/review/items/" + item_id)
+    other.wait_for_function("document.body.dataset.state === 'ready'")
+    assert "approuvé par user:mod2" in other.text_content("form.undo")
+    other.click("#undo")
+    other.wait_for_function("!document.getElementById('undo')")
+    assert live.service.store.get_item(item_id)["human_decision"] is None
+    other.goto(live.url + "/review")
+    other.wait_for_function("document.body.dataset.state === 'ready'")
+    other.click("#logout")
+    other.wait_for_selector("#login-form", state="visible")
+    other.context.close()
+
+
+def test_search_results_read_in_french(browser: Any, live: LiveService) -> None:
+    fr = open_page(browser, "fr")
+    log_in(fr, live, "mod2")
+    fr.keyboard.press("/")
+    fr.keyboard.type("author:u-sam")
+    fr.keyboard.press("Enter")
+    fr.wait_for_function(
+        "document.body.dataset.view === 'results' && !!document.querySelector('#results h2')"
+    )
+    assert fr.text_content("#results h2") == "1 résultat pour « author:u-sam »"
+    assert "finale :" in fr.text_content("#results .hit")
+    assert serious_violations(fr) == []
+    fr.keyboard.press("/")
+    fr.keyboard.type("introuvablexyz")
+    fr.keyboard.press("Enter")
+    fr.wait_for_function(
+        "document.querySelector('#results h2').textContent.startsWith('0 résultat')"
+    )
+    assert fr.text_content("#results .empty").startswith("Rien trouvé")
+    fr.keyboard.press("Escape")
+    fr.click("#logout")
+    fr.wait_for_selector("#login-form", state="visible")
+    fr.context.close()
 
 
 def test_skip_leaves_the_task_to_another_moderator(
