@@ -11,6 +11,9 @@ import * as search from "./search.js";
 const $ = (id) => document.getElementById(id);
 const PREFETCH_BELOW = 8;
 const CLAIM_SIZE = 12;
+// On a short queue (a claim got fewer than it asked: the server shares the queue among the
+// moderators on it) the page keeps only this many tasks ahead, so the others find work.
+const LOW_WATER = 2;
 const IDLE_RELEASE_MS = 120_000; // an idle moderator's tasks go back to the others
 const GRAY_KEY = "review-grayscale";
 
@@ -30,6 +33,7 @@ const state = {
   fetching: null,
   generation: 0,      // bumped when the queue or the filters change: older claims are given back
   empty: false,
+  short: false,       // the last claim got fewer tasks than it asked for
   resume: true,
   filters: {},
   notes: new Map(),   // task id -> {reason_code, note} typed before deciding
@@ -200,8 +204,9 @@ const filtered = () => Object.values(state.filters).some((v) => v !== undefined 
 // -- claiming, deciding, undoing ---------------------------------------------------------
 
 // Keep enough tasks loaded that the moderator never waits on the server.
+const below = () => state.tasks.length < (state.short ? LOW_WATER : PREFETCH_BELOW);
 function prefetch() {
-  if (state.fetching || state.tasks.length >= PREFETCH_BELOW) return state.fetching;
+  if (state.fetching || !below()) return state.fetching;
   const generation = state.generation;
   state.fetching = api.claim(CLAIM_SIZE, $("queue").value, state.resume, state.filters)
     .then((res) => {
@@ -215,13 +220,14 @@ function prefetch() {
       const fresh = res.tasks.filter((x) => !have.has(x.task_id));
       state.tasks.push(...fresh);
       state.empty = fresh.length === 0;
+      state.short = res.tasks.length < CLAIM_SIZE;
       for (const x of fresh) if (x.item.image_url) { const img = new Image(); img.src = x.item.image_url; } // warm the image cache
     })
     .catch((e) => { state.empty = true; if (e.status === 401) return showLogin(); toast(t("toast.load_failed", { error: e.message })); })
     .finally(() => {
       state.fetching = null;
       render();
-      if (generation !== state.generation || (!state.empty && state.tasks.length < PREFETCH_BELOW)) prefetch();
+      if (generation !== state.generation || (!state.empty && below())) prefetch();
     });
   render();
   return state.fetching;
@@ -566,7 +572,7 @@ function setup() {
   setInterval(() => {
     if ($("app").hidden) return;
     if (state.tasks.length && Date.now() - state.lastInput > IDLE_RELEASE_MS) { releaseAll(); state.resume = false; render(); return; }
-    if (state.tasks.length < PREFETCH_BELOW && Date.now() - state.lastInput <= IDLE_RELEASE_MS) prefetch();
+    if (below() && Date.now() - state.lastInput <= IDLE_RELEASE_MS) prefetch();
   }, 3000);
   window.addEventListener("pagehide", () => releaseAll({ keepalive: true }));
   counters();

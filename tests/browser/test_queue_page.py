@@ -82,6 +82,15 @@ FACES = [
         },
     }
 ]
+SPAM = [
+    {
+        "source": "rule",
+        "category": "spam",
+        "detector": "campaign",
+        "score": 1.0,
+        "detail": {"authors": 5, "window_seconds": 600},
+    }
+]
 COPY = [
     {
         "source": "hash",
@@ -198,6 +207,29 @@ def live(
                 priority=3,
             )
             for k in range(6)
+        ]
+    )
+    # a backlog behind them (a long queue: the page keeps 8 or more tasks ahead), and a
+    # short one: four spam messages
+    store.save_items(
+        [
+            review_item(
+                f"bulk-{k}",
+                text=f"trajet {k}: 06 12 34 57 {k:02d}",
+                queue="contact-info",
+                priority=3,
+            )
+            for k in range(30)
+        ]
+        + [
+            review_item(
+                f"spam-{k}",
+                text=f"gagnez un iphone {k}",
+                queue="contact-info",
+                priority=3,
+                reasons=SPAM,
+            )
+            for k in range(4)
         ]
     )
     reports = MemberReports(store.engine, lambda: svc.service.policy)
@@ -644,6 +676,36 @@ def test_filters_narrow_the_queue_and_sort_by_age(page: Any) -> None:
     assert (
         page.text_content("#tasks .empty") == "Nothing waiting matches these filters."
     )
+    page.click("#filters button[type=reset]")
+    page.wait_for_function(
+        "document.body.dataset.state === 'ready' && !!document.querySelector('#tasks .cat-nudity')"
+    )
+
+
+def test_a_short_queue_leaves_work_for_a_second_moderator(
+    live: LiveService, page: Any
+) -> None:
+    page.select_option("#f-category", "spam")
+    page.wait_for_function("document.body.dataset.state === 'ready'")
+    page.wait_for_timeout(
+        3500
+    )  # a poll of the queue passed: the page took what it wanted
+    assert page.locator("#tasks .card").count() == 2  # half of the four, and no more
+    with httpx.Client(base_url=live.url, timeout=30) as other:
+        csrf = other.post(
+            "/v1/auth/login", json={"username": "mod2", "password": "password1"}
+        ).json()["csrf_token"]
+        got = other.post(
+            "/v1/review/claim",
+            json={"limit": 12, "category": "spam", "share": True},
+            headers={"X-CSRF-Token": csrf},
+        ).json()["tasks"]
+        assert got, "the first moderator took the whole short queue"
+        for t in got:
+            other.post(
+                f"/v1/review/tasks/{t['task_id']}/release",
+                headers={"X-CSRF-Token": csrf},
+            )
     page.click("#filters button[type=reset]")
     page.wait_for_function(
         "document.body.dataset.state === 'ready' && !!document.querySelector('#tasks .cat-nudity')"
