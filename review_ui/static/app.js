@@ -127,7 +127,7 @@ function counters() {
 function decisionForm(task) {
   const saved = state.notes.get(task.task_id) || {};
   const form = el("div", { class: "decision-form" });
-  const choices = task.decision_reasons || [];
+  const choices = task.report_case || task.appeal ? [] : task.decision_reasons || []; // a case takes a note only
   if (choices.length) {
     const select = el("select", { id: "reason-code", "aria-label": t("card.reason_code") }, el("option", { value: "", text: t("card.reason_code.none") }));
     for (const c of choices) select.append(el("option", { value: c.code, text: (c.labels && (c.labels[locale] || c.labels.en)) || c.code, selected: c.code === saved.reason_code }));
@@ -259,7 +259,7 @@ function decide(which, { ban } = {}) {
   const extra = {};
   if (cluster) extra.apply_to_duplicates = true;
   if (ban) extra.ban = true;
-  if (reasonCode) extra.reason_code = reasonCode;
+  if (reasonCode && plainTask) extra.reason_code = reasonCode;
   if (note && note.trim()) extra.note = note.trim();
   removeTasks([task.task_id, ...dupIds]);
   state.decided += 1 + dupIds.length;
