@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.engine import URL, make_url
 from starlette.concurrency import run_in_threadpool
 
 from moderation.errors import InvalidInput
@@ -173,7 +174,14 @@ class BankFeed:
 
 def index_name(database_url: str) -> str:
     """The bank index actors' name: one index per database, shared by every API process
-    on it (and a test's service on its own database gets its own)."""
+    on it (and a test's service on its own database gets its own). The password is left
+    out of what is hashed: actor names are listed to anyone who reaches the Ray cluster,
+    and a rotated password must not start a second index. A URL without one hashes as it
+    always did, so running indexes keep their names."""
+    url = make_url(database_url)
+    if url.password is not None or "password" in url.query:
+        url = URL.create(url.drivername, url.username, None, url.host, url.port, url.database, url.query)
+        database_url = url.difference_update_query(["password"]).render_as_string(hide_password=False)
     return "bank-index-" + hashlib.sha256(database_url.encode()).hexdigest()[:16]
 
 
