@@ -251,14 +251,6 @@ bank_changes = Table(
     Index("ix_bank_changes_due", "applied_at", "cancelled_at", "due_at"),
 )
 
-# Small named cursors, e.g. the last item the QA sampler looked at.
-review_cursors = Table(
-    "review_cursors",
-    metadata,
-    Column("name", String(64), primary_key=True),
-    Column("value", BigInteger, nullable=False),
-)
-
 # One row per `moderation backtest`: what a candidate policy would have changed, kept so
 # the stats page can show the last ones. The figures an admin compares are columns; the
 # rest (decisions by category, shadow rules, examples) is the summary.

@@ -219,3 +219,28 @@ def test_applying_a_bank_change_adds_its_entry_only_if_no_undo_cancelled_it(stor
     before = store.list_bank("banned")[0]
     assert store.apply_bank_change(claimed["ap-0"]["id"], entry) is None
     assert store.list_bank("banned")[0] == before  # nothing added for the cancelled change
+
+
+def test_migration_drops_the_unused_review_cursors_table_and_can_put_it_back(database_url: str) -> None:
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from moderation.store import alembic_config, make_engine
+
+    engine = make_engine(database_url)
+    try:
+        migrate(engine)
+        assert "review_cursors" not in inspect(engine).get_table_names()
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        assert [d for d in diff if "review_cursors" in repr(d)] == []
+        cfg = alembic_config()
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0008")
+        assert "review_cursors" in inspect(engine).get_table_names()
+        migrate(engine)
+        assert "review_cursors" not in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
