@@ -202,8 +202,8 @@ sessions = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
 
-# Failed logins of the last minutes, shared by every API process: the throttle counts them
-# by account and by client address.
+# Failed logins of the last minutes (and logins being checked: counted until they succeed),
+# shared by every API process: the throttle counts them by account and by client address.
 login_failures = Table(
     "login_failures",
     metadata,
