@@ -116,7 +116,7 @@ def test_bank_csv_with_a_bad_row_far_down_is_refused_whole_naming_its_line(api: 
 
 
 def test_bank_csv_that_is_not_utf8_is_refused_naming_its_line(api: httpx.Client) -> None:
-    body = "hash_type,hash_hex,note\n".encode() + f"pdq,{1:064x},".encode() + "caf\u00e9\n".encode("latin-1")
+    body = b"hash_type,hash_hex,note\n" + f"pdq,{1:064x},".encode() + "caf\u00e9\n".encode("latin-1")
     problem = assert_problem(api.post("/v1/banks/allowed/import", files={"file": ("l.csv", body, "text/csv")}), 422)
     assert "line 2" in problem["detail"] and "UTF-8" in problem["detail"]
 
