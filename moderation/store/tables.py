@@ -202,8 +202,8 @@ sessions = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
 
-# Failed logins of the last minutes, shared by every API process: the throttle counts them
-# by account and by client address.
+# Failed logins of the last minutes (and logins being checked: counted until they succeed),
+# shared by every API process: the throttle counts them by account and by client address.
 login_failures = Table(
     "login_failures",
     metadata,
@@ -249,14 +249,6 @@ bank_changes = Table(
     Column("applied_at", DateTime(timezone=True)),
     Column("cancelled_at", DateTime(timezone=True)),
     Index("ix_bank_changes_due", "applied_at", "cancelled_at", "due_at"),
-)
-
-# Small named cursors, e.g. the last item the QA sampler looked at.
-review_cursors = Table(
-    "review_cursors",
-    metadata,
-    Column("name", String(64), primary_key=True),
-    Column("value", BigInteger, nullable=False),
 )
 
 # One row per `moderation backtest`: what a candidate policy would have changed, kept so
