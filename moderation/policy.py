@@ -228,7 +228,6 @@ def decision_reasons(raw: Any) -> dict[str, dict[str, dict[str, str]]]:
     return out
 
 
-
 @dataclass(frozen=True)
 class Statements:
     """The `statements:` section: what a member is told about a refusal, in their language
