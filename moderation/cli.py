@@ -3,7 +3,7 @@
     moderation serve [--host H] [--port P]
     moderation keys create NAME [--webhook-url URL] [--scope S]...
     moderation users create NAME [--role moderator|admin]   (password on stdin)
-    moderation eval photos [DIR]     | moderation eval text [FILE]
+    moderation eval photos [DIR|FILE] | moderation eval text [FILE]
     moderation export labels [--out FILE]
     moderation train text (LABELED.jsonl | --from-db) [--current NAME] [--out DIR]
     moderation tune [--file LABELED.jsonl] [--precision 0.99] [--write PATH]
@@ -113,11 +113,16 @@ def cmd_eval_photos(args: argparse.Namespace) -> int:
     from moderation.evaluation import eval_photos  # per command
 
     settings = Settings()
-    directory = Path(args.dir) if args.dir else settings.eval_dir / "photos"
-    if not directory.is_dir():
-        print(f"no evaluation photos at {directory} (set MODERATION_EVAL_DIR or pass DIR)", file=sys.stderr)
+    path = Path(args.path) if args.path else settings.eval_dir / "photos"
+    if not (path.is_file() or (path / "manifest.csv").is_file()):
+        print(f"no evaluation photos at {path} (set MODERATION_EVAL_DIR, or pass a folder with a "
+              "manifest.csv or a labeled JSONL file)", file=sys.stderr)
         return 2
-    print(eval_photos(directory, settings))
+    try:
+        print(eval_photos(path, settings))
+    except ModerationError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -326,8 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("eval", help="measure quality on labeled data")
     esub = e.add_subparsers(dest="eval_command", required=True)
-    ep = esub.add_parser("photos", help="duplicate matching recall and false positives per edit")
-    ep.add_argument("dir", nargs="?")
+    ep = esub.add_parser("photos", help="duplicate matching per edit, automation and its precision per label")
+    ep.add_argument("path", nargs="?", help="a folder with a manifest.csv, or a labeled JSONL file")
     ep.set_defaults(func=cmd_eval_photos)
     et = esub.add_parser("text", help="precision and recall per category")
     et.add_argument("file", nargs="?")
