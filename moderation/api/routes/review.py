@@ -121,7 +121,9 @@ async def undo(decision_id: DecisionId, session: SessionDep, service: ServiceDep
 
 @router.get("/v1/review/stats", response_model=StatsOut, **documented(SESSION, 422, 503))
 async def stats(session: SessionDep, service: ServiceDep, hours: Annotated[int, Query(ge=1, le=24 * 31)] = 24) -> dict[str, Any]:
-    return await run_in_threadpool(lambda: service.review.reports.stats(hours=hours))
+    return await run_in_threadpool(
+        lambda: service.review.reports.stats(hours=hours) | {"decision_quality": service.review.qa.decision_quality(hours=hours)}
+    )
 
 
 @router.get("/v1/review/search", response_model=SearchOut, **documented(SESSION, 422, 503))
