@@ -8,6 +8,7 @@ is read from its path at run time (default `../shared/eval`) and never copied.
 from __future__ import annotations
 
 import csv
+import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +36,16 @@ LABEL_CATEGORY = {"contact_info": "contact_info", "profanity_insult": "profanity
 TEXT_FILES = ("messages.dev.jsonl.gz", "contact_leakage.dev.jsonl", "carpool.dev.jsonl")
 
 
+HALVES = ("A", "B")
+
+
+def dev_half(row_id: str) -> str:
+    """"A" or "B": the half of a labeled set a row belongs to, by the parity of the sha1
+    of its id. Fixed, seedless and independent of order and of the other rows, so that
+    thresholds tuned on A can be measured on B, which they never saw."""
+    return HALVES[hashlib.sha1(str(row_id).encode()).digest()[-1] & 1]
+
+
 def _labels(row: dict[str, Any]) -> set[str]:
     labels = set(row.get("labels") or [])
     if not labels and row.get("label") and row["label"] != "ok":
@@ -52,8 +63,9 @@ def _flagged_categories(policy: Policy, item: Item, signals: Any) -> set[str]:
     return {r.category for r in signals.reasons if policy.action_for(item.context, r) in ("review", "reject")}
 
 
-def run_text_eval(path: Path, policy: Policy, batch: int = 256) -> dict[str, Any]:
-    """Precision and recall per category and per (source, language), plus false alarms on `ok`."""
+def run_text_eval(path: Path, policy: Policy, batch: int = 256, half: str | None = None) -> dict[str, Any]:
+    """Precision and recall per category and per (source, language), plus false alarms on
+    `ok`; only the rows of `half` (`dev_half`) when given."""
     analyzer = TextAnalyzer(policy, text_signals=text_signals_for(policy))
     # counts[group][category] = [tp, fp, fn]; ok[group] = [flagged, total, flagged_contact]
     counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
@@ -61,6 +73,8 @@ def run_text_eval(path: Path, policy: Policy, batch: int = 256) -> dict[str, Any
     decided: dict[str, Counter[str]] = defaultdict(Counter)  # primary label -> decisions
     for file in _text_files(path):
         rows = [r for r in read_jsonl(file) if r.get("label") != "ambiguous" and not r.get("ambiguous")]
+        if half is not None:
+            rows = [r for k, r in enumerate(rows) if dev_half(str(r.get("id", k))) == half]
         for start in range(0, len(rows), batch):
             chunk = rows[start : start + batch]
             items = [
@@ -175,8 +189,9 @@ def format_text_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def eval_text(path: Path, settings: Settings) -> str:
-    return format_text_report(run_text_eval(path, load_policy(settings.policy_path)))
+def eval_text(path: Path, settings: Settings, half: str | None = None, policy_path: Path | None = None) -> str:
+    report = run_text_eval(path, load_policy(policy_path or settings.policy_path), half=half)
+    return ("" if half is None else f"half {half} of the rows (moderation.evaluation.dev_half)\n") + format_text_report(report)
 
 
 def run_photo_eval(directory: Path, policy: Policy) -> list[dict[str, Any]]:
