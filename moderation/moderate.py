@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from moderation.banks import Banks, photo_entry
 from moderation.errors import Conflict, ModerationError, Unavailable
+from moderation.members.campaigns import Campaigns, crossings
 from moderation.members.enforcement import AuthorState, Enforcement
 from moderation.metrics import Metrics
 from moderation.policy import Policy
@@ -125,6 +126,7 @@ class Moderation:
         self.photo_pool = photo_pool
         self.banks = banks
         self.enforcement = Enforcement(store.engine, policy)
+        self.campaigns = Campaigns(store.engine, policy)
 
     async def moderate(self, reqs: Sequence[ItemRequest], api_key: ApiKey | None) -> list[ItemResult]:
         t0 = time.perf_counter()
@@ -224,6 +226,10 @@ class Moderation:
                     and row.content_sha256 == i.content_sha256 and row.first_decision == Decision.REJECT.value]
         if rejected:
             states |= await run_in_threadpool(self.enforcement.count_rejections, rejected)
+        # a text that made a campaign reach its count: the copies approved before it are flagged now
+        crossed = crossings([i for i in new_items if (row := stored.get(i.id)) is not None and row.content_sha256 == i.content_sha256], policy)
+        if crossed:
+            await run_in_threadpool(self.campaigns.flag_earlier, crossed)
         decided: Counter[tuple[str, str, str]] = Counter()
         for k in todo:
             if results[k] is not None:

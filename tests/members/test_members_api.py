@@ -283,3 +283,30 @@ def test_author_page_is_for_items_read_keys_and_moderators(hooked, pipeline) -> 
         assert_problem(anon.get("/v1/authors/page-author"), 401)
     with login(live, "mod") as mod:
         assert mod.get("/v1/authors/page-author").json()["author"]["state"] == "active"
+
+
+def test_a_campaign_detected_flags_its_earlier_approved_copies(hooked, pipeline) -> None:
+    live, receiver = hooked
+    api, secret = pipeline
+    settings = live.service.policy.campaigns
+    text = "Gagnez 400 euros par semaine en conduisant pour nous, écrivez vite au recruteur campagne-retro"
+    results = []
+    for k in range(settings.min_authors):
+        [r] = api.post("/v1/moderate", json={"items": [text_item(f"camp-{k}", text, author=f"camp-author-{k}")]}).json()["results"]
+        results.append(r)
+    assert [r["decision"] for r in results] == ["approve"] * (settings.min_authors - 1) + ["review"]
+    api.post("/v1/moderate", json={"items": [text_item("camp-other", "Départ demain 8h de Lyon, deux places libres", author="camp-x")]})
+    for k in range(settings.min_authors - 1):
+        item = api.get(f"/v1/items/camp-{k}").json()
+        assert (item["status"], item["final_decision"], item["first_decision"]) == ("pending_review", None, "approve")
+        [reason] = [r for r in item["reasons"] if r["detector"] == "campaign"]
+        assert reason["detail"]["retroactive"] and reason["detail"]["campaign_item"] == f"camp-{settings.min_authors - 1}"
+        assert [h["actor"] for h in item["history"]] == ["policy", "campaign"]
+        flagged = signed(receiver, secret, "item.flagged", item_id=f"camp-{k}")
+        assert flagged["status"] == "pending_review" and flagged["reasons"][-1]["detector"] == "campaign"
+    assert api.get("/v1/items/camp-other").json()["final_decision"] == "approve"  # another text is no copy
+    with login(live, "mod") as mod:
+        tasks = mod.post("/v1/review/claim", json={"limit": 50, "queue": "contact-info"}).json()["tasks"]
+        assert {f"camp-{k}" for k in range(settings.min_authors)} <= {t["item"]["id"] for t in tasks}
+        for t in tasks:
+            mod.post(f"/v1/review/tasks/{t['task_id']}/release")
