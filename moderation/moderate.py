@@ -250,9 +250,10 @@ class Moderation:
         if any(i.seen is not None for i in new_items):
             await self.banks.sync()  # visible at once to this process's next request
         self.metrics.stage.labels("request").observe(time.perf_counter() - t0)
+        blocks = {a: state.out() for a, state in states.items()}  # once per author, not per item
         for req, res in zip(reqs, results):
-            if res is not None and res.error is None and (state := states.get(req.author_id)) is not None:
-                res.author = state.out()
+            if res is not None and res.error is None:
+                res.author = blocks.get(req.author_id)
         return [r for r in results if r is not None]
 
     async def _analyze(self, reqs: Sequence[ItemRequest], texts: list[int], photos: list[int]) -> dict[int, Signals]:

@@ -23,6 +23,7 @@ now, by a later strike); an action whose event had already left is corrected by 
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from sqlalchemy import (
     Engine,
     Integer,
     String,
+    bindparam,
     cast,
     func,
     insert,
@@ -123,32 +125,44 @@ def state_from(author_id: str, live_total: int, actions: Sequence[Any], policy: 
     )
 
 
-def author_states(conn: Connection, author_ids: Iterable[str], policy: Policy, now: datetime) -> dict[str, AuthorState]:
-    """The state of each author, in one indexed query for all of them (live strikes and
-    actions not undone, as one union)."""
-    ids = sorted(set(author_ids))
-    if not ids:
-        return {}
+def _states_query() -> Any:
+    """Live strikes and actions not undone of the `ids` authors at `now`, as one union (built
+    once: the moderation path runs it for every batch)."""
     s, e = strikes.c, enforcements.c
+    ids = bindparam("ids", expanding=True)
     live = select(
-        s.author_id,
-        cast(literal("strike"), String(16)).label("action"),
-        cast(literal(""), String(16)).label("source"),
-        s.weight.label("n"),
-        s.expires_at.label("until"),
-        s.id,
-    ).where(s.author_id.in_(ids), s.removed_at.is_(None), s.expires_at > now)
+        s.author_id, cast(literal("strike"), String(16)).label("action"), cast(literal(""), String(16)).label("source"),
+        s.weight.label("n"), s.expires_at.label("until"), s.id,
+    ).where(s.author_id.in_(ids), s.removed_at.is_(None), s.expires_at > bindparam("now"))
     taken = select(e.author_id, e.action, e.source, func.coalesce(e.threshold, cast(literal(0), Integer)).label("n"), e.until, e.id).where(
         e.author_id.in_(ids), e.undone_at.is_(None)
     )
+    return union_all(live, taken)
+
+
+_STATES = _states_query()
+
+
+def author_states(conn: Connection, author_ids: Iterable[str], policy: Policy, now: datetime) -> dict[str, AuthorState]:
+    """The state of each author, in one indexed query for all of them."""
+    ids = sorted(set(author_ids))
+    if not ids:
+        return {}
     totals: dict[str, int] = defaultdict(int)
     actions: dict[str, list[Any]] = defaultdict(list)
-    for r in conn.execute(union_all(live, taken)):
+    for r in conn.execute(_STATES, {"ids": ids, "now": now}):
         if r.action == "strike":
             totals[r.author_id] += int(r.n)
         else:
             actions[r.author_id].append(_Action(r.action, r.source, int(r.n), r.until, int(r.id)))
-    return {a: state_from(a, totals[a], sorted(actions[a], key=lambda x: x.id), policy, now) for a in ids}
+    # most authors have neither: one clean state serves them all
+    clean = state_from("", 0, (), policy, now)
+    return {
+        a: state_from(a, totals[a], sorted(actions[a], key=lambda x: x.id), policy, now)
+        if a in totals or a in actions
+        else dataclasses.replace(clean, author_id=a)
+        for a in ids
+    }
 
 
 @dataclass(frozen=True)
