@@ -221,9 +221,13 @@ class Moderation:
         t2 = time.perf_counter()
         stored = await run_in_threadpool(self.store.save_items, new_items)
         self.metrics.stage.labels("store").observe(time.perf_counter() - t2)
-        # every automatic rejection counts a strike against its author (`members.enforcement`)
+        # every automatic rejection counts a strike against its author (`members.enforcement`);
+        # a replayed one too, at no extra strike: a pipeline retrying after a crash between the
+        # item's write and its strike's gets the strike counted
         rejected = [row.pk for i in new_items if (row := stored.get(i.id)) is not None
                     and row.content_sha256 == i.content_sha256 and row.first_decision == Decision.REJECT.value]
+        rejected += [row.pk for k, r in enumerate(reqs) if (row := existing.get(r.id)) is not None and row.content_sha256 == hashes[k]
+                     and row.final_decision == Decision.REJECT.value and row.human_decision is None]
         if rejected:
             states |= await run_in_threadpool(self.enforcement.count_rejections, rejected)
         # a text that made a campaign reach its count: the copies approved before it are flagged now

@@ -187,14 +187,16 @@ def count_strike(
 ) -> list[int]:
     """Count a rejection of `item` (an `items` row) against its author, in the caller's
     transaction; returns the ids of the actions its crossing took. Nothing when the policy
-    counts no strike for `category`, or the item already has a live one."""
+    counts no strike for `category`, the item already has a live one, or this decision
+    already counted one (safe to call again for it)."""
     settings = policy.enforcement
     rule = settings.strikes.get(category) if settings else None
     if settings is None or rule is None:
         return []
     s = strikes.c
-    if conn.execute(select(s.id).where(s.item_pk == item.pk, s.removed_at.is_(None), s.expires_at > now)).first() is not None:
-        return []
+    counted = (s.removed_at.is_(None) & (s.expires_at > now)) | (s.decision_id == decision_id if decision_id is not None else False)
+    if conn.execute(select(s.id).where(s.item_pk == item.pk, counted)).first() is not None:
+        return []  # the item counts once; this decision, once ever (an overturned one stays uncounted)
     before = live_total(conn, item.author_id, now)
     strike_id = int(
         conn.execute(
@@ -446,7 +448,9 @@ class Enforcement(Repository):
             rows = conn.execute(select(items).where(items.c.pk.in_(list(rejected))).order_by(items.c.pk)).all()
             auto = dict(
                 conn.execute(
-                    select(decisions.c.item_pk, decisions.c.id).where(decisions.c.item_pk.in_(list(rejected)), decisions.c.kind == "auto")
+                    select(decisions.c.item_pk, decisions.c.id)
+                    .where(decisions.c.item_pk.in_(list(rejected)), decisions.c.kind == "auto", decisions.c.decision == "reject")
+                    .order_by(decisions.c.id)  # the latest automatic rejection of each (a campaign's comes after)
                 ).all()
             )
             for row in rows:

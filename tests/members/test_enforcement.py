@@ -256,3 +256,22 @@ def test_enforcement_sections_that_cannot_work_are_refused(section: str, error: 
     end = text.index("\n\n", start)
     with pytest.raises(PolicyError, match=error):
         parse_policy(text[:start] + section + text[end:])
+
+
+def test_a_policy_that_enforces_strikes_must_say_what_members_are_told() -> None:
+    text = policy_text()
+    start = text.index("  # what a member is told of an action on their account")
+    end = text.index("\nqa:\n")
+    with pytest.raises(PolicyError, match="statements: enforcement"):
+        parse_policy(text[:start] + text[end:])
+
+
+def test_counting_a_rejection_again_adds_nothing_even_after_its_strike_was_removed(store: Store, key: int) -> None:
+    store.save_items([review_item("again-1", api_key_id=key, author="replayer", decision="reject")])
+    e = enforcement(store)
+    pk = store.find_items(["again-1"])["again-1"].pk
+    assert e.count_rejections([pk])["replayer"].strikes == 1
+    assert e.count_rejections([pk])["replayer"].strikes == 1  # a replayed request
+    with store.engine.begin() as conn:
+        remove_strikes(conn, policy(), item_pk=pk, actor="user:bob", why="appeal overturned", now=utcnow())
+    assert e.count_rejections([pk])["replayer"].strikes == 0
