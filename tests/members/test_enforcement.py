@@ -10,33 +10,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from review_helpers import (
-    ADMIN,
-    ALICE,
-    BOB,
-    policy,
-    policy_text,
-    queue_for,
-    review_item,
-)
+from review_helpers import ADMIN, ALICE, BOB, policy, policy_text, queue_for, review_item
 from sqlalchemy import select
 
 from moderation.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyError
-from moderation.members.enforcement import (
-    Enforcement,
-    author_states,
-    count_strike,
-    remove_strikes,
-)
+from moderation.members.enforcement import Enforcement, author_states, count_strike, remove_strikes
 from moderation.policy import parse_policy
 from moderation.store.repository import Store, utcnow
-from moderation.store.tables import (
-    audit_log,
-    enforcements,
-    items,
-    strikes,
-    webhook_outbox,
-)
+from moderation.store.tables import audit_log, enforcements, items, strikes, webhook_outbox
 
 START = utcnow().replace(microsecond=0)
 
