@@ -232,7 +232,7 @@ def count_strike(
                 strike_id=strike_id,
                 threshold=t.strikes,
                 total=before + rule.weight,
-                decision_id=decision_id,
+                strike_item=item.id,
             )
         )
     return taken
@@ -256,11 +256,12 @@ def take_action(
     strike_id: int | None = None,
     threshold: int | None = None,
     total: int | None = None,
-    decision_id: int | None = None,
+    strike_item: str | None = None,
 ) -> int:
     """Record an action on an account, with its statement of reasons, its webhook events
-    (held until `not_before`; `decision_id` ties them to a decision whose undo cancels them)
-    and an audit row."""
+    (held until `not_before`: an undo of the rejection that caused it within its window
+    cancels them, through `remove_strikes`) and an audit row. `strike_item`: the item whose
+    rejection crossed the threshold."""
     assert policy.statements is not None
     total = live_total(conn, author_id, now) if total is None else total
     statement = (
@@ -293,6 +294,8 @@ def take_action(
     state = author_states(conn, [author_id], policy, now)[author_id]
     payload = {
         "type": "enforcement.taken",
+        "item_id": None,  # an account's event: no item's decision changes
+        "strike_item_id": strike_item,
         "enforcement_id": enforcement_id,
         "author_id": author_id,
         "action": action,
@@ -306,7 +309,7 @@ def take_action(
         "decided_by": actor,
         "decided_at": now,
     }
-    events = _send(conn, author_id, item_pk, decision_id, payload, not_before)
+    events = _send(conn, author_id, item_pk, payload, not_before)
     conn.execute(update(enforcements).where(enforcements.c.id == enforcement_id).values(events=events))
     conn.execute(
         insert(audit_log).values(
@@ -329,7 +332,7 @@ def take_action(
     return enforcement_id
 
 
-def _send(conn: Connection, author_id: str, item_pk: int, decision_id: int | None, payload: dict[str, Any], not_before: datetime) -> list[str]:
+def _send(conn: Connection, author_id: str, item_pk: int, payload: dict[str, Any], not_before: datetime) -> list[str]:
     """One event to each key that sent this author's items and has a webhook: the platform
     applies an account action to the account, whichever of its keys sent the items."""
     keys = conn.execute(
@@ -338,7 +341,7 @@ def _send(conn: Connection, author_id: str, item_pk: int, decision_id: int | Non
         .order_by(api_keys.c.id)
     ).all()
     return [
-        webhooks.enqueue(conn, item_pk=item_pk, decision_id=decision_id, url=k.webhook_url, api_key_id=k.id, payload=payload, not_before=not_before)
+        webhooks.enqueue(conn, item_pk=item_pk, decision_id=None, url=k.webhook_url, api_key_id=k.id, payload=payload, not_before=not_before)
         for k in keys
     ]
 
@@ -368,9 +371,9 @@ def undo_action(conn: Connection, policy: Policy, row: Any, *, actor: str, why: 
             conn,
             row.author_id,
             row.item_pk,
-            None,
             {
                 "type": "enforcement.undone",
+                "item_id": None,
                 "enforcement_id": row.id,
                 "author_id": row.author_id,
                 "action": row.action,
