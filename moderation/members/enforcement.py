@@ -24,6 +24,7 @@ now, by a later strike); an action whose event had already left is corrected by 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -174,6 +175,19 @@ class _Action:
     id: int
 
 
+def lock_authors(conn: Connection, author_ids: Iterable[str]) -> None:
+    """Serialize strike counting per author to the end of the caller's transaction: two
+    batches reading one author's total at once would both cross a threshold, or neither.
+    PostgreSQL: an advisory lock per author, taken in sorted order (no deadlock between
+    two of these); SQLite: the database's write lock, which its first write takes."""
+    if conn.dialect.name == "postgresql":
+        for a in sorted(set(author_ids)):
+            key = int.from_bytes(hashlib.blake2b(f"strikes:{a}".encode(), digest_size=8).digest(), "big", signed=True)
+            conn.execute(select(func.pg_advisory_xact_lock(key)))
+    else:
+        conn.execute(update(strikes).where(strikes.c.id == -1).values(weight=strikes.c.weight))  # changes nothing
+
+
 def live_total(conn: Connection, author_id: str, now: datetime) -> int:
     s = strikes.c
     total = conn.execute(
@@ -193,6 +207,7 @@ def count_strike(
     rule = settings.strikes.get(category) if settings else None
     if settings is None or rule is None:
         return []
+    lock_authors(conn, [item.author_id])
     s = strikes.c
     counted = (s.removed_at.is_(None) & (s.expires_at > now)) | (s.decision_id == decision_id if decision_id is not None else False)
     if conn.execute(select(s.id).where(s.item_pk == item.pk, counted)).first() is not None:
@@ -407,6 +422,7 @@ def remove_strikes(
     removed = conn.execute(select(strikes).where(where, s.removed_at.is_(None))).all()
     if not removed:
         return {"strikes": [], "enforcements": []}
+    lock_authors(conn, {r.author_id for r in removed})
     conn.execute(update(strikes).where(s.id.in_([r.id for r in removed])).values(removed_at=now, removed_by=actor, removed_why=why[:256]))
     undone = []
     for author in sorted({r.author_id for r in removed}):
@@ -448,7 +464,9 @@ class Enforcement(Repository):
         now = now or utcnow()
         policy = self.policy
         with self._tx() as conn:
-            rows = conn.execute(select(items).where(items.c.pk.in_(list(rejected))).order_by(items.c.pk)).all()
+            # by author: each one's lock is taken in the same order by every batch
+            rows = conn.execute(select(items).where(items.c.pk.in_(list(rejected))).order_by(items.c.author_id, items.c.pk)).all()
+            lock_authors(conn, {r.author_id for r in rows})
             auto = dict(
                 conn.execute(
                     select(decisions.c.item_pk, decisions.c.id)
@@ -476,6 +494,7 @@ class Enforcement(Repository):
             raise InvalidInput(f"unknown category {category!r}", fault="category")
         now = now or utcnow()
         with self._tx() as conn:
+            lock_authors(conn, [author_id])
             latest = conn.execute(
                 select(items.c.pk, items.c.locale)
                 .where(items.c.author_id == author_id)

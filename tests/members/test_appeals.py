@@ -16,7 +16,14 @@ from moderation.errors import Conflict, Forbidden, InvalidInput, NotFound
 from moderation.members.appeals import Appeals, NewAppeal
 from moderation.members.enforcement import Enforcement
 from moderation.store.repository import Store, utcnow
-from moderation.store.tables import appeals, audit_log, bank_changes, review_tasks, strikes, webhook_outbox
+from moderation.store.tables import (
+    appeals,
+    audit_log,
+    bank_changes,
+    review_tasks,
+    strikes,
+    webhook_outbox,
+)
 
 JPEG = b"\xff\xd8\xff" + b"appeal-photo" * 10
 

@@ -6,18 +6,38 @@ actions and their undo, and the policy section's validation."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from review_helpers import ADMIN, ALICE, BOB, policy, policy_text, queue_for, review_item
+from review_helpers import (
+    ADMIN,
+    ALICE,
+    BOB,
+    policy,
+    policy_text,
+    queue_for,
+    review_item,
+)
 from sqlalchemy import select
 
 from moderation.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyError
-from moderation.members.enforcement import Enforcement, author_states, count_strike, remove_strikes
+from moderation.members.enforcement import (
+    Enforcement,
+    author_states,
+    count_strike,
+    remove_strikes,
+)
 from moderation.policy import parse_policy
 from moderation.store.repository import Store, utcnow
-from moderation.store.tables import audit_log, enforcements, items, strikes, webhook_outbox
+from moderation.store.tables import (
+    audit_log,
+    enforcements,
+    items,
+    strikes,
+    webhook_outbox,
+)
 
 START = utcnow().replace(microsecond=0)
 
@@ -256,3 +276,15 @@ def test_counting_a_rejection_again_adds_nothing_even_after_its_strike_was_remov
     with store.engine.begin() as conn:
         remove_strikes(conn, policy(), item_pk=pk, actor="user:bob", why="appeal overturned", now=utcnow())
     assert e.count_rejections([pk])["replayer"].strikes == 0
+
+
+def test_concurrent_rejections_of_one_author_cross_each_threshold_once(store: Store, key: int) -> None:
+    store.save_items([review_item(f"cc-{k}", api_key_id=key, author="busy", decision="reject") for k in range(6)])
+    pks = [store.find_items([f"cc-{k}"])[f"cc-{k}"].pk for k in range(6)]
+    e = enforcement(store)
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda pk: e.count_rejections([pk]), pks))
+    with store.engine.connect() as conn:
+        taken = conn.execute(select(enforcements.c.action).order_by(enforcements.c.id)).scalars().all()
+    assert taken == ["warn", "restrict"]  # contact_info weighs 1: 3 warns, 5 restricts, each once
+    assert e.states(["busy"])["busy"].strikes == 6
