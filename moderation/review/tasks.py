@@ -40,6 +40,7 @@ from moderation.policy import Policy
 from moderation.review.duplicates import open_duplicates
 from moderation.store.repository import QA_QUEUE, Repository, aware, claim_rows, utcnow
 from moderation.store.tables import (
+    appeals,
     audit_log,
     decisions,
     item_categories,
@@ -151,6 +152,8 @@ class Tasks(QueuePart):
                 decisions.c.actor == user.actor,
                 decisions.c.undone.is_(False),
             ).exists()
+            # nor an appeal to the moderator whose decision it contests (four-eyes)
+            not_my_appeal = ~select(appeals.c.pk).where(appeals.c.task_id == rt.c.id, appeals.c.decision_by == user.actor).exists()
             # a task this user skipped lately is left to the others
             skipped = select(audit_log.c.id).where(
                 audit_log.c.target == cast(rt.c.id, String),
@@ -158,7 +161,7 @@ class Tasks(QueuePart):
                 audit_log.c.actor == user.actor,
                 audit_log.c.at >= now - timedelta(seconds=self.policy.review.lease_seconds),
             ).exists()
-            wanted = [available(rt), or_(rt.c.queue != SECOND_QUEUE, not_mine), *self._narrow(rt, queue, f)]
+            wanted = [available(rt), or_(rt.c.queue != SECOND_QUEUE, not_mine), not_my_appeal, *self._narrow(rt, queue, f)]
             with self._tx() as conn:
                 if share:
                     want = min(want, self._share(conn, rt, wanted, user, now))

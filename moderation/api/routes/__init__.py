@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
-from moderation.api.routes import admin, auth, banks, moderate, ops, reports, review, ui
+from moderation.api.routes import (
+           admin,
+           appeals,
+           auth,
+           authors,
+           banks,
+           moderate,
+           ops,
+           reports,
+           review,
+           ui,
+)
 
-ROUTERS = (ops.router, moderate.router, reports.router, banks.router, auth.router, review.router, admin.router, ui.router)
+ROUTERS = (ops.router, moderate.router, reports.router, appeals.router, authors.router, banks.router, auth.router, review.router,
+           admin.router, ui.router)

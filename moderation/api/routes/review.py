@@ -13,11 +13,13 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from moderation.api.deps import AdminDep, ServiceDep, SessionDep, banks_of
+from moderation.api.routes.appeals import appeals_of
 from moderation.api.routes.reports import member_reports
 from moderation.api.schemas import (
     MAX_INT64,
     SESSION,
     SESSION_CSRF,
+    AppealDecisionOut,
     BulkIn,
     BulkOut,
     ClaimIn,
@@ -41,6 +43,7 @@ from moderation.api.schemas import (
     task_out,
 )
 from moderation.errors import InvalidInput, NotFound
+from moderation.members.appeals import APPEAL_DECISIONS
 from moderation.members.reports import REPORT_DECISIONS
 from moderation.review import Decided
 from moderation.review.tasks import ClaimFilter
@@ -73,11 +76,27 @@ async def claim(body: ClaimIn, session: SessionDep, service: ServiceDep) -> dict
 
 
 @router.post(
-    "/v1/review/tasks/{task_id}/decision", response_model=DecisionOut | ReportDecisionOut, **documented(SESSION_CSRF, 400, 404, 409, 422, 503)
+    "/v1/review/tasks/{task_id}/decision", response_model=DecisionOut | ReportDecisionOut | AppealDecisionOut,
+    **documented(SESSION_CSRF, 400, 403, 404, 409, 422, 503)
 )
 async def decide(task_id: TaskId, body: DecisionIn, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
-    """Approve or reject an item's task; uphold or dismiss a members' report case. 409 when
-    the lease was lost to another moderator or the task is decided."""
+    """Approve or reject an item's task; uphold or dismiss a members' report case; uphold or
+    overturn an appeal (403 for the moderator whose decision it contests). 409 when the
+    lease was lost to another moderator or the task is decided."""
+    appeals = appeals_of(service)
+    if await run_in_threadpool(appeals.is_appeal_task, task_id):
+        if body.label is not None or body.apply_to_duplicates or body.ban is not None:
+            raise InvalidInput("an appeal takes no label, no apply_to_duplicates and no ban")
+        a = await run_in_threadpool(lambda: appeals.decide(session.user, task_id, body.decision, note=body.note))
+        for bank, entry_id in a.bank_entries_to_remove:
+            try:
+                await banks_of(service).remove_entry(bank, entry_id, session.user.actor)
+            except NotFound:  # already removed by hand: nothing left to undo
+                log.info("appeal %s: bank entry %s/%s was already gone", a.appeal_id, bank, entry_id)
+        out = asdict(a)
+        return out | {"bank_entries_removed": [list(e) for e in out.pop("bank_entries_to_remove")]}
+    if body.decision in APPEAL_DECISIONS and body.decision != "uphold":
+        raise InvalidInput(f"{body.decision} decides appeals; task {task_id} is no appeal")
     reports = member_reports(service)
     if await run_in_threadpool(reports.is_case_task, task_id):
         if body.label is not None or body.apply_to_duplicates or body.reason_code is not None:
@@ -141,7 +160,10 @@ async def undo(decision_id: DecisionId, session: SessionDep, service: ServiceDep
 @router.get("/v1/review/stats", response_model=StatsOut, **documented(SESSION, 422, 503))
 async def stats(session: SessionDep, service: ServiceDep, hours: Annotated[int, Query(ge=1, le=24 * 31)] = 24) -> dict[str, Any]:
     def run() -> dict[str, Any]:
-        return service.review.reports.stats(hours=hours) | {"exposure_today": service.review.tasks.exposure_today()}
+        return service.review.reports.stats(hours=hours) | {
+            "exposure_today": service.review.tasks.exposure_today(),
+            "decision_quality": service.review.qa.decision_quality(hours=hours),
+        }
 
     return await run_in_threadpool(run)
 
