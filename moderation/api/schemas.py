@@ -516,6 +516,7 @@ class TaskOut(BaseModel):
     duplicates: list[NearDuplicate]
     reports: int = Field(default=0, description="Members' reports on the item.")
     report_case: bool = Field(default=False, description="The task is a members' report case: uphold or dismiss it.")
+    appeal: bool = Field(default=False, description="The task is a member's appeal: uphold or overturn it.")
     originals: dict[str, OriginalOut] = Field(default={}, description="The stored photos the hash reasons name, by item id.")
     decision_reasons: list[DecisionReasonOut] = Field(default=[], description="The reasons a decision on this item may give.")
 

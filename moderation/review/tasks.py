@@ -288,6 +288,7 @@ class Tasks(QueuePart):
                 .group_by(report_cases.c.item_pk)
             ).all())
             cases = set(conn.execute(select(report_cases.c.task_id).where(report_cases.c.task_id.in_(list(task_ids)))).scalars())
+            appealed = set(conn.execute(select(appeals.c.task_id).where(appeals.c.task_id.in_(list(task_ids)))).scalars())
             originals = _originals(conn, rows)
             authors = {r.author_id for r in rows}
             recent: dict[str, list[Any]] = defaultdict(list)
@@ -343,6 +344,7 @@ class Tasks(QueuePart):
                     "duplicates": dups,
                     "reports": int(reports.get(r.item_pk, 0)),
                     "report_case": r.id in cases,
+                    "appeal": r.id in appealed,
                     # the photos a hash reason names (the original of a near-copy): who, when
                     "originals": {k: dict(v) for k, v in originals.items() if any((x.get("detail") or {}).get("item_id") == k for x in r.reasons or [])},
                     "decision_reasons": [

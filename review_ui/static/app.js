@@ -56,7 +56,7 @@ const current = () => state.tasks[state.cur];
 // overturned or upheld, anything else approved or rejected.
 function verbs(task) {
   if (task && task.report_case) return { approve: "dismiss", reject: "uphold" };
-  if (task && task.appeal) return { approve: "overturn", reject: "uphold" }; // appeal tasks: hook for the appeals API
+  if (task && task.appeal) return { approve: "overturn", reject: "uphold" };
   return { approve: "approve", reject: "reject" };
 }
 
@@ -65,7 +65,7 @@ function verbs(task) {
 const ACTIONS = [
   { id: "approve", keys: ["A"], label: (task) => t(`action.${verbs(task).approve}`), run: () => decide("approve") },
   { id: "reject", keys: ["R"], label: (task) => t(`action.${verbs(task).reject}`), run: () => decide("reject") },
-  { id: "ban", keys: ["I"], label: () => t("action.reject_ban"), run: () => decide("reject", { ban: true }), when: (task) => task && task.item.type === "photo" && task.kind === "review" && !task.report_case },
+  { id: "ban", keys: ["I"], label: () => t("action.reject_ban"), run: () => decide("reject", { ban: true }), when: (task) => task && task.item.type === "photo" && task.kind === "review" && !task.report_case && !task.appeal },
   { id: "skip", keys: ["S"], label: () => t("action.skip"), run: () => skip() },
   { id: "prev", keys: ["K", "←"], label: () => t("action.previous"), run: () => move(-1) },
   { id: "next", keys: ["J", "→"], label: () => t("action.next"), run: () => move(1) },
@@ -266,6 +266,7 @@ function decide(which, { ban } = {}) {
   const done = api.decide(task.task_id, verb, extra)
     .then((res) => {
       refreshQueues();
+      if (res.appeal_id !== undefined) return []; // an appeal's outcome is taken back on the item page, not with U
       if (res.case_id !== undefined) return res.item_decision_id ? [res.item_decision_id] : [];
       return [res.decision_id, ...(res.also || []).map((a) => a.decision_id)];
     })

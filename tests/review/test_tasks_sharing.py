@@ -12,6 +12,7 @@ from review_helpers import ALICE, BOB, queue_for, review_item
 from sqlalchemy import select, update
 
 from moderation.errors import InvalidInput
+from moderation.members.appeals import Appeals, NewAppeal
 from moderation.members.reports import MemberReports, NewReport
 from moderation.review.tasks import ClaimFilter
 from moderation.store.repository import Store, utcnow
@@ -251,3 +252,24 @@ def test_decision_with_a_reason_code_the_policy_does_not_offer_is_refused_whole(
         )
     assert store.get_item("p-1")["final_decision"] is None  # nothing half-stored
     assert ids(q.tasks.claim(ALICE, limit=1, resume=True)) == ["p-1"]
+
+
+def test_appeal_task_says_it_is_an_appeal(store: Store) -> None:
+    k, _ = store.create_api_key("pipeline")
+    key = store.authenticate(k)
+    store.save_items(
+        [review_item("ap-1", api_key_id=key.id, author="driver", decision="reject")]
+    )
+    q = queue_for(store)
+    Appeals(store.engine, q.policy).file(
+        key.id,
+        NewAppeal(
+            id="a-1", author_id="driver", statement="my own number", item_id="ap-1"
+        ),
+    )
+    [task] = q.tasks.claim(ALICE, limit=5)
+    assert (task["appeal"], task["report_case"], task["queue"]) == (
+        True,
+        False,
+        "appeals",
+    )
