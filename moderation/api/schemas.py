@@ -723,6 +723,8 @@ class ReviewItemOut(ItemState):
     image_url: str | None = Field(description="The photo, through the authenticated image route.")
     author_url: str = Field(description="The author's page in the review UI.")
     audit: list[AuditEntry] = Field(description="Audit entries naming the item or one of its review tasks, oldest first.")
+    reports: list[AuthorReport] = Field(default=[], description="Members' reports on the item, newest first.")
+    appeals: list[AppealState] = Field(default=[], description="Appeals of the item's decisions, newest first.")
 
 
 class TaskRef(BaseModel):

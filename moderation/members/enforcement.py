@@ -626,6 +626,25 @@ class Enforcement(Repository):
             "appeals": [appeal_out(a) for a in appeal_rows],
         }
 
+    def item_cases(self, item_id: str) -> dict[str, list[dict[str, Any]]]:
+        """The members' reports on an item and the appeals of its decisions, newest first:
+        what the item page shows beside the decisions. Empty for an unknown item."""
+        with self._tx() as conn:
+            pk = conn.execute(select(items.c.pk).where(items.c.id == item_id)).scalar()
+            if pk is None:
+                return {"reports": [], "appeals": []}
+            reports = conn.execute(
+                select(member_reports)
+                .join(report_cases, report_cases.c.id == member_reports.c.case_id)
+                .where(report_cases.c.item_pk == pk, report_cases.c.target_kind == "item")
+                .order_by(member_reports.c.pk.desc())
+                .limit(HISTORY_LIMIT)
+            ).all()
+            appeal_rows = conn.execute(
+                appeals_with_item().where(appeals.c.item_pk == pk).order_by(appeals.c.pk.desc()).limit(HISTORY_LIMIT)
+            ).all()
+        return {"reports": [_report_out(r) for r in reports], "appeals": [appeal_out(a) for a in appeal_rows]}
+
 
 def _key_filter(query: Any, table: Any, api_key_id: int | None) -> Any:
     return query if api_key_id is None else query.where(table.c.api_key_id == api_key_id)

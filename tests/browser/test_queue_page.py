@@ -727,6 +727,10 @@ def test_item_page_undoes_a_decision_after_the_window_for_an_admin(
     assert "Numéro de téléphone (France) écrit en toutes lettres" in admin.text_content(
         "#item .reasons"
     )
+    assert "2 signalements" in admin.text_content(
+        "#item"
+    )  # the members' reports on the item
+    assert admin.locator("#item table.reports tr").count() == 3
     assert "phone_number — numéro écrit en lettres" in admin.text_content(
         "table.decisions"
     )

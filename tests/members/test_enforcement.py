@@ -23,12 +23,14 @@ from review_helpers import (
 from sqlalchemy import select
 
 from moderation.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyError
+from moderation.members.appeals import Appeals, NewAppeal
 from moderation.members.enforcement import (
     Enforcement,
     author_states,
     count_strike,
     remove_strikes,
 )
+from moderation.members.reports import MemberReports, NewReport
 from moderation.policy import parse_policy
 from moderation.store.repository import Store, utcnow
 from moderation.store.tables import (
@@ -288,3 +290,18 @@ def test_concurrent_rejections_of_one_author_cross_each_threshold_once(store: St
         taken = conn.execute(select(enforcements.c.action).order_by(enforcements.c.id)).scalars().all()
     assert taken == ["warn", "restrict"]  # contact_info weighs 1: 3 warns, 5 restricts, each once
     assert e.states(["busy"])["busy"].strikes == 6
+
+
+def test_item_cases_list_the_reports_on_an_item_and_the_appeals_of_its_decisions(store: Store, key: int) -> None:
+    store.save_items([
+        review_item("ic-1", api_key_id=key, author="driver", decision="reject", queue=None),
+        review_item("ic-2", api_key_id=key, author="other"),
+    ])
+    p = queue_for(store).policy
+    MemberReports(store.engine, p).file(key, NewReport(id="rep-ic", reporter_id="member-1", target_kind="item", target_id="ic-1", category="spam"))
+    Appeals(store.engine, p).file(key, NewAppeal(id="ap-ic", author_id="driver", statement="my own number", item_id="ic-1"))
+    cases = enforcement(store).item_cases("ic-1")
+    assert [(r["id"], r["reporter_id"]) for r in cases["reports"]] == [("rep-ic", "member-1")]
+    assert [(a["id"], a["status"]) for a in cases["appeals"]] == [("ap-ic", "open")]
+    assert enforcement(store).item_cases("ic-2") == {"reports": [], "appeals": []}
+    assert enforcement(store).item_cases("nope") == {"reports": [], "appeals": []}

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from moderation.api.deps import AdminDep, ServiceDep, SessionDep, banks_of
 from moderation.api.routes.appeals import appeals_of
+from moderation.api.routes.authors import enforcement_of
 from moderation.api.routes.reports import member_reports
 from moderation.api.schemas import (
     MAX_INT64,
@@ -199,7 +200,8 @@ async def review_item(item_id: ItemId, session: SessionDep, service: ServiceDep)
     """The item with its text (or photo link), every decision and its audit trail."""
     item = await run_in_threadpool(service.store.get_item, item_id)
     audit = await run_in_threadpool(service.review.reports.item_audit, item_id)
-    return item | {
+    cases = await run_in_threadpool(enforcement_of(service).item_cases, item_id)
+    return item | cases | {
         "statement": service.policy.item_statement(item),
         "image_url": image_url(item_id) if item["has_photo"] else None,
         "author_url": author_page_url(item["author_id"]),
