@@ -128,6 +128,7 @@ function render() {
   for (const [key, rows] of [["reports", item.reports], ["appeals", item.appeals]]) {
     if (!Array.isArray(rows)) continue;
     d.append(el("h2", { text: t(`item.${key}`, { count: rows.length }) }));
+    if (!rows.length) { d.append(el("p", { class: "meta", text: t("item.audit.none") })); continue; }
     d.append(table([t("item.col.when"), t("item.col.who"), t("item.col.status"), t("item.col.why")],
       rows.map((r) => [fmtDate(r.created_at), r.reporter_id || r.author_id || "", r.status ? t(`status.${r.status}`) : "", r.category ? categoryName(r.category) : (r.statement || r.text || "")]), key));
   }
