@@ -193,14 +193,33 @@ class BankRepository(Repository):
         with self._tx() as conn:
             return _insert_bank_entries(conn, entries, utcnow())
 
-    def list_bank(self, bank: str, limit: int = 100, offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+    def list_bank(
+        self, bank: str, limit: int = 100, offset: int = 0, query: str | None = None
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """A page of a bank, oldest first. `query` keeps the entries whose note contains it
+        (case-insensitive), whose hash (SHA-256, pHash, PDQ) starts with it, or whose item
+        or author id is it: what an admin has at hand when looking for one entry."""
+        b = bank_entries.c
+        where = b.bank == bank
+        if query:
+            q = query.strip()
+            hexq = q.lower()
+            where = and_(
+                where,
+                or_(
+                    func.lower(b.note).contains(q.lower(), autoescape=True),
+                    b.sha256.startswith(hexq, autoescape=True),
+                    b.phash.startswith(hexq, autoescape=True),
+                    b.pdq.startswith(hexq, autoescape=True),
+                    b.item_id == q,
+                    b.author_id == q,
+                ),
+            )
         with self._tx() as conn:
-            total = conn.execute(
-                select(func.count()).select_from(bank_entries).where(bank_entries.c.bank == bank)
-            ).scalar_one()
+            total = conn.execute(select(func.count()).select_from(bank_entries).where(where)).scalar_one()
             rows = conn.execute(
                 select(bank_entries)
-                .where(bank_entries.c.bank == bank)
+                .where(where)
                 .order_by(bank_entries.c.id)
                 .limit(limit)
                 .offset(offset)
@@ -463,6 +482,35 @@ class Store(BankRepository, BacktestRepository):
             webhook_secret=row.webhook_secret,
             scopes=frozenset(sc for sc in row.scopes.split(",") if sc),
         )
+
+    def list_api_keys(self) -> list[dict[str, Any]]:
+        """Every key, revoked ones included (an admin sees what was revoked and when); never
+        the key or its signing secret, which are shown once at creation."""
+        with self._tx() as conn:
+            rows = conn.execute(select(api_keys).order_by(api_keys.c.id)).all()
+        return [
+            {
+                "id": r.id,
+                "name": r.name,
+                "prefix": r.prefix,
+                "scopes": [sc for sc in r.scopes.split(",") if sc],
+                "webhook_url": r.webhook_url,
+                "created_at": aware(r.created_at),
+                "revoked_at": aware(r.revoked_at),
+            }
+            for r in rows
+        ]
+
+    def revoke_api_key(self, key_id: int) -> bool:
+        """Revoke a key; False when it was revoked already (its first revocation time stays).
+        Other processes may accept it for up to their key cache's 30 s."""
+        with self._tx() as conn:
+            if conn.execute(select(api_keys.c.id).where(api_keys.c.id == key_id)).first() is None:
+                raise NotFound(f"no API key {key_id}")
+            res = conn.execute(
+                update(api_keys).where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None)).values(revoked_at=utcnow())
+            )
+        return bool(res.rowcount)
 
     def key_owns_item(self, key_id: int, item_id: str) -> bool:
         """Whether the item was submitted with this key: a key reads only its own items."""

@@ -30,6 +30,7 @@ from moderation.api.schemas import (
     ReviewItemOut,
     SearchOut,
     StatsOut,
+    StatsSeriesOut,
     StorableText,
     UndoIn,
     UndoOut,
@@ -42,6 +43,7 @@ from moderation.api.schemas import (
 from moderation.errors import InvalidInput, NotFound
 from moderation.members.reports import REPORT_DECISIONS
 from moderation.review import Decided
+from moderation.review.series import MAX_SERIES_HOURS
 from moderation.store.search import MAX_LIMIT, MAX_OFFSET, SearchQuery
 
 log = logging.getLogger(__name__)
@@ -122,6 +124,15 @@ async def undo(decision_id: DecisionId, session: SessionDep, service: ServiceDep
 @router.get("/v1/review/stats", response_model=StatsOut, **documented(SESSION, 422, 503))
 async def stats(session: SessionDep, service: ServiceDep, hours: Annotated[int, Query(ge=1, le=24 * 31)] = 24) -> dict[str, Any]:
     return await run_in_threadpool(lambda: service.review.reports.stats(hours=hours))
+
+
+@router.get("/v1/review/stats/series", response_model=StatsSeriesOut, **documented(SESSION, 422, 503))
+async def stats_series(
+    session: SessionDep, service: ServiceDep, hours: Annotated[int, Query(ge=1, le=MAX_SERIES_HOURS)] = 48
+) -> dict[str, Any]:
+    """The queue hour by hour (items, automation, decisions, depth and oldest task): the
+    dashboard's charts."""
+    return await run_in_threadpool(lambda: service.review.series.hourly(hours=hours))
 
 
 @router.get("/v1/review/search", response_model=SearchOut, **documented(SESSION, 422, 503))
