@@ -23,7 +23,7 @@ $(STAMP): $(RUN_STAMP)
 
 venv: $(STAMP)
 
-# System packages the tests need: PostgreSQL server binaries and Debian's chromium.
+# What the tests need besides Python: PostgreSQL server binaries, Debian's chromium, axe-core (npm).
 deps:
 	@command -v initdb >/dev/null && command -v pg_ctl >/dev/null || { \
 	  apt-get update -qq && apt-get install -y -qq postgresql >/dev/null && \
@@ -31,6 +31,9 @@ deps:
 	  ln -sf /usr/lib/postgresql/*/bin/pg_ctl /usr/local/bin/pg_ctl && \
 	  ln -sf /usr/lib/postgresql/*/bin/postgres /usr/local/bin/postgres; }
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	@# axe-core checks the pages' accessibility in the browser tests; the tests inject it, the service never serves it
+	@test -f tests/browser/node_modules/axe-core/axe.min.js || { command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq npm >/dev/null; }; \
+	  npm install --silent --no-save --no-package-lock --prefix tests/browser axe-core@4; }
 
 run: $(RUN_STAMP)
 	mkdir -p var

@@ -276,3 +276,23 @@ def test_docs_are_served_offline_and_home_leads_to_the_review_ui(
         assert b"SwaggerUIBundle" in c.get("/docs/assets/swagger-ui-bundle.js").content
         home = c.get("/", follow_redirects=False)
         assert home.status_code in (302, 307) and home.headers["location"] == "/review"
+
+
+def test_admin_and_dashboard_pages_are_framed_with_the_strict_csp(
+    live: LiveService,
+) -> None:
+    with httpx.Client(base_url=live.url) as c:
+        for path, script in [
+            ("/review/dashboard", "dashboard.js"),
+            ("/review/admin/banks", "admin-banks.js"),
+            ("/review/admin/keys", "admin-keys.js"),
+            ("/review/admin/users", "admin-users.js"),
+            ("/review/admin/audit", "admin-audit.js"),
+        ]:
+            page = c.get(path, headers={"Accept-Language": "fr-FR,fr;q=0.9"})
+            assert page.status_code == 200, path
+            assert "script-src 'self'" in page.headers["content-security-policy"]
+            assert f'src="/review/static/{script}"' in page.text
+            assert '<html lang="fr">' in page.text and "<!--" not in page.text
+        assert_problem(c.get("/review/admin/nope"), 404)
+        assert_problem(c.get("/review/admin/%3Cscript%3E"), 404)
