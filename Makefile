@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test test-slow bench deps venv clean eval image
+.PHONY: run test test-slow bench deps venv clean eval image screenshots
 
 $(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -62,6 +62,11 @@ image:
 	elif command -v podman >/dev/null; then podman build --format docker -t $(IMAGE) .; \
 	elif command -v docker >/dev/null && docker info >/dev/null 2>&1; then docker build -t $(IMAGE) .; \
 	else echo "no image builder: install buildah, podman or docker (or run ../shared/tools/oci-smoke as root)"; exit 1; fi
+
+# Every page of the review UI at 1440x900 in English and French, from a service on a
+# temporary data directory with seeded data: docs/screenshots/, linked from the README.
+screenshots: venv deps
+	$(BIN)/python tests/browser/screenshots.py docs/screenshots
 
 eval: venv
 	$(BIN)/moderation eval photos

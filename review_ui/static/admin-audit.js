@@ -22,7 +22,7 @@ function targetHref(action, target) {
   if (action.startsWith("review.")) return `/review/items/${enc(target)}`;
   if (action.startsWith("bank.")) return `/review/admin/banks?bank=${enc(target.split("/")[0])}`;
   if (action.startsWith("api_key.")) return "/review/admin/keys";
-  if (action.startsWith("user.")) return "/review/admin/users";
+  if (action.startsWith("user.") || action.startsWith("auth.")) return "/review/admin/users";
   return null;
 }
 
@@ -68,7 +68,7 @@ async function load() {
     return [fmtDate(e.at), filterLink("actor", e.actor), filterLink("action", e.action), target,
       e.detail ? el("code", { text: JSON.stringify(e.detail) }) : ""];
   });
-  const headers = ["admin.audit.when", "admin.audit.actor", "admin.audit.action", "admin.audit.target", "admin.audit.detail"].map((x) => t(x));
+  const headers = ["admin.audit.when", "admin.audit.actor", "admin.audit.what", "admin.audit.target", "admin.audit.detail"].map((x) => t(x));
   box.replaceChildren(pager(page.total, filters.offset, LIMIT, (offset) => navigate({ ...query, offset })), table(headers, rows, "audit-table"));
   document.body.dataset.state = "ready";
 }

@@ -35,7 +35,7 @@ async function load() {
         : el("span", { class: "state-active", text: t("admin.active") }),
       k.revoked_at ? "" : revokeButton(k),
     ]);
-    const headers = ["admin.keys.id", "admin.keys.name", "admin.keys.prefix", "admin.keys.scopes", "admin.keys.webhook",
+    const headers = ["admin.keys.id", "admin.keys.name", "admin.keys.prefix", "admin.keys.scopes", "admin.keys.webhook_col",
       "admin.keys.created", "admin.state", "admin.actions"].map((x) => t(x));
     box.replaceChildren(el("p", { class: "muted", text: t("admin.keys.count", { count: keys.length }) }), table(headers, rows, "key-table"));
   }

@@ -10,7 +10,7 @@ import { el } from "./render.js";
 
 const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
-const W = 560, H = 210, PAD = { left: 48, right: 12, top: 12, bottom: 28 };
+const W = 560, H = 220, PAD = { left: 84, right: 14, top: 12, bottom: 30 };
 const hourFmt = new Intl.DateTimeFormat(locale, { weekday: "short", hour: "numeric" });
 
 function svg(tag, attrs = {}, text) {
@@ -20,10 +20,18 @@ function svg(tag, attrs = {}, text) {
   return node;
 }
 
+/** The smallest of 2, 4, 10, 20, 40, 100... at or above `n`: whole-number gridlines
+ * at 0, half and top for counts. */
+function niceCeiling(n) {
+  if (n <= 2) return 2;
+  const unit = 10 ** Math.floor(Math.log10(n));
+  return [1, 2, 4, 10].map((m) => m * unit).find((v) => v >= n);
+}
+
 /** A chart of hourly values: bars or a line (null values leave a gap), y from 0 to the
  * largest value (or `max`), labelled with `fmt`. */
 function chart(title, hours, values, { kind = "line", fmt = fmtNumber, max } = {}) {
-  const top = max ?? Math.max(1, ...values.filter((v) => v !== null));
+  const top = max ?? niceCeiling(Math.max(0, ...values.filter((v) => v !== null)));
   const plotW = W - PAD.left - PAD.right, plotH = H - PAD.top - PAD.bottom;
   const x = (i) => PAD.left + (values.length === 1 ? plotW / 2 : (i * plotW) / (values.length - 1));
   const y = (v) => PAD.top + plotH - (v / top) * plotH;
