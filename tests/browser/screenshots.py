@@ -17,7 +17,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 # this checkout's code, here and in the Ray workers the service starts (they inherit the variable)
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    filter(None, [str(REPO), os.environ.get("PYTHONPATH")])
+)
 os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
@@ -28,16 +30,48 @@ from review_helpers import policy_text, review_item
 from servers import LiveService, local_ray, make_settings
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PASSWORD = "screenshots-1"
 
 TEXTS = [
-    ("msg-1001", "claire-b", "fr", "Salut ! Appelle-moi au zéro six douze trente-quatre cinquante-six soixante-dix-huit pour la voiture."),
-    ("msg-1002", "tom-r", "en", "Great car, but message me on WhatsApp +44 7700 900123 for a better price."),
+    (
+        "msg-1001",
+        "claire-b",
+        "fr",
+        "Salut ! Appelle-moi au zéro six douze trente-quatre cinquante-six soixante-dix-huit pour la voiture.",
+    ),
+    (
+        "msg-1002",
+        "tom-r",
+        "en",
+        "Great car, but message me on WhatsApp +44 7700 900123 for a better price.",
+    ),
     ("msg-1003", "u-marie", "fr", "Espèce d'abruti, tu ne sais pas conduire !"),
-    ("msg-1004", "jean-p", "fr", "Écrivez-moi : jean.dupont@example.fr, je réponds vite."),
-    ("msg-1005", "sam-k", "en", "Visit cheap-parts.example for 90% off, limited offer!!!"),
-    ("msg-1006", "claire-b", "fr", "Le trajet Lyon-Grenoble est toujours possible demain matin ?"),
+    (
+        "msg-1004",
+        "jean-p",
+        "fr",
+        "Écrivez-moi : jean.dupont@example.fr, je réponds vite.",
+    ),
+    (
+        "msg-1005",
+        "sam-k",
+        "en",
+        "Visit cheap-parts.example for 90% off, limited offer!!!",
+    ),
+    (
+        "msg-1006",
+        "claire-b",
+        "fr",
+        "Le trajet Lyon-Grenoble est toujours possible demain matin ?",
+    ),
 ]
 
 
@@ -50,23 +84,75 @@ def seed(svc: LiveService) -> dict[str, str]:
     store = svc.service.store
     items = []
     for item_id, author, lang, text in TEXTS:
-        start = max(0, next((k for k, ch in enumerate(text) if ch.isdigit() or ch == "z"), 0))
-        reasons = [{"source": "rule", "category": "contact_info", "detector": "contact.phone", "score": 1.0, "span": [start, min(len(text), start + 20)]}]
-        items.append(review_item(item_id, text=text, author=author, language=lang, queue="contact-info", priority=2, reasons=reasons))
-    items += [review_item(f"photo-20{k}", image=make_jpeg(480, 360, seed=300 + k), author=f"seller-{k}", queue="photos-sensitive", priority=1) for k in range(4)]
-    items += [review_item(f"auto-{k}", text=f"Voiture disponible samedi, {k} km au compteur.", decision="approve", queue=None, reasons=[]) for k in range(30)]
+        start = max(
+            0, next((k for k, ch in enumerate(text) if ch.isdigit() or ch == "z"), 0)
+        )
+        reasons = [
+            {
+                "source": "rule",
+                "category": "contact_info",
+                "detector": "contact.phone",
+                "score": 1.0,
+                "span": [start, min(len(text), start + 20)],
+            }
+        ]
+        items.append(
+            review_item(
+                item_id,
+                text=text,
+                author=author,
+                language=lang,
+                queue="contact-info",
+                priority=2,
+                reasons=reasons,
+            )
+        )
+    items += [
+        review_item(
+            f"photo-20{k}",
+            image=make_jpeg(480, 360, seed=300 + k),
+            author=f"seller-{k}",
+            queue="photos-sensitive",
+            priority=1,
+        )
+        for k in range(4)
+    ]
+    items += [
+        review_item(
+            f"auto-{k}",
+            text=f"Voiture disponible samedi, {k} km au compteur.",
+            decision="approve",
+            queue=None,
+            reasons=[],
+        )
+        for k in range(30)
+    ]
     store.save_items(items)
     review = svc.service.review
     for task in review.tasks.claim(mod, limit=2, queue="contact-info"):
-        review.decisions.decide(mod, task["task_id"], "reject", note="coordonnées en clair")
+        review.decisions.decide(
+            mod, task["task_id"], "reject", note="coordonnées en clair"
+        )
     spread_over_two_days(store)
     store.create_api_key("upload-pipeline", scopes=["moderate", "items:read"])
     store.create_api_key("trust-team", scopes=["banks:read", "banks:write"])
     with httpx.Client(base_url=svc.url, timeout=60) as admin:
-        admin.headers["X-CSRF-Token"] = admin.post("/v1/auth/login", json={"username": "admin", "password": PASSWORD}).json()["csrf_token"]
-        for k, note in enumerate(["Leaked ID card, ticket 4411", "Scam ad photo reported 12 times", "Stolen car listing (police report)"]):
+        admin.headers["X-CSRF-Token"] = admin.post(
+            "/v1/auth/login", json={"username": "admin", "password": PASSWORD}
+        ).json()["csrf_token"]
+        for k, note in enumerate(
+            [
+                "Leaked ID card, ticket 4411",
+                "Scam ad photo reported 12 times",
+                "Stolen car listing (police report)",
+            ]
+        ):
             image = make_jpeg(400, 300, seed=700 + k)
-            admin.post("/v1/banks/banned/photos", files={"image": ("p.jpg", image, "image/jpeg")}, data={"note": note, "author_id": f"seller-{k}"}).raise_for_status()
+            admin.post(
+                "/v1/banks/banned/photos",
+                files={"image": ("p.jpg", image, "image/jpeg")},
+                data={"note": note, "author_id": f"seller-{k}"},
+            ).raise_for_status()
     return {"item": "msg-1003", "author": "claire-b", "search": "voiture"}
 
 
@@ -81,22 +167,51 @@ def spread_over_two_days(store) -> None:  # type: ignore[no-untyped-def]
     now = utcnow()
     with store.engine.begin() as conn:
         for k in range(30):
-            conn.execute(update(items).where(items.c.id == f"auto-{k}").values(created_at=now - timedelta(hours=40 - k)))
+            conn.execute(
+                update(items)
+                .where(items.c.id == f"auto-{k}")
+                .values(created_at=now - timedelta(hours=40 - k))
+            )
         for k, item_id in enumerate(["msg-1001", "msg-1002"]):
             pk = conn.execute(items.select().where(items.c.id == item_id)).first().pk
-            created, decided = now - timedelta(hours=30 - 8 * k), now - timedelta(hours=20 - 8 * k)
-            conn.execute(update(items).where(items.c.pk == pk).values(created_at=created))
-            conn.execute(update(review_tasks).where(review_tasks.c.item_pk == pk).values(created_at=created, decided_at=decided))
-            conn.execute(update(decisions).where(decisions.c.item_pk == pk, decisions.c.kind == "human").values(created_at=decided))
+            created, decided = (
+                now - timedelta(hours=30 - 8 * k),
+                now - timedelta(hours=20 - 8 * k),
+            )
+            conn.execute(
+                update(items).where(items.c.pk == pk).values(created_at=created)
+            )
+            conn.execute(
+                update(review_tasks)
+                .where(review_tasks.c.item_pk == pk)
+                .values(created_at=created, decided_at=decided)
+            )
+            conn.execute(
+                update(decisions)
+                .where(decisions.c.item_pk == pk, decisions.c.kind == "human")
+                .values(created_at=decided)
+            )
         for k in range(4):
-            pk = conn.execute(items.select().where(items.c.id == f"photo-20{k}")).first().pk
-            conn.execute(update(review_tasks).where(review_tasks.c.item_pk == pk).values(created_at=now - timedelta(hours=6 - k)))
+            pk = (
+                conn.execute(items.select().where(items.c.id == f"photo-20{k}"))
+                .first()
+                .pk
+            )
+            conn.execute(
+                update(review_tasks)
+                .where(review_tasks.c.item_pk == pk)
+                .values(created_at=now - timedelta(hours=6 - k))
+            )
 
 
 def shoot(page, path: Path) -> None:
     """A palette PNG: a UI has few colours, and the file is a fraction of the size."""
     raw = page.screenshot(full_page=False)
-    image = Image.open(io.BytesIO(raw)).convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    image = (
+        Image.open(io.BytesIO(raw))
+        .convert("RGB")
+        .quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    )
     image.save(path, optimize=True)
 
 
@@ -108,7 +223,9 @@ def take(svc: LiveService, out: Path, names: dict[str, str]) -> list[Path]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         for lang, locale in (("en", "en-GB"), ("fr", "fr-FR")):
-            anon = browser.new_context(locale=locale, viewport={"width": 1440, "height": 900})
+            anon = browser.new_context(
+                locale=locale, viewport={"width": 1440, "height": 900}
+            )
             page = anon.new_page()
             page.goto(svc.url + "/review")
             page.wait_for_selector("#login-form", state="visible")
@@ -117,9 +234,19 @@ def take(svc: LiveService, out: Path, names: dict[str, str]) -> list[Path]:
             anon.close()
             pages = [
                 ("queue", "alice", "/review", "#tasks .card"),
-                ("item", "alice", f"/review/items/{names['item']}", "body:not([data-state=loading])"),
+                (
+                    "item",
+                    "alice",
+                    f"/review/items/{names['item']}",
+                    "body:not([data-state=loading])",
+                ),
                 ("search", "alice", "/review", None),
-                ("author", "alice", f"/review/authors/{names['author']}", "body:not([data-state=loading])"),
+                (
+                    "author",
+                    "alice",
+                    f"/review/authors/{names['author']}",
+                    "body:not([data-state=loading])",
+                ),
                 ("dashboard", "admin", "/review/dashboard", "body[data-state=ready]"),
                 ("banks", "admin", "/review/admin/banks", "body[data-state=ready]"),
                 ("keys", "admin", "/review/admin/keys", "body[data-state=ready]"),
@@ -127,8 +254,13 @@ def take(svc: LiveService, out: Path, names: dict[str, str]) -> list[Path]:
                 ("audit", "admin", "/review/admin/audit", "body[data-state=ready]"),
             ]
             for name, user, path, ready in pages:
-                ctx = browser.new_context(locale=locale, viewport={"width": 1440, "height": 900})
-                assert ctx.request.post(svc.url + "/v1/auth/login", data={"username": user, "password": PASSWORD}).ok
+                ctx = browser.new_context(
+                    locale=locale, viewport={"width": 1440, "height": 900}
+                )
+                assert ctx.request.post(
+                    svc.url + "/v1/auth/login",
+                    data={"username": user, "password": PASSWORD},
+                ).ok
                 page = ctx.new_page()
                 page.set_default_timeout(15_000)
                 resp = page.goto(svc.url + path)
@@ -141,7 +273,9 @@ def take(svc: LiveService, out: Path, names: dict[str, str]) -> list[Path]:
                         page.wait_for_selector("#search")
                         page.fill("#search", names["search"])
                         page.press("#search", "Enter")
-                        page.wait_for_selector("#results:not([hidden]) .card, #results:not([hidden]) a")
+                        page.wait_for_selector(
+                            "#results:not([hidden]) .card, #results:not([hidden]) a"
+                        )
                     elif ready:
                         page.wait_for_selector(ready)
                 except PlaywrightTimeout:
