@@ -45,6 +45,8 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password")
 LOGIN_WINDOW = timedelta(minutes=5)
 LOGIN_MAX_PER_CLIENT = 20
 LOGIN_MAX_PER_ACCOUNT = 10
+# Any constant: the advisory lock that serializes login throttle checks on PostgreSQL.
+_LOGIN_LOCK = 0x6C6F67  # "log"
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,7 @@ class Accounts(Repository):
         failure, so the answer does not tell which usernames exist; Overloaded while
         `client` is throttled (`throttle`)."""
         now = now or utcnow()
-        self.throttle(username, client, now)
+        attempt = self.throttle(username, client, now)
         with self._tx() as conn:
             row = conn.execute(select(users).where(users.c.username == username)).first()
         stored = row.password_hash if row is not None else _DUMMY_HASH
@@ -152,18 +154,16 @@ class Accounts(Repository):
         except (VerificationError, InvalidHashError):
             ok = False
         if not ok:
-            with self._tx() as conn:
-                conn.execute(insert(login_failures).values(username=username[:64], client=client[:64], at=now))
-            raise Unauthorized("wrong username or password")
+            raise Unauthorized("wrong username or password")  # the attempt stays counted
         assert row is not None
-        if _hasher.check_needs_rehash(row.password_hash):
-            with self._tx() as conn:
-                conn.execute(update(users).where(users.c.id == row.id).values(password_hash=_hasher.hash(password)))
         token = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(32)
         now = utcnow()
         expires = now + self.policy.idle
         with self._tx() as conn:
+            conn.execute(delete(login_failures).where(login_failures.c.id == attempt))  # it did not fail
+            if _hasher.check_needs_rehash(row.password_hash):
+                conn.execute(update(users).where(users.c.id == row.id).values(password_hash=_hasher.hash(password)))
             conn.execute(
                 insert(sessions).values(
                     token_hash=hash_secret(token),
@@ -176,26 +176,41 @@ class Accounts(Repository):
             )
         return token, Session(User(row.id, row.username, row.role), csrf, expires)
 
-    def throttle(self, username: str, client: str, now: datetime) -> None:
-        """Refuse (Overloaded, 429) a client with too many failed logins in the window,
-        counted in the database so that every API process counts the same ones:
+    def throttle(self, username: str, client: str, now: datetime) -> int:
+        """Refuse (Overloaded, 429) a client with too many failed logins in the window, or
+        count this attempt as failed until it succeeds; returns the id of its row. Counted
+        in the database so that every API process counts the same ones:
         - by client address: LOGIN_MAX_PER_CLIENT failures, whatever the usernames;
         - by account: LOGIN_MAX_PER_ACCOUNT failures of this username, but only for the
           clients that took part in them. A client that did not fail is never refused
-          for the account's sake: an attacker elsewhere cannot lock the real user out."""
+          for the account's sake: an attacker elsewhere cannot lock the real user out.
+
+        The check and the count are one transaction, serialized across processes (SQLite's
+        write lock, taken by the insert that starts it; on PostgreSQL an advisory lock held
+        to the commit), and made before the password is checked: concurrent guesses cannot
+        all pass the check before any of them is counted."""
         since = now - LOGIN_WINDOW
         f = login_failures.c
-        with self._tx() as conn:
-            by_client = conn.execute(select(func.count()).where(f.client == client, f.at >= since)).scalar_one()
-            on_account = conn.execute(select(func.count()).where(f.username == username, f.at >= since)).scalar_one()
-            mine = conn.execute(
-                select(func.count()).where(f.username == username, f.client == client, f.at >= since)
-            ).scalar_one()
         wait = int(LOGIN_WINDOW.total_seconds())
-        if by_client >= LOGIN_MAX_PER_CLIENT:
-            raise Overloaded("too many failed logins from this address; wait a few minutes", retry_after=wait)
-        if on_account >= LOGIN_MAX_PER_ACCOUNT and mine:
-            raise Overloaded(f"too many failed logins for {username!r}; wait a few minutes", retry_after=wait)
+        with self._tx() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(select(func.pg_advisory_xact_lock(_LOGIN_LOCK)))
+            # counted first, so that on SQLite the transaction starts as a write and holds the lock
+            attempt = int(
+                conn.execute(insert(login_failures).values(username=username[:64], client=client[:64], at=now)).inserted_primary_key[0]
+            )
+            earlier = f.id != attempt
+            by_client = conn.execute(select(func.count()).where(f.client == client[:64], f.at >= since, earlier)).scalar_one()
+            on_account = conn.execute(select(func.count()).where(f.username == username[:64], f.at >= since, earlier)).scalar_one()
+            mine = conn.execute(
+                select(func.count()).where(f.username == username[:64], f.client == client[:64], f.at >= since, earlier)
+            ).scalar_one()
+            # raised inside the transaction: a refused attempt is rolled back, not counted
+            if by_client >= LOGIN_MAX_PER_CLIENT:
+                raise Overloaded("too many failed logins from this address; wait a few minutes", retry_after=wait)
+            if on_account >= LOGIN_MAX_PER_ACCOUNT and mine:
+                raise Overloaded(f"too many failed logins for {username!r}; wait a few minutes", retry_after=wait)
+        return attempt
 
     def session(self, token: str) -> Session:
         """The live session of a cookie token, its idle expiry pushed forward; Unauthorized

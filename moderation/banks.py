@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.engine import URL, make_url
 from starlette.concurrency import run_in_threadpool
 
 from moderation.errors import InvalidInput
@@ -128,6 +129,16 @@ def parse_csv(text: str, bank: str, actor: str, max_rows: int = 1_000_000) -> li
     return out
 
 
+def read_csv(data: bytes, bank: str, actor: str) -> list[NewBankEntry]:
+    """`parse_csv` of an uploaded file's bytes (UTF-8, with or without a byte order mark)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InvalidInput(f"line {line}: the CSV must be UTF-8") from None
+    return parse_csv(text, bank, actor)
+
+
 def export_csv(entries: Iterable[dict[str, Any]]) -> str:
     """Entries as exchange CSV: one row per stored hash (variants stay internal)."""
     buf = io.StringIO()
@@ -173,7 +184,14 @@ class BankFeed:
 
 def index_name(database_url: str) -> str:
     """The bank index actors' name: one index per database, shared by every API process
-    on it (and a test's service on its own database gets its own)."""
+    on it (and a test's service on its own database gets its own). The password is left
+    out of what is hashed: actor names are listed to anyone who reaches the Ray cluster,
+    and a rotated password must not start a second index. A URL without one hashes as it
+    always did, so running indexes keep their names."""
+    url = make_url(database_url)
+    if url.password is not None or "password" in url.query:
+        url = URL.create(url.drivername, url.username, None, url.host, url.port, url.database, url.query)
+        database_url = url.difference_update_query(["password"]).render_as_string(hide_password=False)
     return "bank-index-" + hashlib.sha256(database_url.encode()).hexdigest()[:16]
 
 
@@ -218,9 +236,13 @@ class Banks:
         await run_in_threadpool(self.store.audit, actor, "bank.add", f"{bank}/{entry_id}", {"note": note, "item_id": item_id})
         return entry_out(entry_id, entry)
 
-    async def import_csv(self, bank: str, text: str, actor: str) -> list[int]:
-        """A whole CSV, validated first: a bad line refuses the file and stores nothing."""
-        ids = await self.store_entries(parse_csv(text, bank, actor))
+    async def import_csv(self, bank: str, data: bytes, actor: str) -> list[int]:
+        """A whole CSV file (UTF-8), validated first: a bad line refuses the file and stores
+        nothing. Then every row in one transaction, inserted in chunks: all or nothing.
+        Decoding and parsing (a second or more for a million rows) run in the thread pool,
+        off the event loop."""
+        entries = await run_in_threadpool(read_csv, data, bank, actor)
+        ids = await self.store_entries(entries)
         await run_in_threadpool(self.store.audit, actor, "bank.import", bank, {"rows": len(ids)})
         return ids
 

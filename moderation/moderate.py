@@ -8,6 +8,7 @@ service builder (`moderation.service`) wires the parts it uses.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import time
 from collections import Counter
@@ -19,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from moderation.banks import Banks, photo_entry
 from moderation.errors import Conflict, ModerationError, Unavailable
+from moderation.members.enforcement import AuthorState, Enforcement
 from moderation.metrics import Metrics
 from moderation.policy import Policy
 from moderation.review.qa import sampled
@@ -72,6 +74,7 @@ class ItemResult:
     error: dict[str, Any] | None = None
     replayed: bool = False
     statement: dict[str, Any] | None = None  # what the member is told, for a refusal
+    author: dict[str, Any] | None = None  # the author's account state after this item
 
     @classmethod
     def refused(cls, item_id: str, exc: ModerationError) -> ItemResult:
@@ -88,6 +91,13 @@ class ItemResult:
             replayed=replayed,
             statement=policy.item_statement(row.state()),
         )
+
+
+def restriction(state: AuthorState) -> dict[str, Any]:
+    """The reason an item of an author under restriction (or worse) goes to review: shown
+    to the moderator beside the item's own reasons."""
+    return {"source": "account", "category": "account_restricted", "detector": f"account:{state.state}", "score": 1.0,
+            "detail": {"state": state.state, "enforcement_id": state.enforcement_id}}
 
 
 def _conflict(item_id: str) -> ItemResult:
@@ -114,6 +124,7 @@ class Moderation:
         self.text_pool = text_pool
         self.photo_pool = photo_pool
         self.banks = banks
+        self.enforcement = Enforcement(store.engine, policy)
 
     async def moderate(self, reqs: Sequence[ItemRequest], api_key: ApiKey | None) -> list[ItemResult]:
         t0 = time.perf_counter()
@@ -121,7 +132,10 @@ class Moderation:
         results: list[ItemResult | None] = [None] * len(reqs)
         hashes = [r.content_sha256() for r in reqs]
 
-        existing = await run_in_threadpool(self.store.find_items, [r.id for r in reqs])
+        # the authors' account states: one query for the batch, beside the id lookup
+        existing, states = await run_in_threadpool(
+            lambda: (self.store.find_items([r.id for r in reqs]), self.enforcement.states({r.author_id for r in reqs}))
+        )
         todo: list[int] = []
         for k, r in enumerate(reqs):
             row = existing.get(r.id)
@@ -153,6 +167,12 @@ class Moderation:
                 self.metrics.errors.labels(sig.fault.type_).inc()
                 continue
             verdict = policy.decide(r.item(), sig)
+            reasons = [x.to_dict() for x in verdict.reasons]
+            author = states.get(r.author_id)
+            if author is not None and author.reviews_everything and verdict.decision is Decision.APPROVE:
+                # a restricted (suspended, banned) author's items all go to a human
+                verdict = dataclasses.replace(verdict, decision=Decision.REVIEW, queue=policy.queue_for(r.type.value, set()))
+                reasons.append(restriction(author))
             # rule hit counting: every rule reason, shadow ones included (that is what shadow is for)
             for reason in verdict.reasons:
                 if reason.source is Source.RULE:
@@ -185,7 +205,7 @@ class Moderation:
                     api_key_id=api_key.id if api_key else None,
                     callback_url=r.callback_url,
                     decision=verdict.decision.value,
-                    reasons=[x.to_dict() for x in verdict.reasons],
+                    reasons=reasons,
                     scores={c: round(float(v), 4) for c, v in verdict.scores.items()},
                     features=features or None,
                     policy_version=verdict.policy_version,
@@ -199,6 +219,11 @@ class Moderation:
         t2 = time.perf_counter()
         stored = await run_in_threadpool(self.store.save_items, new_items)
         self.metrics.stage.labels("store").observe(time.perf_counter() - t2)
+        # every automatic rejection counts a strike against its author (`members.enforcement`)
+        rejected = [row.pk for i in new_items if (row := stored.get(i.id)) is not None
+                    and row.content_sha256 == i.content_sha256 and row.first_decision == Decision.REJECT.value]
+        if rejected:
+            states |= await run_in_threadpool(self.enforcement.count_rejections, rejected)
         decided: Counter[tuple[str, str, str]] = Counter()
         for k in todo:
             if results[k] is not None:
@@ -219,6 +244,9 @@ class Moderation:
         if any(i.seen is not None for i in new_items):
             await self.banks.sync()  # visible at once to this process's next request
         self.metrics.stage.labels("request").observe(time.perf_counter() - t0)
+        for req, res in zip(reqs, results):
+            if res is not None and res.error is None and (state := states.get(req.author_id)) is not None:
+                res.author = state.out()
         return [r for r in results if r is not None]
 
     async def _analyze(self, reqs: Sequence[ItemRequest], texts: list[int], photos: list[int]) -> dict[int, Signals]:

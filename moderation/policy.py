@@ -36,7 +36,8 @@ from moderation.types import (
 
 TEXT_CHECKS = {"rules", "classifier", "language", "spam"}
 PHOTO_CHECKS = {"hashes", "nudity", "profile"}
-_TOP_KEYS = {"version", "categories", "hash_matching", "banks", "queues", "contexts", "rules", "review", "qa", "campaigns", "statements", "reports"}
+_TOP_KEYS = {"version", "categories", "hash_matching", "banks", "queues", "contexts", "rules", "review", "qa", "campaigns", "statements", "reports",
+             "enforcement", "appeals"}
 _FIXED_ACTIONS = {"approve", "review", "reject", "ignore"}
 
 
@@ -177,7 +178,10 @@ def review_settings(review: Any, qa: Any) -> ReviewSettings:
 
 
 STATEMENT_LANGUAGES = ("en", "fr")
-_STATEMENT_KEYS = {"appeal_days", "templates", "items", "grounds"}
+_STATEMENT_KEYS = {"appeal_days", "templates", "items", "grounds", "enforcement"}
+# What an account enforcement says: the sentence (automated, or by a moderator) around the
+# action's own words and the ground.
+_ENFORCEMENT_TEXTS = {"automated", "human", "warn", "restrict", "suspend", "ban"}
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,40 @@ class Statements:
     templates: dict[str, dict[str, str]]  # automated | human | appeal -> language -> text
     items: dict[str, dict[str, str]]  # item type -> language -> noun
     grounds: dict[str, dict[str, str]]  # category (or "other") -> language -> rule text
+    # automated | human | warn | restrict | suspend | ban -> language -> text; empty: the
+    # policy enforces nothing on accounts
+    enforcement: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def appeal_until(self, decided_at: datetime) -> datetime:
+        """The last moment to appeal a decision made at `decided_at`: what the statement
+        tells the member and what `POST /v1/appeals` holds them to."""
+        if decided_at.tzinfo is None:  # SQLite gives back naive datetimes: they are UTC
+            decided_at = decided_at.replace(tzinfo=UTC)
+        return decided_at + timedelta(days=self.appeal_days)
+
+    def _said(self, text: str, lang: str, category: str, automated: bool, decided_at: datetime) -> dict[str, Any]:
+        """A statement's elements around its decision's sentence: the ground, automated or
+        not, and how to appeal until when."""
+        until = self.appeal_until(decided_at)
+        how = self.templates["appeal"][lang].format(until=_day(until, lang))
+        return {
+            "text": f"{text} {how}",
+            "locale": lang,
+            "ground": {"category": category, "rule": self.grounds[category][lang]},
+            "automated": automated,
+            "appeal": {"possible": True, "until": until.isoformat(), "how": how},
+        }
+
+    def enforcement_statement(
+        self, *, action: str, category: str, locale: str | None, automated: bool, decided_at: datetime, until: datetime | None = None,
+    ) -> dict[str, Any]:
+        """The statement of reasons of an action on a member's account (warn, restrict,
+        suspend until `until`, ban): the same elements as an item's."""
+        lang = language_of(locale)
+        category = category if category in self.grounds else "other"
+        words = self.enforcement[action][lang].format(until=_day(until, lang) if until else "")
+        text = self.enforcement["automated" if automated else "human"][lang].format(action=words, ground=self.grounds[category][lang])
+        return self._said(text, lang, category, automated, decided_at)
 
     def statement(
         self, *, decision: str | None, categories: Sequence[str], item_type: str, locale: str | None,
@@ -200,23 +238,30 @@ class Statements:
         text for, else the generic one."""
         if decision != "reject":
             return None
-        lang = "fr" if (locale or "").lower().startswith("fr") else "en"
-        if decided_at.tzinfo is None:  # SQLite gives back naive datetimes: they are UTC
-            decided_at = decided_at.replace(tzinfo=UTC)
+        lang = language_of(locale)
         category = next((c for c in categories if c in self.grounds), "other")
-        until = decided_at + timedelta(days=self.appeal_days)
         text = self.templates["automated" if automated else "human"][lang].format(
             item=self.items.get(item_type, self.items["text"])[lang], ground=self.grounds[category][lang]
         )
-        day = until.date()
-        how = self.templates["appeal"][lang].format(until=f"{day:%d/%m/%Y}" if lang == "fr" else f"{day:%d %B %Y}")
-        return {
-            "text": f"{text} {how}",
-            "locale": lang,
-            "ground": {"category": category, "rule": self.grounds[category][lang]},
-            "automated": automated,
-            "appeal": {"possible": True, "until": until.isoformat(), "how": how},
-        }
+        return self._said(text, lang, category, automated, decided_at)
+
+
+def decision_time(item: dict[str, Any]) -> datetime:
+    """When the decision in force on a stored item (`Store.get_item`'s shape) was made: the
+    moderator's, else the automatic one (its last change: an undo restores it anew). The
+    appeal window runs from it, in the statement and in `POST /v1/appeals` alike."""
+    human = item.get("human_decision") is not None
+    at = (item.get("human_decided_at") if human else None) or item.get("updated_at") or item["created_at"]
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def language_of(locale: str | None) -> str:
+    """The language a member is told things in: French for a French locale, else English."""
+    return "fr" if (locale or "").lower().startswith("fr") else "en"
+
+
+def _day(at: datetime, lang: str) -> str:
+    return f"{at.date():%d/%m/%Y}" if lang == "fr" else f"{at.date():%d %B %Y}"
 
 
 def _statements(raw: Any, origin: str) -> Statements:
@@ -248,6 +293,13 @@ def _statements(raw: Any, origin: str) -> Statements:
     grounds = texts("grounds", set(CATEGORIES) | {"other"}, rejectable | {"other"})
     templates = texts("templates", {"automated", "human", "appeal"}, {"automated", "human", "appeal"})
     items = texts("items", {t.value for t in ItemType}, {t.value for t in ItemType})
+    enforcement = texts("enforcement", _ENFORCEMENT_TEXTS, _ENFORCEMENT_TEXTS) if "enforcement" in raw else {}
+    for key, by_lang in enforcement.items():
+        for lang, text in by_lang.items():
+            try:
+                text.format(action="x", ground="y", until="z")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise PolicyError(f"{where}: enforcement: {key}: {lang}: {exc}") from None
     days = raw.get("appeal_days", 14)
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
         raise PolicyError(f"{where}: appeal_days must be a whole number of days in 1..365")
@@ -257,7 +309,7 @@ def _statements(raw: Any, origin: str) -> Statements:
                 text.format(item="x", ground="y", until="z")
             except (KeyError, IndexError, ValueError) as exc:
                 raise PolicyError(f"{where}: templates: {key}: {lang}: {exc}") from None
-    return Statements(appeal_days=days, templates=templates, items=items, grounds=grounds)
+    return Statements(appeal_days=days, templates=templates, items=items, grounds=grounds, enforcement=enforcement)
 
 
 # What members may report besides the reason categories the `reports` section lists.
@@ -312,6 +364,109 @@ def report_settings(raw: Any) -> ReportSettings:
     return s
 
 
+# The actions a strike threshold (or a moderator) takes on a member's account, mildest first.
+ENFORCEMENT_ACTIONS = ("warn", "restrict", "suspend", "ban")
+
+
+@dataclass(frozen=True)
+class StrikeRule:
+    """What one rejection for a category counts against its author, and for how long."""
+
+    weight: int
+    days: int
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """`action` once the author's live strike total reaches `strikes`; `days`: a suspension's length."""
+
+    strikes: int
+    action: str
+    days: int | None = None
+
+    def out(self) -> dict[str, Any]:
+        return {"strikes": self.strikes, "action": self.action, "days": self.days}
+
+
+@dataclass(frozen=True)
+class EnforcementSettings:
+    """The `enforcement:` section: every rejection counts a strike against its author, with
+    a weight and an expiry per category (a category not listed counts none: a blurred
+    photo is no offence); the live (unexpired) total crossing a threshold takes its action."""
+
+    strikes: dict[str, StrikeRule]  # category (or "other") -> rule
+    thresholds: tuple[Threshold, ...]  # ascending by strikes
+
+    def crossed(self, before: int, after: int) -> list[Threshold]:
+        """The thresholds a total going from `before` to `after` reaches, mildest first."""
+        return [t for t in self.thresholds if before < t.strikes <= after]
+
+    def next_threshold(self, total: int) -> Threshold | None:
+        return next((t for t in self.thresholds if t.strikes > total), None)
+
+
+def enforcement_settings(raw: Any) -> EnforcementSettings | None:
+    """Validate the enforcement section (None when the policy has none: no strikes are counted)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) - {"strikes", "thresholds"}:
+        raise PolicyError("enforcement: a mapping with keys strikes and thresholds")
+    strikes_raw = raw.get("strikes") or {}
+    if not isinstance(strikes_raw, dict) or not strikes_raw:
+        raise PolicyError("enforcement: strikes maps categories to {weight, days}")
+    strikes = {}
+    for cat, rule in strikes_raw.items():
+        if cat not in CATEGORIES and cat != OTHER_REPORT_CATEGORY:
+            raise PolicyError(f"enforcement: strikes: unknown category {cat!r} (known: {', '.join(CATEGORIES)}, {OTHER_REPORT_CATEGORY})")
+        if not isinstance(rule, dict) or set(rule) != {"weight", "days"} or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in rule.values()
+        ):
+            raise PolicyError(f"enforcement: strikes: {cat}: needs weight and days, whole numbers >= 1")
+        strikes[cat] = StrikeRule(weight=rule["weight"], days=rule["days"])
+    thresholds = []
+    for k, t in enumerate(raw.get("thresholds") or []):
+        where = f"enforcement: thresholds[{k}]"
+        if not isinstance(t, dict) or not {"strikes", "action"} <= set(t) <= {"strikes", "action", "days"}:
+            raise PolicyError(f"{where}: needs strikes and action (and days for suspend)")
+        if t["action"] not in ENFORCEMENT_ACTIONS:
+            raise PolicyError(f"{where}: action must be one of {', '.join(ENFORCEMENT_ACTIONS)}, not {t['action']!r}")
+        if not isinstance(t["strikes"], int) or isinstance(t["strikes"], bool) or t["strikes"] < 1:
+            raise PolicyError(f"{where}: strikes is a whole number >= 1")
+        days = t.get("days")
+        if (t["action"] == "suspend") != (days is not None):
+            raise PolicyError(f"{where}: days goes with suspend, and only with it")
+        if days is not None and (not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 3650):
+            raise PolicyError(f"{where}: days is a whole number in 1..3650")
+        thresholds.append(Threshold(strikes=t["strikes"], action=t["action"], days=days))
+    if not thresholds:
+        raise PolicyError("enforcement: thresholds lists at least one {strikes, action}")
+    ordered = sorted(thresholds, key=lambda t: t.strikes)
+    if ordered != thresholds or len({t.strikes for t in thresholds}) != len(thresholds):
+        raise PolicyError("enforcement: thresholds go up, one action per strike total")
+    severity = [ENFORCEMENT_ACTIONS.index(t.action) for t in thresholds]
+    if severity != sorted(severity):
+        raise PolicyError("enforcement: a higher threshold never takes a milder action")
+    return EnforcementSettings(strikes=strikes, thresholds=tuple(thresholds))
+
+
+@dataclass(frozen=True)
+class AppealSettings:
+    """The `appeals:` section: the queue appeals wait in (its SLA in `queues`); the window to
+    appeal is `statements.appeal_days`, what the statement of reasons tells the member."""
+
+    queue: str = "appeals"
+
+
+def appeal_settings(raw: Any) -> AppealSettings:
+    raw = dict(raw or {})
+    if set(raw) - {"queue"}:
+        raise PolicyError(f"appeals: unknown keys {sorted(set(raw) - {'queue'})} (known: ['queue'])")
+    queue = raw.get("queue", "appeals")
+    if not isinstance(queue, str) or not queue:
+        raise PolicyError("appeals: queue names a queue")
+    return AppealSettings(queue=queue)
+
+
 @dataclass(frozen=True)
 class Policy:
     version: str
@@ -329,6 +484,8 @@ class Policy:
 
 
     reports: ReportSettings = field(default_factory=ReportSettings)  # members' reports
+    enforcement: EnforcementSettings | None = None  # strikes and account actions; None: none counted
+    appeals: AppealSettings = field(default_factory=AppealSettings)
 
     def context(self, name: str) -> ContextPolicy:
         try:
@@ -408,7 +565,16 @@ class Policy:
         """The statement of reasons of a stored item's current decision (`Store.get_item`'s
         shape): automated unless a moderator decided."""
         assert self.statements is not None
-        human = item.get("human_decision") is not None
+        return self.statements.statement(
+            decision=item.get("final_decision") or item.get("first_decision"),
+            categories=self._ground_order(item),
+            item_type=item.get("type", "text"),
+            locale=item.get("locale"),
+            automated=item.get("human_decision") is None,
+            decided_at=decision_time(item),
+        )
+
+    def _ground_order(self, item: dict[str, Any]) -> list[str]:
         # the ground is the reason that rejected, then one that sent it to review: a copy of
         # a banned photo is refused for the ban, not for being a copy
         severity = {"reject": 0, "review": 1}
@@ -418,14 +584,14 @@ class Policy:
                 self._action(item.get("context", ""), r.get("category", ""), float(r.get("score", 1.0)), r.get("detail")), 2
             ),
         )
-        return self.statements.statement(
-            decision=item.get("final_decision") or item.get("first_decision"),
-            categories=[r.get("category", "") for r in reasons],
-            item_type=item.get("type", "text"),
-            locale=item.get("locale"),
-            automated=not human,
-            decided_at=(item.get("human_decided_at") if human else None) or item.get("updated_at") or item["created_at"],
-        )
+        return [r.get("category", "") for r in reasons]
+
+    def ground(self, item: dict[str, Any]) -> str:
+        """The category a rejection of this item is grounded on (its statement's ground, the
+        strike it counts): the reason that rejected, else the one that sent it to review,
+        else `other`."""
+        assert self.statements is not None
+        return next((c for c in self._ground_order(item) if c in self.statements.grounds), "other")
 
     def bank_for_decision(self, item_type: str, decision: str, *, ban: bool) -> str | None:
         """The bank a human decision on a photo puts it in: a rejection that bans it (by
@@ -476,10 +642,10 @@ class Policy:
         return out
 
     def queue_for(self, item_type: str, categories: set[str]) -> str:
-        """The first queue whose filters match; the members' reports queue takes report
-        cases only, whatever its filters."""
+        """The first queue whose filters match; the members' reports and appeals queues
+        take report cases and appeals only, whatever their filters."""
         for q in self.queues:
-            if q.name != self.reports.queue and q.accepts(item_type, categories):
+            if q.name not in (self.reports.queue, self.appeals.queue) and q.accepts(item_type, categories):
                 return q.name
         return f"{item_type}s"
 
@@ -672,6 +838,14 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
         reports = report_settings(_strip_lines(raw_reports or {}))
     except PolicyError as exc:
         raise PolicyError(f"{origin}:{(raw_reports or {}).get('__line__', '?')}: {exc.detail}") from exc
+    try:
+        enforcement = enforcement_settings(_strip_lines(raw.get("enforcement")))
+        appeals = appeal_settings(_strip_lines(raw.get("appeals")))
+    except PolicyError as exc:
+        raise PolicyError(f"{origin}: {exc.detail}") from exc
+    statements = _statements(raw.get("statements"), origin)
+    if enforcement is not None and not statements.enforcement:
+        raise PolicyError(f"{origin}: statements: enforcement: the policy enforces strikes, so it says what members are told of it")
     policy = Policy(
         version=version,
         categories=categories,
@@ -684,10 +858,12 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
         source=text,
         campaigns=campaigns,
         seen_bank_name=seen_bank_name,
-        statements=_statements(raw.get("statements"), origin),
+        statements=statements,
 
 
         reports=reports,
+        enforcement=enforcement,
+        appeals=appeals,
     )
     return policy
 

@@ -45,7 +45,7 @@ from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
 
 from moderation.errors import InvalidInput
-from moderation.store.repository import Transaction, claim_rows, utcnow
+from moderation.store.repository import Repository, claim_rows, utcnow
 from moderation.store.tables import api_keys, webhook_outbox
 
 log = logging.getLogger(__name__)
@@ -303,11 +303,11 @@ class Due:
     secret: str | None
 
 
-class Outbox:
+class Outbox(Repository):
     """The outbox's reads and writes outside a decision's transaction."""
 
     def __init__(self, engine: Engine, lock_seconds: float = 60.0) -> None:
-        self.engine = engine
+        super().__init__(engine)
         self.lock_seconds = lock_seconds
 
     def claim_due(self, limit: int = 50, now: datetime | None = None) -> list[Due]:
@@ -321,12 +321,12 @@ class Outbox:
 
         w = webhook_outbox.alias("candidate")
         sub = select(w.c.id).where(due(w)).order_by(w.c.next_attempt_at).limit(limit)
-        with Transaction(self.engine) as conn:
+        with self._tx() as conn:
             ids = claim_rows(conn, webhook_outbox, sub, w, due(webhook_outbox),
                              {"locked_until": now + timedelta(seconds=self.lock_seconds)})
         if not ids:
             return []
-        with Transaction(self.engine) as conn:
+        with self._tx() as conn:
             rows = conn.execute(
                 select(webhook_outbox, api_keys.c.webhook_secret)
                 .select_from(webhook_outbox.outerjoin(api_keys, api_keys.c.id == webhook_outbox.c.api_key_id))
@@ -336,7 +336,7 @@ class Outbox:
         return [Due(r.id, r.event_id, r.url, r.body, r.attempts, r.webhook_secret) for r in rows]
 
     def mark_delivered(self, event_id: int) -> None:
-        with Transaction(self.engine) as conn:
+        with self._tx() as conn:
             conn.execute(
                 update(webhook_outbox)
                 .where(webhook_outbox.c.id == event_id)
@@ -351,14 +351,14 @@ class Outbox:
             log.error("webhook %s to %s given up after %d attempts: %s", due.event_id, due.url, attempts, error)
         else:
             values["next_attempt_at"] = utcnow() + timedelta(seconds=backoff.delay(attempts))
-        with Transaction(self.engine) as conn:
+        with self._tx() as conn:
             conn.execute(update(webhook_outbox).where(webhook_outbox.c.id == due.id).values(**values))
 
     def mark_refused(self, due: Due, error: str) -> None:
         """Give an event up without sending it: its receiver is not one we send to, and
         will not become one by waiting."""
         log.error("webhook %s refused, not sent: %s", due.event_id, error)
-        with Transaction(self.engine) as conn:
+        with self._tx() as conn:
             conn.execute(
                 update(webhook_outbox)
                 .where(webhook_outbox.c.id == due.id)

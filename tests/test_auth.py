@@ -102,3 +102,44 @@ def test_login_throttle_is_shared_through_the_database_and_never_locks_out_a_cli
     later = now + LOGIN_WINDOW + timedelta(seconds=1)
     a.login("dana", "the real passphrase", client="198.51.100.9", now=later)
     a.login("dana", "the real passphrase", client="10.0.0.3", now=later)
+
+
+@pytest.mark.parametrize("same_name", [False, True], ids=["by-client", "by-account"])
+def test_concurrent_wrong_passwords_are_checked_at_most_the_limit(store: Store, same_name: bool) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from moderation.auth import LOGIN_MAX_PER_ACCOUNT, LOGIN_MAX_PER_CLIENT
+    from moderation.errors import Overloaded, Unauthorized
+
+    accounts = Accounts(store.engine)
+    accounts.create_user("erin", "the real passphrase", "moderator")
+    now = utcnow()
+    limit = LOGIN_MAX_PER_ACCOUNT if same_name else LOGIN_MAX_PER_CLIENT
+
+    def guess(k: int) -> str:
+        try:
+            accounts.login("erin" if same_name else f"name{k}", f"guess {k}", client="203.0.113.5", now=now)
+        except Unauthorized:
+            return "checked"
+        except Overloaded:
+            return "throttled"
+        return "logged in"
+
+    # more guesses at once than the API's thread pool runs: each one that passes the
+    # throttle pays for an Argon2 check, so none may pass on a count read before the others
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(guess, range(3 * limit)))
+    assert answers.count("checked") == limit
+    assert answers.count("throttled") == 2 * limit
+    with pytest.raises(Overloaded):  # the real password too, from that address
+        accounts.login("erin", "the real passphrase", client="203.0.113.5", now=now)
+    accounts.login("erin", "the real passphrase", client="192.0.2.8", now=now)  # elsewhere: fine
+
+
+def test_a_successful_login_is_not_counted_as_a_failure(store: Store) -> None:
+    from moderation.auth import LOGIN_MAX_PER_CLIENT
+
+    accounts = Accounts(store.engine)
+    accounts.create_user("finn", "the real passphrase", "moderator")
+    for _ in range(LOGIN_MAX_PER_CLIENT + 5):
+        accounts.login("finn", "the real passphrase", client="198.51.100.20")

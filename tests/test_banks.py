@@ -3,10 +3,12 @@ the index's entry, and CSV in and out (validated whole, formula cells quoted).""
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from images import make_jpeg
 
-from moderation.banks import export_csv, index_entry, parse_csv, photo_entry
+from moderation.banks import export_csv, index_entry, index_name, parse_csv, photo_entry
 from moderation.errors import InvalidInput
 from moderation.photos.decode import DecodeLimits
 from moderation.photos.hashing import hash_upload
@@ -52,3 +54,22 @@ def test_bad_csv_is_refused_naming_where(text: str, where: str) -> None:
 def test_exported_notes_cannot_run_as_spreadsheet_formulas() -> None:
     out = export_csv([{"entry_id": 1, "sha256": "0" * 64, "note": "=HYPERLINK(\"http://x\")"}])
     assert "\"'=HYPERLINK" in out
+
+
+def test_index_name_leaves_the_database_password_out() -> None:
+    named = {index_name(u) for u in (
+        "postgresql://mod:first-secret@db.internal:5432/moderation",
+        "postgresql://mod:rotated@db.internal:5432/moderation",  # a rotated password: the same index
+        "postgresql://mod@db.internal:5432/moderation?password=in-the-query",
+    )}
+    assert named == {index_name("postgresql://mod@db.internal:5432/moderation")}
+    assert index_name("postgresql://mod@db.internal:5432/other") not in named
+
+
+@pytest.mark.parametrize("url", [
+    "sqlite:////var/lib/moderation/moderation.db",  # the default layout
+    "postgresql://mod@db.internal:5432/moderation?sslmode=require",  # password from the environment or .pgpass
+])
+def test_index_name_of_a_url_without_password_is_unchanged(url: str) -> None:
+    # running indexes keep their names across the upgrade
+    assert index_name(url) == "bank-index-" + hashlib.sha256(url.encode()).hexdigest()[:16]

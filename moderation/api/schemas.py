@@ -228,7 +228,9 @@ class ModerateRequest(BaseModel):
 
 
 class ReasonOut(BaseModel):
-    source: Literal["rule", "model", "hash"]
+    source: Literal["rule", "model", "hash", "account"] = Field(
+        description="account: the author's account is restricted (or suspended, banned), so the item goes to review."
+    )
     category: str
     detector: str = Field(description="Rule id, model name@version, or bank:<bank>/<hash type>.")
     score: float
@@ -262,6 +264,24 @@ class StatementOut(BaseModel):
     appeal: AppealOut
 
 
+class ThresholdOut(BaseModel):
+    strikes: int = Field(description="The live strike total that takes the action.")
+    action: Literal["warn", "restrict", "suspend", "ban"]
+    days: int | None = Field(description="A suspension's length.")
+
+
+class AuthorStateOut(BaseModel):
+    """The author's account: its state, live (unexpired) strike total and next threshold."""
+
+    author_id: str
+    state: Literal["active", "warned", "restricted", "suspended", "banned"] = Field(
+        description="restricted (and worse): every new item of the author goes to review, whatever its scores."
+    )
+    suspended_until: datetime | None
+    strikes: int
+    next_threshold: ThresholdOut | None
+
+
 class ItemResultOut(BaseModel):
     id: str
     decision: Literal["approve", "reject", "review"] | None = None
@@ -270,6 +290,7 @@ class ItemResultOut(BaseModel):
     policy_version: str | None = None
     status_url: str | None = None
     statement: StatementOut | None = Field(default=None, description="For a rejection: what the member is told.")
+    author: AuthorStateOut | None = Field(default=None, description="The author's account state after this item.")
     error: dict[str, Any] | None = Field(default=None, description="A problem+json body when this item was refused.")
 
 
@@ -393,9 +414,9 @@ class ClaimIn(BaseModel):
 
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    decision: Literal["approve", "reject", "uphold", "dismiss"] = Field(
-        description="approve or reject an item's task; uphold or dismiss a members' report case "
-        "(which takes no label and no apply_to_duplicates)."
+    decision: Literal["approve", "reject", "uphold", "dismiss", "overturn"] = Field(
+        description="approve or reject an item's task; uphold or dismiss a members' report case; uphold or "
+        "overturn an appeal (these two take no label and no apply_to_duplicates)."
     )
     note: StorableText | None = Field(default=None, max_length=2000)
     label: Identifier | None = Field(
@@ -572,6 +593,24 @@ class RuleRate(BaseModel):
     alert: bool
 
 
+class AppealRate(BaseModel):
+    key: str = Field(description="A ground category, a rule id, or a moderator (`policy` for the automation).")
+    rejections: int
+    appeals: int
+    decided: int = Field(description="Appeals upheld or overturned.")
+    overturned: int
+    appeal_rate: float | None = Field(description="appeals / rejections")
+    overturn_rate: float | None = Field(description="overturned / decided")
+
+
+class AppealRates(BaseModel):
+    """Of the window's rejections, the share appealed and, of the appeals decided, the share overturned."""
+
+    by_category: list[AppealRate]
+    by_rule: list[AppealRate]
+    by_moderator: list[AppealRate]
+
+
 class StatsOut(BaseModel):
     generated_at: datetime
     window_hours: int
@@ -585,6 +624,7 @@ class StatsOut(BaseModel):
     reviewer_agreement: Share
     webhooks_pending: int
     rule_alerts: list[RuleRate] = Field(description="Rules whose firing rate jumped (policy `review.rule_alert_ratio`)")
+    appeals: AppealRates
 
 
 class SeriesPoint(BaseModel):
@@ -882,6 +922,162 @@ class BadFaithOut(ReporterOut):
     closed_reports: int = Field(description="Open reports this mark closed.")
 
 
+# -- account enforcement and appeals -----------------------------------------------------
+
+APPEAL_TEXT_MAX_CHARS = 4000
+
+
+class AuthorActionIn(BaseModel):
+    """A moderator's action on an account; `note` (why) is mandatory, `days` goes with suspend."""
+
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["warn", "restrict", "suspend", "ban", "lift"]
+    note: StorableText = Field(min_length=1, max_length=2000)
+    days: int | None = Field(default=None, ge=1, le=3650, description="How long a suspension lasts.")
+    category: Identifier = Field(default="other", max_length=32, description="The ground of its statement of reasons: a category, or other.")
+
+
+class AuthorActionOut(BaseModel):
+    enforcement_id: int
+    author: AuthorStateOut
+    undo_until: datetime = Field(description="Its webhook event waits until then; you can undo it until then.")
+
+
+class EnforcementUndoOut(BaseModel):
+    enforcement_id: int
+    author: AuthorStateOut
+
+
+class EnforcementOut(BaseModel):
+    id: int
+    action: Literal["warn", "restrict", "suspend", "ban", "lift"]
+    source: Literal["threshold", "moderator"]
+    actor: str
+    note: str | None
+    category: str
+    threshold: int | None
+    strikes: int = Field(description="The live strike total when it was taken.")
+    until: datetime | None
+    statement: StatementOut | None
+    created_at: datetime
+    undone_at: datetime | None
+    undone_by: str | None
+    undone_why: str | None
+
+
+class StrikeOut(BaseModel):
+    id: int
+    item_id: str | None
+    decision_id: int | None
+    category: str
+    weight: int
+    created_at: datetime
+    expires_at: datetime
+    live: bool = Field(description="Counted now: neither expired nor removed.")
+    removed_at: datetime | None
+    removed_why: str | None
+
+
+class AuthorDecision(BaseModel):
+    decision_id: int
+    kind: str
+    decision: str
+    actor: str | None
+    undone: bool
+    at: datetime | None
+
+
+class AuthorItem(BaseModel):
+    id: str
+    type: str
+    context: str
+    status: str
+    first_decision: str
+    human_decision: str | None
+    final_decision: str | None
+    created_at: datetime | None
+    decisions: list[AuthorDecision]
+
+
+class AuthorReport(BaseModel):
+    id: str
+    reporter_id: str
+    category: str
+    status: str
+    case_id: int
+    created_at: datetime | None
+    decided_at: datetime | None
+
+
+class AppealIn(BaseModel):
+    """A member's appeal of the refusal of their item or of an action on their account.
+    Resubmitting the same id with the same content is idempotent."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: ItemId = Field(description="The client's id of the appeal.")
+    item_id: ItemId | None = Field(default=None, description="The refused item (its decision in force is appealed).")
+    enforcement_id: RowId | None = Field(default=None, description="The account action appealed.")
+    author_id: ItemId = Field(description="The member appealing: the item's author, or the account's.")
+    statement: StorableText = Field(min_length=1, max_length=APPEAL_TEXT_MAX_CHARS, description="The member's words.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> AppealIn:
+        if (self.item_id is None) == (self.enforcement_id is None):
+            raise ValueError("an appeal names exactly one of item_id and enforcement_id")
+        return self
+
+
+class AppealState(BaseModel):
+    id: str
+    author_id: str
+    target_kind: Literal["item", "enforcement"]
+    item_id: str | None
+    enforcement_id: int | None
+    decision_id: int | None = Field(description="The item's decision under appeal.")
+    decision_by: str = Field(description="Who made the decision under appeal: a moderator, or policy (the automation).")
+    category: str = Field(description="The ground of the decision under appeal.")
+    statement: str
+    status: Literal["open", "upheld", "overturned"]
+    in_review: bool
+    task_id: int | None
+    created_at: datetime
+    decided_at: datetime | None
+    decided_by: str | None
+    note: str | None
+
+
+class AppealTaskView(AppealState):
+    enforcement: dict[str, Any] | None = None
+
+
+class AppealDecisionOut(BaseModel):
+    """An appeal decided: its outcome goes to the filing key's webhook (`appeal.decided`)."""
+
+    appeal_id: str
+    task_id: int
+    decision: Literal["uphold", "overturn"]
+    item_id: str
+    enforcement_id: int | None
+    final_decision: str | None = Field(description="The item's decision in force now.")
+    strikes_removed: list[int]
+    enforcements_undone: list[int]
+    bank_entries_removed: list[list[Any]] = Field(description="[bank, entry id] of each entry the overturned ban had created.")
+
+
+class AuthorOut(BaseModel):
+    """An author's account and history. For an API key: the items it sent and the reports
+    and appeals it filed; strikes on those items; the account's state and actions, whole."""
+
+    author_id: str
+    author: AuthorStateOut
+    items: list[AuthorItem]
+    strikes: list[StrikeOut]
+    enforcements: list[EnforcementOut]
+    reports_made: list[AuthorReport]
+    reports_received: list[AuthorReport]
+    appeals: list[AppealState]
+
+
 # -- URLs: built here, in the API layer, from ids the domain returns --------------------
 
 
@@ -919,6 +1115,7 @@ def result_out(r: ItemResult, public_url: str) -> dict[str, Any]:
         "policy_version": r.policy_version,
         "status_url": status_url(public_url, r.id),
         "statement": r.statement,
+        "author": r.author,
     }
     if r.error is not None:
         out["error"] = r.error

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,6 +36,7 @@ from sqlalchemy.engine import Connection
 from moderation import webhooks
 from moderation.auth import User
 from moderation.errors import Conflict, InvalidInput, NotFound
+from moderation.members.enforcement import count_strike
 from moderation.policy import ReportSettings
 from moderation.review.decisions import Decisions
 from moderation.review.tasks import BLIND_QUEUES, QueuePart, refusal
@@ -290,10 +292,14 @@ class MemberReports(QueuePart):
         bank = self.policy.bank_for_decision(item.type, "reject", ban=ban) if item.blob_sha256 else None
         if bank:
             conn.execute(insert(bank_changes).values(decision_id=decision_id, item_pk=item.pk, bank=bank, actor=user.actor, due_at=undo_until))
+        # the strike is for what the reporters reported (their most frequent category)
+        cats = Counter(r.category for r in conn.execute(select(member_reports.c.category).where(member_reports.c.case_id == case_id)))
+        taken = count_strike(conn, self.policy, item=item, decision_id=decision_id, category=cats.most_common(1)[0][0] if cats else "other",
+                             actor=user.actor, now=now, not_before=undo_until)
         conn.execute(insert(audit_log).values(
             at=now, actor=user.actor, action="review.human_decision", target=item.id[:256],
             detail={"decision_id": decision_id, "decision": "reject", "note": note, "queue": self.settings.queue,
-                    "report_case": case_id, "bank": bank},
+                    "report_case": case_id, "bank": bank, "enforcements": taken},
         ))
         # The item's own review task has nothing left to decide; other cases' tasks (an
         # author's case shown on this item) and QA keep theirs.

@@ -27,12 +27,14 @@ from sqlalchemy.engine import Connection
 from moderation import webhooks
 from moderation.auth import User
 from moderation.errors import Conflict, Forbidden, InvalidInput, NotFound
+from moderation.members.enforcement import count_strike, remove_strikes
 from moderation.review.duplicates import open_duplicates
 from moderation.review.qa import TRAINING_LABELS, sampled
 from moderation.review.tasks import BLIND_QUEUES, SECOND_QUEUE, QueuePart, refusal
 from moderation.store.repository import aware, utcnow
 from moderation.store.tables import (
     api_keys,
+    appeals,
     audit_log,
     bank_changes,
     decisions,
@@ -126,6 +128,8 @@ class Decisions(QueuePart):
             # a members' report case is upheld or dismissed (`moderation.members.reports`), never
             # approved or rejected here: not even in bulk or as a near-duplicate
             report_case = select(report_cases.c.id).where(report_cases.c.task_id == t.id).exists()
+            # nor an appeal, upheld or overturned by another moderator (`moderation.members.appeals`)
+            appeal = select(appeals.c.pk).where(appeals.c.task_id == t.id).exists()
             res = conn.execute(
                 update(review_tasks)
                 .where(
@@ -133,6 +137,7 @@ class Decisions(QueuePart):
                     t.status == "open",
                     or_(t.lease_owner == user.actor, t.lease_owner.is_(None), t.lease_expires_at < now),
                     ~report_case,
+                    ~appeal,
                 )
                 .values(status="done", decided_at=now, lease_owner=user.actor, lease_expires_at=None)
             )
@@ -141,6 +146,8 @@ class Decisions(QueuePart):
                     return None
                 if conn.execute(select(report_cases.c.id).where(report_cases.c.task_id == task_id)).first() is not None:
                     raise Conflict(f"task {task_id} is a members' report case: decide it with uphold or dismiss")
+                if conn.execute(select(appeals.c.pk).where(appeals.c.task_id == task_id)).first() is not None:
+                    raise Conflict(f"task {task_id} is an appeal: decide it with uphold or overturn")
                 raise refusal(conn, task_id, user, now)
             task = conn.execute(select(review_tasks).where(t.id == task_id)).one()
             item = conn.execute(select(items).where(items.c.pk == task.item_pk)).one()
@@ -178,6 +185,12 @@ class Decisions(QueuePart):
                 if bank:
                     conn.execute(insert(bank_changes).values(decision_id=decision_id, item_pk=item.pk, bank=bank, actor=user.actor, due_at=undo_until))
                     detail["bank"] = bank
+                if decision == "reject":
+                    # a strike against the author; its account actions wait out the undo window too
+                    taken = count_strike(conn, self.policy, item=item, decision_id=decision_id, actor=user.actor, now=now,
+                                         not_before=undo_until, category=self.policy.ground({"context": item.context, "reasons": item.reasons}))
+                    if taken:
+                        detail["enforcements"] = taken
                 if sampled(item.id, "second", s.qa_second_review):
                     conn.execute(
                         insert(review_tasks).values(item_pk=item.pk, queue=SECOND_QUEUE, priority=8, status="open", created_at=now)
@@ -249,6 +262,7 @@ class Decisions(QueuePart):
                 insert(decisions).values(item_pk=row.item_pk, kind="undo", decision=row.decision, reasons=None, actor=user.actor, note=why, task_id=row.task_id, undone=False, created_at=now)
             )
             to_remove: list[tuple[str, int]] = []
+            undo_detail: dict[str, Any] = {}
             if row.kind == "human":
                 auto = None if item.first_decision == "review" else item.first_decision
                 conn.execute(
@@ -264,6 +278,11 @@ class Decisions(QueuePart):
                         conn.execute(update(bank_changes).where(bank_changes.c.id == ch.id).values(cancelled_at=now))
                     elif ch.entry_id is not None:
                         to_remove.append((ch.bank, int(ch.entry_id)))
+                if row.decision == "reject":
+                    lifted = remove_strikes(conn, self.policy, decision_ids=[decision_id], actor=user.actor, why="decision undone", now=now)
+                    if lifted["strikes"]:
+                        undo_detail["strikes_removed"] = lifted["strikes"]
+                        undo_detail["enforcements_undone"] = lifted["enforcements"]
                 # a second review sampled from this decision no longer has anything to check
                 conn.execute(
                     update(review_tasks)
@@ -278,7 +297,7 @@ class Decisions(QueuePart):
                 )
             conn.execute(
                 insert(audit_log).values(
-                    at=now, actor=user.actor, action="review.undo", target=item.id[:256], detail={"decision_id": decision_id, "decision": row.decision, "by": row.actor, "why": why, "bank_entries_removed": to_remove}
+                    at=now, actor=user.actor, action="review.undo", target=item.id[:256], detail={"decision_id": decision_id, "decision": row.decision, "by": row.actor, "why": why, "bank_entries_removed": to_remove} | undo_detail
                 )
             )
         return Undone(decision_id, row.task_id, item.id, to_remove)

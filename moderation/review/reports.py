@@ -14,6 +14,7 @@ from sqlalchemy import and_, case, func, select
 from moderation.review.tasks import QA_QUEUE, SECOND_QUEUE, QueuePart
 from moderation.store.repository import aware, utcnow
 from moderation.store.tables import (
+    appeals,
     audit_log,
     decisions,
     items,
@@ -166,6 +167,48 @@ class Reports(QueuePart):
             "reviewer_agreement": _share(sum(r.decision == r.human_decision for r in second), len(second)),
             "webhooks_pending": int(outbox),
             "rule_alerts": [r for r in self.rule_rates(given) if r["alert"]],
+            "appeals": self.appeal_rates(since),
+        }
+
+    def appeal_rates(self, since: datetime) -> dict[str, list[dict[str, Any]]]:
+        """The members' measure of decision quality: of the rejections made since `since`
+        (automatic ones under `policy`, a moderator's under their name), the share appealed,
+        and of the appeals decided, the share overturned; per ground category, per rule
+        that fired, per moderator."""
+        d = decisions.c
+        with self._tx() as conn:
+            rows = conn.execute(
+                select(d.id, d.actor, d.kind, items.c.context, items.c.reasons)
+                .join(items, items.c.pk == d.item_pk)
+                .where(d.decision == "reject", d.kind.in_(("auto", "human")), d.undone.is_(False), d.created_at >= since)
+                .execution_options(yield_per=5000)
+            ).all()
+            outcome = dict(conn.execute(
+                select(appeals.c.decision_id, appeals.c.status).join(decisions, decisions.c.id == appeals.c.decision_id)
+                .where(d.created_at >= since)
+            ).all())
+        groups: dict[str, dict[str, list[int]]] = {"by_category": defaultdict(lambda: [0, 0, 0, 0]),
+                                                   "by_rule": defaultdict(lambda: [0, 0, 0, 0]),
+                                                   "by_moderator": defaultdict(lambda: [0, 0, 0, 0])}
+        for r in rows:
+            status = outcome.get(r.id)
+            keys = {"by_category": [self.policy.ground({"context": r.context, "reasons": r.reasons})],
+                    "by_rule": sorted({x.get("detector") for x in r.reasons or [] if x.get("source") == "rule" and x.get("detector")}),
+                    "by_moderator": [r.actor or "policy"]}
+            for group, names in keys.items():
+                for name in names:
+                    counts = groups[group][name]  # rejections, appeals, decided, overturned
+                    counts[0] += 1
+                    counts[1] += status is not None
+                    counts[2] += status in ("upheld", "overturned")
+                    counts[3] += status == "overturned"
+        return {
+            group: [
+                {"key": name, "rejections": n, "appeals": a, "decided": k, "overturned": o,
+                 "appeal_rate": round(a / n, 4) if n else None, "overturn_rate": round(o / k, 4) if k else None}
+                for name, (n, a, k, o) in sorted(counts.items())
+            ]
+            for group, counts in groups.items()
         }
 
 

@@ -25,7 +25,7 @@ from moderation.errors import Conflict, InvalidInput, NotFound
 from moderation.policy import Policy
 from moderation.review.duplicates import open_duplicates
 from moderation.store.repository import QA_QUEUE, Repository, aware, claim_rows, utcnow
-from moderation.store.tables import audit_log, decisions, items, review_tasks
+from moderation.store.tables import appeals, audit_log, decisions, items, review_tasks
 
 SECOND_QUEUE = "second-review"
 BLIND_QUEUES = (QA_QUEUE, SECOND_QUEUE)
@@ -84,7 +84,9 @@ class Tasks(QueuePart):
                 decisions.c.actor == user.actor,
                 decisions.c.undone.is_(False),
             ).exists()
-            sub = select(rt.c.id).where(available(rt), or_(rt.c.queue != SECOND_QUEUE, not_mine))
+            # nor an appeal to the moderator whose decision it contests (four-eyes)
+            not_my_appeal = ~select(appeals.c.pk).where(appeals.c.task_id == rt.c.id, appeals.c.decision_by == user.actor).exists()
+            sub = select(rt.c.id).where(available(rt), or_(rt.c.queue != SECOND_QUEUE, not_mine), not_my_appeal)
             if queue:
                 sub = sub.where(rt.c.queue == queue)
             sub = sub.order_by(*self._order(now, rt)).limit(want)

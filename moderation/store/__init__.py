@@ -7,6 +7,7 @@ Database errors are translated here: a locked or unreachable database becomes
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -60,16 +61,24 @@ class StoreRef:
     def __init__(self, database_url: str) -> None:
         self.database_url = database_url
         self._store: Any = None
+        self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"database_url": self.database_url, "_store": None}
+        return {"database_url": self.database_url}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["database_url"])  # type: ignore[misc]
 
     @property
     def store(self) -> Any:
-        """The `repository.Store` over this URL, opened on first use in this process."""
+        """The `repository.Store` over this URL, opened on first use in this process. A
+        threaded actor's first calls may come at once: one engine (one connection pool)
+        is made, not one per thread."""
         if self._store is None:
-            # the package's own module, which imports this one: imported when first used
-            from moderation.store.repository import Store
+            with self._lock:
+                if self._store is None:
+                    # the package's own module, which imports this one: imported when first used
+                    from moderation.store.repository import Store
 
-            self._store = Store(make_engine(self.database_url))
+                    self._store = Store(make_engine(self.database_url))
         return self._store

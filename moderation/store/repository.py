@@ -189,7 +189,8 @@ class BankRepository(Repository):
     """Bank entries, the bank log the index shards follow, and moderators' bank changes."""
 
     def add_bank_entries(self, entries: Sequence[NewBankEntry]) -> list[int]:
-        """Store entries and log them, in one transaction: the index shards follow the log."""
+        """Store entries and log them, in one transaction (all or nothing, however many:
+        a CSV import of a million rows included): the index shards follow the log."""
         with self._tx() as conn:
             return _insert_bank_entries(conn, entries, utcnow())
 
@@ -775,16 +776,24 @@ class _ChangeCancelled(Exception):
     """Rolls back a bank change's entry when an undo cancelled the change first."""
 
 
+# Rows per INSERT of bank entries: one statement's parameters stay small however long a
+# CSV import is (SQLAlchemy sends each as multi-row VALUES with RETURNING).
+BANK_INSERT_CHUNK = 5_000
+
+
 def _insert_bank_entries(conn: Connection, entries: Sequence[NewBankEntry], now: datetime) -> list[int]:
-    ids = []
-    for e in entries:
-        res = conn.execute(
-            insert(bank_entries).values(
-                bank=e.bank, sha256=e.sha256, phash=e.phash, pdq=e.pdq, pdq_quality=e.pdq_quality, variants=e.variants,
-                note=e.note, author_id=e.author_id, item_id=e.item_id, created_at=now, created_by=e.created_by,
-            )
-        )
-        ids.append(int(res.inserted_primary_key[0]))
+    """Insert entries in chunks of BANK_INSERT_CHUNK (executemany, ids returned in the
+    entries' order), then log them; all in the caller's transaction."""
+    ids: list[int] = []
+    statement = insert(bank_entries).returning(bank_entries.c.id, sort_by_parameter_order=True)
+    for chunk in _chunks(list(entries), BANK_INSERT_CHUNK):
+        rows = [
+            {"bank": e.bank, "sha256": e.sha256, "phash": e.phash, "pdq": e.pdq, "pdq_quality": e.pdq_quality,
+             "variants": e.variants, "note": e.note, "author_id": e.author_id, "item_id": e.item_id,
+             "created_at": now, "created_by": e.created_by}
+            for e in chunk
+        ]
+        ids += [int(i) for i in conn.execute(statement, rows).scalars()]
     if ids:
         _log_bank_changes(conn, [(i, "add") for i in ids])
     return ids

@@ -202,8 +202,8 @@ sessions = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
 
-# Failed logins of the last minutes, shared by every API process: the throttle counts them
-# by account and by client address.
+# Failed logins of the last minutes (and logins being checked: counted until they succeed),
+# shared by every API process: the throttle counts them by account and by client address.
 login_failures = Table(
     "login_failures",
     metadata,
@@ -249,14 +249,6 @@ bank_changes = Table(
     Column("applied_at", DateTime(timezone=True)),
     Column("cancelled_at", DateTime(timezone=True)),
     Index("ix_bank_changes_due", "applied_at", "cancelled_at", "due_at"),
-)
-
-# Small named cursors, e.g. the last item the QA sampler looked at.
-review_cursors = Table(
-    "review_cursors",
-    metadata,
-    Column("name", String(64), primary_key=True),
-    Column("value", BigInteger, nullable=False),
 )
 
 # One row per `moderation backtest`: what a candidate policy would have changed, kept so
@@ -334,4 +326,81 @@ reporters = Table(
     Column("bad_faith_by", String(128)),
     Column("bad_faith_note", Text),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+
+# -- account enforcement and appeals (`moderation.members.enforcement`, `.appeals`)
+
+# One row per rejection counted against its author (an item has one live strike at most).
+# Live: not removed and not expired; removed when the rejection is overturned or undone.
+strikes = Table(
+    "strikes",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("author_id", String(128), nullable=False),
+    Column("item_pk", BigInteger, ForeignKey("items.pk"), nullable=False, index=True),
+    Column("decision_id", BigInteger, index=True),  # the rejection that counted it
+    Column("category", String(32), nullable=False),
+    Column("weight", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("removed_at", DateTime(timezone=True)),
+    Column("removed_by", String(128)),
+    Column("removed_why", String(256)),
+    Index("ix_strikes_author_live", "author_id", "expires_at"),
+)
+
+# Every action on an account: a threshold's (source `threshold`, naming the strike that
+# crossed it) or a moderator's (`moderator`, with their note); `lift` ends what came before.
+# An undone action (an appeal, an undo, its strike removed) stays, marked.
+enforcements = Table(
+    "enforcements",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("author_id", String(128), nullable=False, index=True),
+    Column("action", String(16), nullable=False),  # warn | restrict | suspend | ban | lift
+    Column("source", String(16), nullable=False),  # threshold | moderator
+    Column("actor", String(128), nullable=False),
+    Column("note", Text),
+    Column("category", String(32), nullable=False),  # the ground of its statement
+    Column("strike_id", BigInteger, index=True),
+    Column("threshold", Integer),
+    Column("strikes", Integer, nullable=False),  # the live total when it was taken
+    Column("until", DateTime(timezone=True)),  # a suspension's end
+    Column("item_pk", BigInteger, ForeignKey("items.pk"), nullable=False),  # what its webhook events hang on
+    Column("locale", String(16)),
+    Column("statement", JSON),
+    Column("events", JSON),  # its webhook event ids
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("undone_at", DateTime(timezone=True)),
+    Column("undone_by", String(128)),
+    Column("undone_why", String(256)),
+)
+
+# A member's appeal of one decision: an item's decision in force, or an enforcement. Once
+# per decision (`decision_ref` is unique); decided on its review task by another moderator
+# than the one whose decision it is.
+appeals = Table(
+    "appeals",
+    metadata,
+    Column("pk", PK, primary_key=True, autoincrement=True),
+    Column("id", String(128), nullable=False, unique=True),
+    Column("api_key_id", BigInteger, nullable=False, index=True),
+    Column("author_id", String(128), nullable=False, index=True),
+    Column("target_kind", String(16), nullable=False),  # item | enforcement
+    Column("item_pk", BigInteger, ForeignKey("items.pk"), nullable=False, index=True),
+    Column("enforcement_id", BigInteger),
+    Column("decision_id", BigInteger),  # an item's decision under appeal
+    Column("decision_ref", String(64), nullable=False, unique=True),  # decision:ID | enforcement:ID
+    Column("decision_by", String(128), nullable=False),  # who made it: a moderator, or policy
+    Column("category", String(32), nullable=False),  # its ground
+    Column("rules", JSON, nullable=False),  # the rule ids among its reasons
+    Column("statement", Text, nullable=False),
+    Column("content_sha256", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # open | upheld | overturned
+    Column("task_id", BigInteger, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("decided_by", String(128)),
+    Column("note", Text),
 )

@@ -159,7 +159,11 @@ class IndexActor:
         self._after = 0
         self._applied: dict[int, float] = {}  # log seq -> when applied (monotonic)
         self._since_floor: datetime | None = None  # the first sync after a load reads back to the load's start
-        self._sync_lock = threading.Lock()  # one pass over the log at a time
+        # One pass over the log at a time, shared: a caller waits for the first pass that
+        # starts after it arrived (it sees every change committed before the call), so a
+        # burst of writers' syncs costs two passes, not one per writer.
+        self._passes = threading.Condition()
+        self._passes_started = self._passes_done = 0
         # The index's tables are rewritten in place (merges, compaction): a query must never
         # see them half-changed, or a banned photo's match is skipped.
         self._index_lock = threading.Lock()
@@ -189,28 +193,51 @@ class IndexActor:
             time.sleep(poll_seconds)
 
     def sync(self) -> int:
-        """Apply the logged changes not applied yet; returns the shard's size."""
+        """Apply the logged changes not applied yet; returns the shard's size.
+
+        Concurrent callers share passes: a call made while a pass runs waits for the next
+        one (at most one is queued, whatever the number of callers), which starts after
+        the call and so applies whatever the caller committed before it."""
         self._check_ready()
-        with self._sync_lock:
-            since = datetime.now(UTC) - LOG_LOOKBACK
-            if self._since_floor is not None:  # a long load: what was logged while it ran
-                since, self._since_floor = min(since, self._since_floor), None
-            new = [c for c in self.source.changes(self._after, since, self.shard, self.shards) if c[0] not in self._applied]
-            # in log order: an entry is added once and removed at most once after
-            entries = {e.entry_id: e for e in self.source.entries([entry_id for _, entry_id, op in new if op == "add"])}
-            with self._index_lock:
-                for _, entry_id, op in new:
-                    if op == "remove":
-                        self.index.remove([entry_id])
-                    elif entry_id in entries:
-                        self.index.add([entries[entry_id]])
-            now = time.monotonic()
-            for seq, _, _ in new:
-                self._applied[seq] = now
-                self._after = max(self._after, seq)
-            horizon = now - 2 * LOG_LOOKBACK.total_seconds()
-            self._applied = {seq: t for seq, t in self._applied.items() if t >= horizon}
+        with self._passes:
+            wanted = self._passes_started + 1  # the first pass to start after this call
+            while self._passes_done < wanted:
+                if self._passes_started > self._passes_done:  # one is running: wait for it
+                    self._passes.wait()
+                    continue
+                self._passes_started += 1  # none running: this caller runs the one it wants
+                ok = False
+                self._passes.release()
+                try:
+                    self._apply_log()
+                    ok = True
+                finally:
+                    self._passes.acquire()
+                    # a failed pass counts as not run: a waiter for it runs it again
+                    self._passes_started = self._passes_done = self._passes_done + ok
+                    self._passes.notify_all()
         return len(self.index)
+
+    def _apply_log(self) -> None:
+        """One pass over the bank log (callers hold the pass: one at a time)."""
+        since = datetime.now(UTC) - LOG_LOOKBACK
+        if self._since_floor is not None:  # a long load: what was logged while it ran
+            since, self._since_floor = min(since, self._since_floor), None
+        new = [c for c in self.source.changes(self._after, since, self.shard, self.shards) if c[0] not in self._applied]
+        # in log order: an entry is added once and removed at most once after
+        entries = {e.entry_id: e for e in self.source.entries([entry_id for _, entry_id, op in new if op == "add"])}
+        with self._index_lock:
+            for _, entry_id, op in new:
+                if op == "remove":
+                    self.index.remove([entry_id])
+                elif entry_id in entries:
+                    self.index.add([entries[entry_id]])
+        now = time.monotonic()
+        for seq, _, _ in new:
+            self._applied[seq] = now
+            self._after = max(self._after, seq)
+        horizon = now - 2 * LOG_LOOKBACK.total_seconds()
+        self._applied = {seq: t for seq, t in self._applied.items() if t >= horizon}
 
     def _check_ready(self) -> None:
         if not self.ready:
@@ -246,9 +273,12 @@ class ShardedIndex:
         self.source, self.shards, self.pdq_min_quality, self.name = source, shards, pdq_min_quality, name
         self.detached = detached  # outlives the process that created it (several API processes)
         self._handles: list[Any] | None = None
+        # this process's syncs: the round running, and the one its later callers share
+        self._sync_running: asyncio.Future[None] | None = None
+        self._sync_queued: asyncio.Future[None] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_handles": None}
+        return {**self.__dict__, "_handles": None, "_sync_running": None, "_sync_queued": None}
 
     def _names(self) -> list[str]:
         return [f"{self.name}-{k}of{self.shards}" for k in range(self.shards)]
@@ -294,8 +324,28 @@ class ShardedIndex:
         return sum(await self._each("size"))
 
     async def sync(self) -> None:
-        """Every shard applies the log now: a writer's change is visible when this returns."""
-        await self._each("sync")
+        """Every shard applies the log now: a writer's change is visible when this returns.
+
+        Concurrent callers in this process share rounds: a call made while a round runs
+        joins the next one (one queued at most), so a burst of approvals holds at most two
+        of each shard's threads, not one per approval."""
+        queued = self._sync_queued
+        if queued is None or queued.get_loop() is not asyncio.get_running_loop():
+            queued = self._sync_queued = asyncio.ensure_future(self._sync_after(self._sync_running))
+        await asyncio.shield(queued)
+
+    async def _sync_after(self, previous: asyncio.Future[None] | None) -> None:
+        """One round of `sync` on every shard, once the previous round is over (its outcome
+        is its own callers')."""
+        if previous is not None and previous.get_loop() is asyncio.get_running_loop():
+            await asyncio.wait([previous])
+        me = self._sync_queued
+        self._sync_running, self._sync_queued = me, None  # callers from now on queue behind this round
+        try:
+            await self._each("sync")
+        finally:
+            if self._sync_running is me:
+                self._sync_running = None
 
     async def size(self) -> int:
         return sum(await self._each("size"))

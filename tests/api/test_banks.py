@@ -103,3 +103,28 @@ def test_bad_bank_csv_is_refused_whole_naming_the_line(api: httpx.Client, body: 
     problem = assert_problem(resp, 422)
     assert fragment in problem["detail"]
     assert api.get("/v1/banks/allowed").json()["total"] == before
+
+
+def test_bank_csv_with_a_bad_row_far_down_is_refused_whole_naming_its_line(api: httpx.Client) -> None:
+    rows = [f"pdq,{k:064x},partner" for k in range(1, 12_001)]
+    rows[11_000] = "pdq,not-a-hash,partner"  # line 11,002 of the file (the header is line 1)
+    before = api.get("/v1/banks/allowed").json()["total"]
+    body = "hash_type,hash_hex,note\n" + "\n".join(rows) + "\n"
+    problem = assert_problem(api.post("/v1/banks/allowed/import", files={"file": ("l.csv", body.encode(), "text/csv")}), 422)
+    assert "line 11002" in problem["detail"]
+    assert api.get("/v1/banks/allowed").json()["total"] == before
+
+
+def test_bank_csv_that_is_not_utf8_is_refused_naming_its_line(api: httpx.Client) -> None:
+    body = b"hash_type,hash_hex,note\n" + f"pdq,{1:064x},".encode() + "caf\u00e9\n".encode("latin-1")
+    problem = assert_problem(api.post("/v1/banks/allowed/import", files={"file": ("l.csv", body, "text/csv")}), 422)
+    assert "line 2" in problem["detail"] and "UTF-8" in problem["detail"]
+
+
+def test_a_long_bank_csv_is_imported_whole_with_consecutive_ids(api: httpx.Client) -> None:
+    rows = [f"pdq,{(7 << 200) + k:064x},bulk" for k in range(12_000)]  # more than two insert chunks
+    body = "hash_type,hash_hex,note\n" + "\n".join(rows) + "\n"
+    resp = api.post("/v1/banks/allowed/import", files={"file": ("l.csv", body.encode(), "text/csv")})
+    assert resp.status_code == 201, resp.text
+    got = resp.json()
+    assert got["imported"] == 12_000 and got["last_entry_id"] - got["first_entry_id"] == 11_999

@@ -24,14 +24,6 @@ from moderation.store.tables import (
 )
 
 
-@pytest.fixture
-def key(store: Store) -> int:
-    k, _ = store.create_api_key("pipeline", webhook_url="https://hooks.example.com/reports")
-    key = store.authenticate(k)
-    assert key is not None
-    return key.id
-
-
 def members(store: Store) -> MemberReports:
     p = policy()
     return MemberReports(store.engine, lambda: p)

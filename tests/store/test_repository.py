@@ -180,6 +180,29 @@ def test_bank_entries_add_list_iterate_and_delete(store: Store) -> None:
         store.delete_bank_entry("allowed", ids[1])
 
 
+def test_bank_entries_of_a_long_import_are_stored_in_chunks_in_order_and_logged(store: Store) -> None:
+    from moderation.store.repository import BANK_INSERT_CHUNK
+
+    n = 2 * BANK_INSERT_CHUNK + 7  # three chunks, the last one short
+    ids = store.add_bank_entries([NewBankEntry("banned", None, None, f"{i:064x}", 100, None, f"row {i}", None, None, "csv") for i in range(n)])
+    assert len(ids) == n and ids == sorted(ids)
+    stored = {e["entry_id"]: e["note"] for batch in store.iter_bank_entries() for e in batch}
+    assert [stored[i] for i in ids] == [f"row {i}" for i in range(n)]  # each id names its own row
+    assert [entry_id for _, entry_id, op in store.bank_log_after(0, utcnow()) if op == "add"] == ids
+
+
+def test_bank_entries_are_all_or_nothing_when_a_later_chunk_fails(store: Store) -> None:
+    from moderation.errors import Conflict
+    from moderation.store.repository import BANK_INSERT_CHUNK
+
+    good = [NewBankEntry("banned", None, None, f"{i:064x}", 100, None, None, None, None, "csv") for i in range(BANK_INSERT_CHUNK + 1)]
+    bad = replace(good[-1], bank=None)  # type: ignore[arg-type]  # NOT NULL: refused by the database
+    with pytest.raises(Conflict):
+        store.add_bank_entries([*good, bad])
+    assert store.list_bank("banned")[0] == 0
+    assert store.bank_log_after(0, utcnow()) == []
+
+
 def test_audit_log_appends(store: Store) -> None:
     store.audit("cli", "api_key.create", "pipeline", {"x": 1})
     with store.engine.connect() as conn:
@@ -219,3 +242,28 @@ def test_applying_a_bank_change_adds_its_entry_only_if_no_undo_cancelled_it(stor
     before = store.list_bank("banned")[0]
     assert store.apply_bank_change(claimed["ap-0"]["id"], entry) is None
     assert store.list_bank("banned")[0] == before  # nothing added for the cancelled change
+
+
+def test_migration_drops_the_unused_review_cursors_table_and_can_put_it_back(database_url: str) -> None:
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from moderation.store import alembic_config, make_engine
+
+    engine = make_engine(database_url)
+    try:
+        migrate(engine)
+        assert "review_cursors" not in inspect(engine).get_table_names()
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        assert [d for d in diff if "review_cursors" in repr(d)] == []
+        cfg = alembic_config()
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0008")
+        assert "review_cursors" in inspect(engine).get_table_names()
+        migrate(engine)
+        assert "review_cursors" not in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from moderation.api.routes import (
     admin,
+    appeals,
     auth,
+    authors,
     banks,
     docs,
     keys,
@@ -20,6 +22,8 @@ ROUTERS = (
     docs.router,
     moderate.router,
     reports.router,
+    appeals.router,
+    authors.router,
     banks.router,
     auth.router,
     review.router,

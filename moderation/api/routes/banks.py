@@ -28,7 +28,7 @@ from moderation.api.schemas import (
     StorableText,
     documented,
 )
-from moderation.errors import InvalidInput, NotFound
+from moderation.errors import NotFound
 from moderation.service import Service
 
 router = APIRouter(tags=["banks"])
@@ -114,12 +114,8 @@ async def import_bank(
     file: Annotated[UploadFile, File(description="CSV: hash_type (sha256|phash|pdq), hash_hex, note, quality")],
 ) -> JSONResponse:
     """Import hashes from another system (e.g. a PDQ hex list). The whole file is
-    validated first; a bad line refuses the file (422 naming the line) and stores nothing."""
+    validated first; a bad line refuses the file (422 naming the line) and stores nothing.
+    Then all rows are stored in one transaction: all or nothing."""
     _check_bank(bank, service)
-    raw = await file.read()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidInput("the CSV must be UTF-8") from None
-    ids = await banks_of(service).import_csv(bank, text, actor)
+    ids = await banks_of(service).import_csv(bank, await file.read(), actor)
     return JSONResponse({"bank": bank, "imported": len(ids), "first_entry_id": ids[0], "last_entry_id": ids[-1]}, status_code=201)

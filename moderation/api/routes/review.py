@@ -13,11 +13,13 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from moderation.api.deps import AdminDep, ServiceDep, SessionDep, banks_of
+from moderation.api.routes.appeals import appeals_of
 from moderation.api.routes.reports import member_reports
 from moderation.api.schemas import (
     MAX_INT64,
     SESSION,
     SESSION_CSRF,
+    AppealDecisionOut,
     BulkIn,
     BulkOut,
     ClaimIn,
@@ -41,6 +43,7 @@ from moderation.api.schemas import (
     task_out,
 )
 from moderation.errors import InvalidInput, NotFound
+from moderation.members.appeals import APPEAL_DECISIONS
 from moderation.members.reports import REPORT_DECISIONS
 from moderation.review import Decided
 from moderation.review.series import MAX_SERIES_HOURS
@@ -70,11 +73,27 @@ async def claim(body: ClaimIn, session: SessionDep, service: ServiceDep) -> dict
 
 
 @router.post(
-    "/v1/review/tasks/{task_id}/decision", response_model=DecisionOut | ReportDecisionOut, **documented(SESSION_CSRF, 400, 404, 409, 422, 503)
+    "/v1/review/tasks/{task_id}/decision", response_model=DecisionOut | ReportDecisionOut | AppealDecisionOut,
+    **documented(SESSION_CSRF, 400, 403, 404, 409, 422, 503)
 )
 async def decide(task_id: TaskId, body: DecisionIn, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
-    """Approve or reject an item's task; uphold or dismiss a members' report case. 409 when
-    the lease was lost to another moderator or the task is decided."""
+    """Approve or reject an item's task; uphold or dismiss a members' report case; uphold or
+    overturn an appeal (403 for the moderator whose decision it contests). 409 when the
+    lease was lost to another moderator or the task is decided."""
+    appeals = appeals_of(service)
+    if await run_in_threadpool(appeals.is_appeal_task, task_id):
+        if body.label is not None or body.apply_to_duplicates or body.ban is not None:
+            raise InvalidInput("an appeal takes no label, no apply_to_duplicates and no ban")
+        a = await run_in_threadpool(lambda: appeals.decide(session.user, task_id, body.decision, note=body.note))
+        for bank, entry_id in a.bank_entries_to_remove:
+            try:
+                await banks_of(service).remove_entry(bank, entry_id, session.user.actor)
+            except NotFound:  # already removed by hand: nothing left to undo
+                log.info("appeal %s: bank entry %s/%s was already gone", a.appeal_id, bank, entry_id)
+        out = asdict(a)
+        return out | {"bank_entries_removed": [list(e) for e in out.pop("bank_entries_to_remove")]}
+    if body.decision in APPEAL_DECISIONS and body.decision != "uphold":
+        raise InvalidInput(f"{body.decision} decides appeals; task {task_id} is no appeal")
     reports = member_reports(service)
     if await run_in_threadpool(reports.is_case_task, task_id):
         if body.label is not None or body.apply_to_duplicates:
