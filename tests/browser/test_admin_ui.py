@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -32,6 +33,7 @@ ARGS = [
 AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 PASSWORD = "password-1"
 XSS_NOTE = '<img src=x onerror="window.__xss=1"> stolen <script>window.__xss=2</script>'
+XSS_AUTHOR = '<img src=x onerror="window.__xss=3">'
 PAGES = [
     "/review/dashboard",
     "/review/admin/banks",
@@ -68,6 +70,16 @@ def live(
         + [
             review_item(f"auto-{k}", decision="approve", queue=None, reasons=[])
             for k in range(12)
+        ]
+        + [
+            review_item(
+                "xss-author-item",
+                text="bonjour",
+                author=XSS_AUTHOR,
+                decision="approve",
+                queue=None,
+                reasons=[],
+            )
         ]
     )
     for task in svc.service.review.tasks.claim(mod, limit=3):
@@ -198,9 +210,9 @@ def test_dashboard_draws_charts_figures_and_moderators_from_stored_data(
     assert page.locator("#charts svg path.line").count() == 3
     figures = page.text_content("#figures")
     assert (
-        "20" in figures and "items received" in figures
-    )  # 8 for review and 12 decided automatically
-    assert "60%" in figures.replace("\u202f", "").replace(" ", "")  # 12 of 20 automated
+        "21" in figures and "items received" in figures
+    )  # 8 for review, 13 decided automatically
+    assert "61.9%" in figures.replace("\u202f", "").replace(" ", "")  # 13 of 21 automated
     assert "user:mod" in page.text_content("#moderators")
     assert "contact-info" in page.text_content("#queues")
     page.select_option("#dash-hours", "24")
@@ -373,6 +385,60 @@ def test_audit_page_filters_pages_and_links_each_target(
     ctx.close()
 
 
+def test_author_page_shows_history_and_takes_actions_with_a_mandatory_note(
+    browser, live: LiveService
+) -> None:
+    ctx, page = open_page(browser, live, "mod")
+    page.goto(live.url + "/review/authors/author-2")
+    settle(page)
+    assert page.text_content("#author-title") == "Author author-2"
+    assert "Active" in page.text_content("#author-summary")
+    items = page.locator("#author-items tbody tr")
+    assert (
+        items.count() == 2
+        and page.locator("#author-items a[href='/review/items/adm-2']").count() == 1
+    )
+    assert "No action on this account" in page.text_content("#author-enforcements")
+    page.click(
+        "#author-action button[value=warn]"
+    )  # no note: the form refuses, nothing is sent
+    assert (
+        ctx.request.get(live.url + "/v1/authors/author-2").json()["enforcements"] == []
+    )
+    page.fill(
+        "#author-action textarea[name=note]",
+        "numéro de téléphone dans 3 messages, <b>pas</b> de doute",
+    )
+    page.select_option("#author-category", "contact_info")
+    page.fill("#author-action input[name=days]", "3")
+    page.click("#author-action button[value=suspend]")
+    page.wait_for_selector("#author-enforcements tbody tr")
+    row = page.text_content("#author-enforcements tbody tr")
+    assert "Suspend" in row and "<b>pas</b>" in row and "contact_info" in row
+    assert "Suspended" in page.text_content("#author-summary")
+    state = ctx.request.get(live.url + "/v1/authors/author-2").json()
+    assert state["author"]["state"] == "suspended" and state["enforcements"][0][
+        "note"
+    ].startswith("numéro")
+    page.click("#author-enforcements button[data-enforcement-id]")
+    page.wait_for_selector("#author-enforcements .state-revoked")
+    assert (
+        ctx.request.get(live.url + "/v1/authors/author-2").json()["author"]["state"]
+        == "active"
+    )
+    page.goto(live.url + "/review/authors/nobody-at-all")
+    settle(page, "missing")
+    assert "No item of this author" in page.text_content("#author-summary")
+    page.goto(live.url + "/review/authors/" + quote(XSS_AUTHOR, safe=""))
+    settle(page)
+    assert page.text_content("#author-title") == f"Author {XSS_AUTHOR}"
+    assert (
+        page.locator("main img").count() == 0 and page.evaluate("window.__xss") is None
+    )
+    assert page.errors == []
+    ctx.close()
+
+
 @pytest.mark.parametrize("locale", ["en-GB", "fr-FR"])
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_every_page_in_french_and_english_light_and_dark_passes_axe(
@@ -381,7 +447,7 @@ def test_every_page_in_french_and_english_light_and_dark_passes_axe(
     if not AXE.is_file():
         pytest.fail(f"axe-core is not installed at {AXE}: run `make deps`")
     ctx, page = open_page(browser, live, "boss", locale=locale, scheme=scheme)
-    for path in PAGES:
+    for path in [*PAGES, "/review/authors/author-0"]:
         page.goto(live.url + path)
         settle(page)
         assert page.evaluate("document.documentElement.lang") == locale[:2]

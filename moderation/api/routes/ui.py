@@ -100,6 +100,7 @@ FRAMED = {
     "keys": ("keys.html", "admin-keys.js", "admin.keys.title"),
     "users": ("users.html", "admin-users.js", "admin.users.title"),
     "audit": ("audit.html", "admin-audit.js", "admin.audit.title"),
+    "author": ("author.html", "author.js", "author.title"),
 }
 
 
@@ -134,3 +135,9 @@ async def admin_page(page: str, request: Request) -> HTMLResponse:
     if page not in ADMIN_PAGES:
         raise NotFound(f"no admin page {page[:64]!r}; there are {', '.join(ADMIN_PAGES)}")
     return _framed_html(page, request)
+
+
+# The same page for every author: the script reads the id from the address.
+@router.get("/review/authors/{author_id:path}", response_class=HTMLResponse, include_in_schema=False)
+async def author_page(author_id: str, request: Request) -> HTMLResponse:
+    return _framed_html("author", request)
