@@ -14,6 +14,8 @@ const raw = window.location.pathname.slice(PREFIX.length);
 const authorId = (() => { try { return decodeURIComponent(raw); } catch { return raw; } })();
 const enc = encodeURIComponent;
 
+// a ground in words, or its id when the policy has one the page does not know
+const ground = (c) => (GROUNDS.includes(c) ? t(`author.ground.${c}`) : c);
 const itemLink = (id) => (id ? el("a", { href: `/review/items/${enc(id)}`, text: id }) : "");
 const decision = (d) => (d ? el("span", { class: `decision-${d}`, text: t(`author.decision.${d}`) }) : el("span", { class: "muted", text: t("author.pending") }));
 
@@ -51,7 +53,7 @@ function render(a) {
   summary(a);
   section("author-enforcements", ["author.when", "author.what", "author.by", "author.note", "author.ground", "author.until", "author.state_col", ""],
     a.enforcements.map((e) => [fmtDate(e.created_at), t(`author.action.${e.action}`), e.source === "threshold" ? t("author.by_threshold", { count: e.threshold ?? e.strikes }) : e.actor,
-      e.note || "", e.category, e.until ? fmtDate(e.until) : "",
+      e.note || "", ground(e.category), e.until ? fmtDate(e.until) : "",
       e.undone_at ? el("span", { class: "state-revoked", text: t("author.undone_by", { who: e.undone_by || "", when: fmtDate(e.undone_at) }) }) : el("span", { class: "state-active", text: t("author.in_force") }),
       e.undone_at ? "" : undoButton(e)]),
     "author.no_enforcement");
@@ -59,10 +61,10 @@ function render(a) {
     a.items.map((i) => [itemLink(i.id), i.type, i.context, decision(i.first_decision), i.human_decision ? decision(i.human_decision) : "", decision(i.final_decision), fmtDate(i.created_at)]),
     "author.no_item");
   section("author-strikes", ["author.when", "author.ground", "author.weight", "author.item", "author.expires", "author.state_col"],
-    a.strikes.map((s) => [fmtDate(s.created_at), s.category, String(s.weight), itemLink(s.item_id), fmtDate(s.expires_at),
+    a.strikes.map((s) => [fmtDate(s.created_at), ground(s.category), String(s.weight), itemLink(s.item_id), fmtDate(s.expires_at),
       s.live ? el("span", { class: "state-disabled", text: t("author.live") }) : el("span", { class: "muted", text: s.removed_at ? t("author.removed", { why: s.removed_why || "" }) : t("author.expired") })]),
     "author.no_strike");
-  const report = (r) => [fmtDate(r.created_at), r.id, el("a", { href: `${PREFIX}${enc(r.reporter_id)}`, text: r.reporter_id }), r.category, t(`author.report.${r.status}`), fmtDate(r.decided_at)];
+  const report = (r) => [fmtDate(r.created_at), r.id, el("a", { href: `${PREFIX}${enc(r.reporter_id)}`, text: r.reporter_id }), ground(r.category), t(`author.report.${r.status}`), fmtDate(r.decided_at)];
   const reportHeaders = ["author.when", "author.report_id", "author.reporter", "author.ground", "author.state_col", "author.decided"];
   section("author-reports-received", reportHeaders, a.reports_received.map(report), "author.no_report");
   section("author-reports-made", reportHeaders, a.reports_made.map(report), "author.no_report");

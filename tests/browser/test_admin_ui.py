@@ -414,7 +414,7 @@ def test_author_page_shows_history_and_takes_actions_with_a_mandatory_note(
     page.click("#author-action button[value=suspend]")
     page.wait_for_selector("#author-enforcements tbody tr")
     row = page.text_content("#author-enforcements tbody tr")
-    assert "Suspend" in row and "<b>pas</b>" in row and "contact_info" in row
+    assert "Suspend" in row and "<b>pas</b>" in row and "contact details" in row
     assert "Suspended" in page.text_content("#author-summary")
     state = ctx.request.get(live.url + "/v1/authors/author-2").json()
     assert state["author"]["state"] == "suspended" and state["enforcements"][0][
