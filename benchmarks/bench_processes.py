@@ -10,6 +10,7 @@ gains here, not a second machine's worth.
 from __future__ import annotations
 
 import itertools
+import os
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -34,7 +35,9 @@ pytestmark = pytest.mark.fault
 TEXT_BATCH = 100
 CLIENTS = 8
 # The day's volume of the product brief, replayed at this scale (1/DAY_SCALE of it).
-DAY_TEXTS, DAY_PHOTOS, DAY_SCALE = 500_000, 50_000, (1000 if QUICK else 100)
+# MODERATION_DAY_SCALE=1 replays the whole day (about half an hour here).
+DAY_TEXTS, DAY_PHOTOS = 500_000, 50_000
+DAY_SCALE = int(os.environ.get("MODERATION_DAY_SCALE", "1000" if QUICK else "100"))
 _ids = itertools.count()
 
 

@@ -8,7 +8,8 @@ not validate is refused with the file and line, and the running one stays.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -100,6 +101,7 @@ _REVIEW_KEYS = {
     "webhook_max_attempts",
     "rule_alert_ratio",
     "rule_alert_min_hits",
+    "decision_reasons",
 }
 _QA_KEYS = {"sample_auto", "second_review"}
 # Reasons that say nothing against the image itself: banning it for them would reject
@@ -132,9 +134,21 @@ class ReviewSettings:
     rule_alert_min_hits: int = 10
     qa_sample_auto: float = 0.0
     qa_second_review: float = 0.0
+    # category -> reason code -> its label per language: the reasons a moderator may give
+    # for a decision on an item of that category (the review UI's list)
+    decision_reasons: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
 
     def bans(self, category: str) -> bool:
         return self.ban_rejected_photos.get(category, False)
+
+    def reasons_for(self, categories: Iterable[str]) -> dict[str, dict[str, str]]:
+        """The decision reasons the policy offers for an item of these categories, each code
+        once, in the file's order."""
+        out: dict[str, dict[str, str]] = {}
+        for c in categories:
+            for code, labels in self.decision_reasons.get(c, {}).items():
+                out.setdefault(code, labels)
+        return out
 
 
 def review_settings(review: Any, qa: Any) -> ReviewSettings:
@@ -146,6 +160,7 @@ def review_settings(review: Any, qa: Any) -> ReviewSettings:
     qa_raw = qa if qa is not None else {}
     if not isinstance(qa_raw, dict) or set(qa_raw) - _QA_KEYS:
         raise PolicyError(f"qa: a mapping with keys {sorted(_QA_KEYS)}")
+    reasons = decision_reasons(raw.pop("decision_reasons", {}) or {})
     bans = raw.pop("ban_rejected_photos", {}) or {}
     if not isinstance(bans, dict) or not all(isinstance(v, bool) for v in bans.values()):
         raise PolicyError("review: ban_rejected_photos maps a category to true or false")
@@ -161,6 +176,7 @@ def review_settings(review: Any, qa: Any) -> ReviewSettings:
         values |= {k: int(raw[k]) for k in ints if k in raw}
         s = ReviewSettings(
             ban_rejected_photos=dict(bans),
+            decision_reasons=reasons,
             remember_approved_photos=bool(raw.get("remember_approved_photos", True)),
             qa_sample_auto=float(qa_raw.get("sample_auto", 0.0)),
             qa_second_review=float(qa_raw.get("second_review", 0.0)),
@@ -182,6 +198,34 @@ _STATEMENT_KEYS = {"appeal_days", "templates", "items", "grounds", "enforcement"
 # What an account enforcement says: the sentence (automated, or by a moderator) around the
 # action's own words and the ground.
 _ENFORCEMENT_TEXTS = {"automated", "human", "warn", "restrict", "suspend", "ban"}
+
+_REASON_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
+def decision_reasons(raw: Any) -> dict[str, dict[str, dict[str, str]]]:
+    """`review.decision_reasons`: category -> {code: {en: label, fr: label}}. Unknown
+    categories, codes that are not short snake_case words, or a label missing a language
+    raise."""
+    if not isinstance(raw, dict):
+        raise PolicyError("review: decision_reasons maps a category to {code: {en: ..., fr: ...}}")
+    raw = {k: v for k, v in raw.items() if k != "__line__"}
+    unknown = sorted(set(raw) - set(CATEGORIES))
+    if unknown:
+        raise PolicyError(f"review: decision_reasons: unknown categories {unknown} (known: {', '.join(CATEGORIES)})")
+    out: dict[str, dict[str, dict[str, str]]] = {}
+    for category, codes in raw.items():
+        codes = {k: v for k, v in (codes or {}).items() if k != "__line__"} if isinstance(codes, dict) else codes
+        if not isinstance(codes, dict):
+            raise PolicyError(f"review: decision_reasons: {category}: a mapping of reason codes to labels")
+        out[category] = {}
+        for code, labels in codes.items():
+            if not isinstance(code, str) or not _REASON_CODE.fullmatch(code):
+                raise PolicyError(f"review: decision_reasons: {category}: {code!r} is not a reason code (a-z, 0-9, _)")
+            labels = {k: v for k, v in labels.items() if k != "__line__"} if isinstance(labels, dict) else labels
+            if not isinstance(labels, dict) or set(labels) != set(STATEMENT_LANGUAGES) or not all(isinstance(v, str) and v.strip() for v in labels.values()):
+                raise PolicyError(f"review: decision_reasons: {category}.{code}: a label in each of {', '.join(STATEMENT_LANGUAGES)}")
+            out[category][code] = {k: str(v).strip() for k, v in labels.items()}
+    return out
 
 
 @dataclass(frozen=True)

@@ -304,6 +304,7 @@ class HistoryEntry(BaseModel):
     decision: str
     actor: str | None
     note: str | None
+    reason_code: str | None = None
     policy_version: str | None
     undone: bool
     at: datetime
@@ -410,6 +411,18 @@ class ClaimIn(BaseModel):
     limit: int = Field(default=10, ge=1, le=100)
     queue: Identifier | None = Field(default=None, max_length=64)
     resume: bool = Field(default=False, description="Return the tasks you still hold first.")
+    share: bool = Field(
+        default=False,
+        description="Claim a fair share of a short queue: at most the available tasks over the moderators holding "
+        "tasks, you, and one more, so a second moderator on a short queue still gets work.",
+    )
+    category: Identifier | None = Field(default=None, max_length=64, description="Only items with a reason of this category.")
+    context: Identifier | None = Field(default=None, max_length=64)
+    language: Identifier | None = Field(default=None, max_length=16)
+    min_reports: int = Field(default=0, ge=0, le=1_000_000, description="Only items members reported at least this many times.")
+    sort: Literal["priority", "age", "sla"] = Field(
+        default="priority", description="priority: past SLA, then priority (the default); age: oldest first; sla: nearest SLA deadline first."
+    )
 
 
 class DecisionIn(BaseModel):
@@ -419,6 +432,9 @@ class DecisionIn(BaseModel):
         "overturn an appeal (these two take no label and no apply_to_duplicates)."
     )
     note: StorableText | None = Field(default=None, max_length=2000)
+    reason_code: Identifier | None = Field(
+        default=None, max_length=64, description="One of the policy's `review.decision_reasons` for the item's categories."
+    )
     label: Identifier | None = Field(
         default=None, max_length=64, description="Training label of a text, overriding the one derived from its reasons."
     )
@@ -435,6 +451,7 @@ class BulkIn(BaseModel):
     task_ids: list[RowId] = Field(min_length=1, max_length=200)
     decision: Literal["approve", "reject"]
     note: StorableText | None = Field(default=None, max_length=2000)
+    reason_code: Identifier | None = Field(default=None, max_length=64, description="As in a single decision.")
     ban: bool | None = Field(default=None, description="As in a single decision.")
 
 
@@ -476,6 +493,20 @@ class NearDuplicate(BaseModel):
     image_url: str | None = None
 
 
+class OriginalOut(BaseModel):
+    """A stored photo a task's hash reason names (the original of a near-copy)."""
+
+    author_id: str
+    created_at: datetime | None
+    sensitive: bool
+    image_url: str | None = None
+
+
+class DecisionReasonOut(BaseModel):
+    code: str
+    labels: dict[str, str] = Field(description="The label in each language (en, fr).")
+
+
 class TaskOut(BaseModel):
     """A leased review task as the UI shows it."""
 
@@ -494,6 +525,10 @@ class TaskOut(BaseModel):
     sensitive: bool
     author_recent: list[AuthorRecent]
     duplicates: list[NearDuplicate]
+    reports: int = Field(default=0, description="Members' reports on the item.")
+    report_case: bool = Field(default=False, description="The task is a members' report case: uphold or dismiss it.")
+    originals: dict[str, OriginalOut] = Field(default={}, description="The stored photos the hash reasons name, by item id.")
+    decision_reasons: list[DecisionReasonOut] = Field(default=[], description="The reasons a decision on this item may give.")
 
 
 class ClaimOut(BaseModel):
@@ -556,6 +591,11 @@ class RefusedTask(BaseModel):
 class BulkOut(BaseModel):
     decided: list[DecidedOut]
     refused: list[RefusedTask]
+
+
+class ExposureOut(BaseModel):
+    item_id: str
+    counted: bool = Field(description="False when the item was already counted for you today.")
 
 
 class UndoOut(BaseModel):
@@ -625,6 +665,7 @@ class StatsOut(BaseModel):
     webhooks_pending: int
     rule_alerts: list[RuleRate] = Field(description="Rules whose firing rate jumped (policy `review.rule_alert_ratio`)")
     appeals: AppealRates
+    exposure_today: dict[str, int] = Field(default={}, description="Sensitive items each moderator was shown since UTC midnight.")
 
 
 class SeriesPoint(BaseModel):
@@ -1103,6 +1144,8 @@ def task_out(task: dict[str, Any]) -> dict[str, Any]:
     item["image_url"] = image_url(item["id"]) if item["type"] == "photo" else None
     for d in task["duplicates"]:
         d["image_url"] = image_url(d["item_id"])
+    for item_id, o in task.get("originals", {}).items():
+        o["image_url"] = image_url(item_id) if o.pop("has_photo", False) else None
     return task
 
 

@@ -429,7 +429,8 @@ class ProfileThresholds:
 class ProfilePhotoCheck(PhotoSignal):
     """A profile photo shows exactly one clearly visible face and is not blank.
 
-    Emits `no_face` (detail `count`: 0, or how many faces when there are several) and
+    Emits `no_face` (detail `count`: 0, or how many faces when there are several, with
+    their `boxes`) and
     `low_quality` (detail `std`, `entropy`). It reuses the nudity detector's pass: `analyze`
     asks the detector, which returns the detections it already made for this image.
     """
@@ -462,8 +463,9 @@ class ProfilePhotoCheck(PhotoSignal):
                                           score=1.0 - best, detail={"count": 0}))
         elif len(clear) > 1:
             # Several people: as sure as the second clearest face.
+            # where they are too: the review UI draws the boxes over the photo
             signals.reasons.append(Reason(source=Source.MODEL, category="no_face", detector=tag,
-                                          score=clear[1].score, detail={"count": len(clear)}))
+                                          score=clear[1].score, detail={"count": len(clear), "boxes": [f.to_dict() for f in clear]}))
         std, entropy = pixel_spread(photo.image)
         signals.pixel_spread = (std, entropy)
         if std < t.min_std or entropy < t.min_entropy:

@@ -77,6 +77,7 @@ class Decisions(QueuePart):
         label: str | None = None,
         apply_to_duplicates: bool = False,
         ban: bool | None = None,
+        reason_code: str | None = None,
         now: datetime | None = None,
     ) -> list[Decided]:
         """Decide a task (and, on request, the open tasks of its near-duplicates).
@@ -84,10 +85,14 @@ class Decisions(QueuePart):
 
         `ban`: None, a rejected photo is banned as the policy rules for its reasons; True,
         "reject and ban image" (a rejection of a photo only); False, reject without
-        banning. The near-duplicates decided with it get the same `ban`."""
+        banning. The near-duplicates decided with it get the same `ban`.
+
+        `reason_code`: one of the policy's `review.decision_reasons` for the item's
+        categories; with the note, it goes to the decision, the audit row, the webhook and
+        the member's statement."""
         _check(decision, label, ban)
         now = now or utcnow()
-        first = self._decide_one(user, task_id, decision, note, label, now, strict=True, ban=ban)
+        first = self._decide_one(user, task_id, decision, note, label, now, strict=True, ban=ban, reason_code=reason_code)
         assert first is not None
         out = [first]
         if apply_to_duplicates:
@@ -99,12 +104,14 @@ class Decisions(QueuePart):
                 ).one_or_none()
                 duplicates = open_duplicates(conn, self.policy.hash_matching.phash_max_distance, [photo]).get(task_id, []) if photo and (photo.features or {}).get("phash") else []
             for d in duplicates:
-                extra = self._decide_one(user, d["task_id"], decision, note or f"near-duplicate of {first.item_id}", label, now, strict=False, ban=ban)
+                extra = self._decide_one(user, d["task_id"], decision, note or f"near-duplicate of {first.item_id}", label, now, strict=False, ban=ban, reason_code=reason_code)
                 if extra is not None:
                     out.append(extra)
         return out
 
-    def bulk_decide(self, user: User, task_ids: Sequence[int], decision: str, note: str | None = None, *, ban: bool | None = None) -> dict[str, Any]:
+    def bulk_decide(
+        self, user: User, task_ids: Sequence[int], decision: str, note: str | None = None, *, ban: bool | None = None, reason_code: str | None = None
+    ) -> dict[str, Any]:
         """Each task is decided on its own: one refused task (lost lease; a text asked to be
         banned) does not sink the rest."""
         if not 1 <= len(task_ids) <= 200:
@@ -113,12 +120,14 @@ class Decisions(QueuePart):
         decided, refused = [], []
         for tid in task_ids:
             try:
-                decided.extend(self.decide(user, int(tid), decision, note=note, ban=ban))
+                decided.extend(self.decide(user, int(tid), decision, note=note, ban=ban, reason_code=reason_code))
             except (Conflict, NotFound, InvalidInput) as exc:
                 refused.append({"task_id": tid, "status": exc.status, "detail": exc.detail})
         return {"decided": decided, "refused": refused}
 
-    def _decide_one(self, user: User, task_id: int, decision: str, note: str | None, label: str | None, now: datetime, *, strict: bool, ban: bool | None) -> Decided | None:
+    def _decide_one(
+        self, user: User, task_id: int, decision: str, note: str | None, label: str | None, now: datetime, *, strict: bool, ban: bool | None, reason_code: str | None = None
+    ) -> Decided | None:
         t = review_tasks.c
         s = self.policy.review
         undo_until = now + timedelta(seconds=s.undo_seconds)
@@ -153,6 +162,14 @@ class Decisions(QueuePart):
             item = conn.execute(select(items).where(items.c.pk == task.item_pk)).one()
             kind = "qa" if task.queue in BLIND_QUEUES else "human"
             reason = {"source": "human", "actor": user.actor, "decision": decision, "note": note, "label": label, "queue": task.queue}
+            if reason_code is not None:
+                offered = s.reasons_for(r.get("category", "") for r in item.reasons or [])
+                if reason_code not in offered:
+                    if not strict:  # a near-duplicate of other categories: decided without the code
+                        reason_code = None
+                    else:
+                        raise InvalidInput(f"reason_code {reason_code!r} is not one the policy offers for this item ({', '.join(offered) or 'none'})")
+                reason["reason_code"] = reason_code
             # Raising rolls the task's claim back with the rest. A blind near-duplicate decided
             # along with the asked task is decided without the ban, as blind decisions are.
             if ban and (item.type != "photo" or (kind != "human" and strict)):
@@ -171,6 +188,8 @@ class Decisions(QueuePart):
                 ).inserted_primary_key[0]
             )
             detail: dict[str, Any] = {"task_id": task_id, "decision": decision, "note": note, "queue": task.queue}
+            if reason.get("reason_code"):
+                detail["reason_code"] = reason["reason_code"]
             if "ban" in reason:
                 detail |= {"ban": reason["ban"], "ban_by": reason["ban_by"]}
             if kind == "human":
@@ -179,7 +198,7 @@ class Decisions(QueuePart):
                     .where(items.c.pk == item.pk)
                     .values(human_decision=decision, final_decision=decision, status="decided", updated_at=now)
                 )
-                event = self._enqueue_webhook(conn, item, decision_id, decision, user, note, now, undo_until, "item.decided")
+                event = self._enqueue_webhook(conn, item, decision_id, decision, user, note, now, undo_until, "item.decided", reason.get("reason_code"))
                 if event:
                     detail["webhook_event"] = event
                 if bank:
@@ -203,7 +222,10 @@ class Decisions(QueuePart):
         """Whether a rejection of `item` bans it: the moderator's word, else the policy's."""
         return self.policy.rejection_bans(item.context, item.reasons or []) if ban is None else ban
 
-    def _enqueue_webhook(self, conn: Connection, item: Any, decision_id: int | None, final: str | None, user: User, note: str | None, now: datetime, not_before: datetime, kind: str) -> str | None:
+    def _enqueue_webhook(
+        self, conn: Connection, item: Any, decision_id: int | None, final: str | None, user: User, note: str | None, now: datetime, not_before: datetime, kind: str,
+        reason_code: str | None = None,
+    ) -> str | None:
         url, key_id = item.callback_url, item.api_key_id
         if url is None and key_id is not None:
             url = conn.execute(select(api_keys.c.webhook_url).where(api_keys.c.id == key_id)).scalar()
@@ -216,7 +238,7 @@ class Decisions(QueuePart):
             "first_decision": item.first_decision,
             "human_decision": final if kind == "item.decided" else None,
             "decided_by": user.actor,
-            "reasons": [{"source": "human", "actor": user.actor, "note": note}] + list(item.reasons or []),
+            "reasons": [{"source": "human", "actor": user.actor, "note": note, "reason_code": reason_code}] + list(item.reasons or []),
             "decided_at": now,
             "created_at": aware(item.created_at),
             "policy_version": item.policy_version,
@@ -228,7 +250,16 @@ class Decisions(QueuePart):
                 "locale": item.locale, "human_decided_at": now, "created_at": aware(item.created_at),
             }),
         }
+        if reason_code and payload["statement"] is not None:
+            payload["statement"] = self._with_reason(payload["statement"], item, reason_code, note)
         return webhooks.enqueue(conn, item_pk=item.pk, decision_id=decision_id, url=url, api_key_id=key_id, payload=payload, not_before=not_before)
+
+    def _with_reason(self, statement: dict[str, Any], item: Any, reason_code: str, note: str | None) -> dict[str, Any]:
+        """The moderator's reason (its label in the statement's language) and note, added to
+        the member's statement of reasons."""
+        labels = self.policy.review.reasons_for(r.get("category", "") for r in item.reasons or []).get(reason_code, {})
+        label = labels.get(statement.get("locale", "en")) or reason_code
+        return statement | {"text": f"{statement['text']} {label}.", "decision_reason": {"code": reason_code, "label": label}, "note": note}
 
     def undo(self, user: User, decision_id: int, *, now: datetime | None = None, why: str | None = None) -> Undone:
         """Undo a human or QA decision. A moderator undoes their own within the undo

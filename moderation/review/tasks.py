@@ -12,12 +12,26 @@ the queue's priority (1 is most urgent), then the heavier members' report case
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Engine,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 
 from moderation.auth import User
@@ -25,11 +39,40 @@ from moderation.errors import Conflict, InvalidInput, NotFound
 from moderation.policy import Policy
 from moderation.review.duplicates import open_duplicates
 from moderation.store.repository import QA_QUEUE, Repository, aware, claim_rows, utcnow
-from moderation.store.tables import appeals, audit_log, decisions, items, review_tasks
+from moderation.store.tables import (
+    appeals,
+    audit_log,
+    decisions,
+    item_categories,
+    items,
+    member_reports,
+    report_cases,
+    review_tasks,
+)
 
 SECOND_QUEUE = "second-review"
 BLIND_QUEUES = (QA_QUEUE, SECOND_QUEUE)
 SENSITIVE_CATEGORIES = ("nudity", "suggestive", "sexual")
+CLAIM_ORDERS = ("priority", "age", "sla")
+
+
+@dataclass(frozen=True)
+class ClaimFilter:
+    """What a moderator asks of the queue: only tasks whose item has this reason category,
+    context, language, at least this many members' reports; and an order (`priority`: past
+    SLA, then priority; `age`: oldest first; `sla`: the nearest SLA deadline first)."""
+
+    category: str | None = None
+    context: str | None = None
+    language: str | None = None
+    min_reports: int = 0
+    sort: str = "priority"
+
+    def __post_init__(self) -> None:
+        if self.sort not in CLAIM_ORDERS:
+            raise InvalidInput(f"sort must be one of {', '.join(CLAIM_ORDERS)}")
+        if self.min_reports < 0:
+            raise InvalidInput("min_reports must be >= 0")
 
 
 class QueuePart(Repository):
@@ -48,18 +91,43 @@ class QueuePart(Repository):
 class Tasks(QueuePart):
     """Claiming and reading review tasks."""
 
-    def _order(self, now: datetime, table: Any = review_tasks) -> list[Any]:
-        """Past-SLA first, then priority, then the heavier report case, then oldest."""
+    def _order(self, now: datetime, table: Any = review_tasks, sort: str = "priority") -> list[Any]:
+        """Past-SLA first, then priority, then the heavier report case, then oldest; or
+        oldest first (`age`); or by the minutes left before the queue's SLA (`sla`)."""
         t = table.c
+        if sort == "age":
+            return [t.created_at, t.id]
+        if sort == "sla":
+            # created_at + SLA orders as created_at for queues of one SLA: group by SLA
+            # first would be wrong, so compare deadlines as the SLA's shift of the age
+            shifted = [(t.queue == q.name, literal(q.sla_minutes)) for q in self.policy.queues]
+            sla = case(*shifted, else_=120) if shifted else literal(120)
+            deadline = _plus_minutes(t.created_at, sla, self.engine.dialect.name)
+            return [deadline, t.priority, t.id]
         breached = [(and_(t.queue == q.name, t.created_at < now - timedelta(minutes=q.sla_minutes)), 0) for q in self.policy.queues]
         late = case(*breached, else_=1) if breached else literal(1)
         return [late, t.priority, func.coalesce(t.weight, 0.0).desc(), t.created_at, t.id]
 
-    def claim(self, user: User, limit: int = 10, queue: str | None = None, *, resume: bool = False, now: datetime | None = None) -> list[dict[str, Any]]:
+    def claim(
+        self,
+        user: User,
+        limit: int = 10,
+        queue: str | None = None,
+        *,
+        resume: bool = False,
+        filters: ClaimFilter | None = None,
+        share: bool = False,
+        now: datetime | None = None,
+    ) -> list[dict[str, Any]]:
         """Lease up to `limit` tasks to `user`. With `resume`, the tasks the user still
-        holds come first (a reloaded page gets its tasks back)."""
+        holds come first (a reloaded page gets its tasks back). `filters` narrow and order
+        the queue. With `share`, a short queue is shared: at most the tasks available
+        divided among the moderators holding tasks in it and this one, plus one (so a
+        second moderator who arrives still finds work). Tasks the user skipped within the
+        lease time go to the others first: this user's claims pass over them."""
         if not 1 <= limit <= 100:
             raise InvalidInput("limit must lie in [1, 100]")
+        f = filters or ClaimFilter()
         now = now or utcnow()
         t = review_tasks.c
         lease_until = now + timedelta(seconds=self.policy.review.lease_seconds)
@@ -86,11 +154,18 @@ class Tasks(QueuePart):
             ).exists()
             # nor an appeal to the moderator whose decision it contests (four-eyes)
             not_my_appeal = ~select(appeals.c.pk).where(appeals.c.task_id == rt.c.id, appeals.c.decision_by == user.actor).exists()
-            sub = select(rt.c.id).where(available(rt), or_(rt.c.queue != SECOND_QUEUE, not_mine), not_my_appeal)
-            if queue:
-                sub = sub.where(rt.c.queue == queue)
-            sub = sub.order_by(*self._order(now, rt)).limit(want)
+            # a task this user skipped lately is left to the others
+            skipped = select(audit_log.c.id).where(
+                audit_log.c.target == cast(rt.c.id, String),
+                audit_log.c.action == "review.skip",
+                audit_log.c.actor == user.actor,
+                audit_log.c.at >= now - timedelta(seconds=self.policy.review.lease_seconds),
+            ).exists()
+            wanted = [available(rt), or_(rt.c.queue != SECOND_QUEUE, not_mine), not_my_appeal, *self._narrow(rt, queue, f)]
             with self._tx() as conn:
+                if share:
+                    want = min(want, self._share(conn, rt, wanted, user, now))
+                sub = select(rt.c.id).where(*wanted, ~skipped).order_by(*self._order(now, rt, f.sort)).limit(want)
                 claimed = claim_rows(conn, review_tasks, sub, rt, available(review_tasks),
                                      {"lease_owner": user.actor, "lease_expires_at": lease_until})
                 if claimed:
@@ -99,9 +174,77 @@ class Tasks(QueuePart):
                             at=now, actor=user.actor, action="review.claim", target=",".join(map(str, claimed))[:256], detail={"queue": queue, "count": len(claimed)}
                         )
                     )
-        return self.describe(held + claimed, now=now)
+        return self.describe(held + claimed, now=now, sort=f.sort)
 
-    def describe(self, task_ids: Sequence[int], now: datetime | None = None) -> list[dict[str, Any]]:
+    @staticmethod
+    def _narrow(rt: Any, queue: str | None, f: ClaimFilter) -> list[Any]:
+        """The WHERE terms of a claim's queue and filters, over the candidate tasks `rt`."""
+        out: list[Any] = []
+        if queue:
+            out.append(rt.c.queue == queue)
+        if f.category or f.context or f.language:
+            item = select(items.c.pk).where(items.c.pk == rt.c.item_pk)
+            if f.context:
+                item = item.where(items.c.context == f.context)
+            if f.language:
+                item = item.where(items.c.language == f.language)
+            if f.category:
+                item = item.where(
+                    select(item_categories.c.item_pk).where(item_categories.c.item_pk == items.c.pk, item_categories.c.category == f.category).exists()
+                )
+            out.append(item.exists())
+        if f.min_reports > 0:
+            out.append(_reports_on(rt.c.item_pk) >= f.min_reports)
+        return out
+
+    def _share(self, conn: Connection, rt: Any, wanted: list[Any], user: User, now: datetime) -> int:
+        """A fair claim on a short queue: the available tasks over the other moderators
+        holding tasks, this one, and one more (someone arriving later still finds work),
+        rounded up; at least one."""
+        free = conn.execute(select(func.count()).select_from(rt).where(*wanted)).scalar() or 0
+        t = review_tasks.c
+        holders = conn.execute(
+            select(func.count(func.distinct(t.lease_owner))).where(t.status == "open", t.lease_expires_at >= now, t.lease_owner != user.actor)
+        ).scalar() or 0
+        return max(1, math.ceil(free / (holders + 2)))
+
+    def skip(self, user: User, task_id: int) -> None:
+        """Give a task back for the other moderators: released, and this user's claims pass
+        over it for the lease time."""
+        self.release(user, task_id, action="review.skip")
+
+    def record_exposure(self, user: User, item_id: str, now: datetime | None = None) -> bool:
+        """Count a sensitive photo shown to `user`: once per item and UTC day (the audit
+        log holds it; `exposure_today` counts it). False when already counted today."""
+        now = now or utcnow()
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        with self._tx() as conn:
+            row = conn.execute(select(items.c.reasons).where(items.c.id == item_id)).first()
+            if row is None:
+                raise NotFound(f"no item with id {item_id!r}")
+            if not any(r.get("category") in SENSITIVE_CATEGORIES for r in row.reasons or []):
+                raise InvalidInput(f"item {item_id!r} is not sensitive: nothing to count")
+            a = audit_log.c
+            seen = conn.execute(
+                select(a.id).where(a.target == item_id[:256], a.action == "review.exposure", a.actor == user.actor, a.at >= midnight)
+            ).first()
+            if seen is not None:
+                return False
+            conn.execute(insert(audit_log).values(at=now, actor=user.actor, action="review.exposure", target=item_id[:256], detail=None))
+        return True
+
+    def exposure_today(self, now: datetime | None = None) -> dict[str, int]:
+        """Sensitive items shown to each moderator since UTC midnight."""
+        now = now or utcnow()
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        a = audit_log.c
+        with self._tx() as conn:
+            rows = conn.execute(
+                select(a.actor, func.count(func.distinct(a.target))).where(a.action == "review.exposure", a.at >= midnight).group_by(a.actor)
+            ).all()
+        return {actor: int(n) for actor, n in rows}
+
+    def describe(self, task_ids: Sequence[int], now: datetime | None = None, sort: str = "priority") -> list[dict[str, Any]]:
         """What the UI shows for each task: the item, reasons, whether a rejection bans the
         photo by the policy, the author's recent items, near-duplicate photos waiting in the
         queue. In the claim's order (the queue's order)."""
@@ -118,6 +261,7 @@ class Tasks(QueuePart):
                     review_tasks.c.created_at,
                     review_tasks.c.lease_owner,
                     review_tasks.c.lease_expires_at,
+                    review_tasks.c.item_pk,
                     items.c.id.label("item_id"),
                     items.c.type,
                     items.c.context,
@@ -134,8 +278,17 @@ class Tasks(QueuePart):
                 )
                 .join(items, items.c.pk == review_tasks.c.item_pk)
                 .where(review_tasks.c.id.in_(list(task_ids)))
-                .order_by(*self._order(now))
+                .order_by(*self._order(now, sort=sort))
             ).all()
+            pks = list({r.item_pk for r in rows})
+            reports = dict(conn.execute(
+                select(report_cases.c.item_pk, func.count(member_reports.c.pk))
+                .join(member_reports, member_reports.c.case_id == report_cases.c.id)
+                .where(report_cases.c.item_pk.in_(pks), report_cases.c.target_kind == "item")
+                .group_by(report_cases.c.item_pk)
+            ).all())
+            cases = set(conn.execute(select(report_cases.c.task_id).where(report_cases.c.task_id.in_(list(task_ids)))).scalars())
+            originals = _originals(conn, rows)
             authors = {r.author_id for r in rows}
             recent: dict[str, list[Any]] = defaultdict(list)
             for author in authors:
@@ -188,12 +341,20 @@ class Tasks(QueuePart):
                         if a.id != r.item_id
                     ][:8],
                     "duplicates": dups,
+                    "reports": int(reports.get(r.item_pk, 0)),
+                    "report_case": r.id in cases,
+                    # the photos a hash reason names (the original of a near-copy): who, when
+                    "originals": {k: dict(v) for k, v in originals.items() if any((x.get("detail") or {}).get("item_id") == k for x in r.reasons or [])},
+                    "decision_reasons": [
+                        {"code": code, "labels": labels}
+                        for code, labels in self.policy.review.reasons_for(x.get("category", "") for x in r.reasons or []).items()
+                    ],
                 }
             )
         return out
 
-    def release(self, user: User, task_id: int) -> None:
-        """Give a task back to the queue (skip)."""
+    def release(self, user: User, task_id: int, action: str = "review.release") -> None:
+        """Give a task back to the queue (an idle page, a changed filter; `skip`)."""
         t = review_tasks.c
         with self._tx() as conn:
             res = conn.execute(
@@ -203,7 +364,7 @@ class Tasks(QueuePart):
             )
             if res.rowcount != 1:
                 raise refusal(conn, task_id, user, utcnow()) if conn.execute(select(t.id).where(t.id == task_id)).first() is None else Conflict(f"you do not hold task {task_id}")
-            conn.execute(insert(audit_log).values(at=utcnow(), actor=user.actor, action="review.release", target=str(task_id), detail=None))
+            conn.execute(insert(audit_log).values(at=utcnow(), actor=user.actor, action=action, target=str(task_id), detail=None))
 
     def item_blob(self, item_id: str) -> str:
         with self._tx() as conn:
@@ -220,3 +381,43 @@ def refusal(conn: Connection, task_id: int, user: User, now: datetime) -> Except
     if row.status != "open":
         return Conflict(f"task {task_id} was already decided by {row.lease_owner or 'someone else'}", decided_by=row.lease_owner)
     return Conflict(f"your lease on task {task_id} was lost: it is now leased to {row.lease_owner}", leased_to=row.lease_owner)
+
+
+def _reports_on(item_pk: Any) -> Any:
+    """The members' reports on an item (its cases' reports, whatever their outcome), as a
+    scalar subquery."""
+    return (
+        select(func.count(member_reports.c.pk))
+        .join(report_cases, report_cases.c.id == member_reports.c.case_id)
+        .where(report_cases.c.item_pk == item_pk, report_cases.c.target_kind == "item")
+        .scalar_subquery()
+    )
+
+
+def _originals(conn: Connection, rows: Sequence[Any]) -> dict[str, dict[str, Any]]:
+    """The stored items that the tasks' hash reasons name (`detail.item_id`): author, date,
+    whether sensitive, so the UI shows a near-copy beside its original."""
+    ids = {(x.get("detail") or {}).get("item_id") for r in rows for x in r.reasons or [] if x.get("source") == "hash"}
+    ids = {i for i in ids if isinstance(i, str)}
+    if not ids:
+        return {}
+    found = conn.execute(
+        select(items.c.id, items.c.author_id, items.c.created_at, items.c.reasons, items.c.blob_sha256).where(items.c.id.in_(sorted(ids)))
+    ).all()
+    return {
+        o.id: {
+            "author_id": o.author_id,
+            "created_at": aware(o.created_at),
+            "has_photo": o.blob_sha256 is not None,
+            "sensitive": any(x.get("category") in SENSITIVE_CATEGORIES for x in o.reasons or []),
+        }
+        for o in found
+    }
+
+
+def _plus_minutes(at: Any, minutes: Any, dialect: str) -> Any:
+    """`at` + `minutes` as an orderable SQL value: a Julian day on SQLite, a timestamp on
+    PostgreSQL."""
+    if dialect == "sqlite":
+        return func.julianday(at) + minutes / 1440.0
+    return at + func.make_interval(0, 0, 0, 0, 0, minutes)

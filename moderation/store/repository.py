@@ -678,6 +678,7 @@ class Store(BankRepository, BacktestRepository):
                     "decision": h.decision,
                     "actor": h.actor,
                     "note": h.note,
+                    "reason_code": (h.reasons[0] or {}).get("reason_code") if h.kind in ("human", "qa") and h.reasons else None,
                     "policy_version": h.policy_version,
                     "undone": bool(h.undone),
                     "at": h.created_at,

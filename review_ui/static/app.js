@@ -1,14 +1,18 @@
 // The review UI: keyboard first, optimistic, prefetching. A decision leaves the screen at
 // once and is sent in the background; the next task is already loaded; the undo key takes
-// the last decision back within the undo window.
+// the last decision back within the undo window. Every action has a button beside its key;
+// the keys work wherever the focus is, except in a text field.
 import * as api from "./api.js";
-import { card, detail } from "./render.js";
+import { locale, localeSwitch, t, translatePage } from "./i18n.js";
+import { CATEGORIES, categoryName } from "./reasons.js";
+import { card, detail, el } from "./render.js";
 import * as search from "./search.js";
-import { renderAudit, renderStats } from "./stats.js";
 
 const $ = (id) => document.getElementById(id);
 const PREFETCH_BELOW = 8;
 const CLAIM_SIZE = 12;
+const IDLE_RELEASE_MS = 120_000; // an idle moderator's tasks go back to the others
+const GRAY_KEY = "review-grayscale";
 
 const state = {
   user: null,
@@ -16,71 +20,167 @@ const state = {
   cur: 0,
   selected: new Set(),
   revealed: new Set(),
+  exposed: new Set(), // items whose sensitive photo this page has recorded as seen
   boxes: false,
   cluster: false,
+  details: false,
   decided: 0,
-  undoable: [],       // {at, task, index, done: Promise<decision ids>}
+  undoable: [],       // {at, tasks, index, done: Promise<decision ids>}
   undoSeconds: 10,
   fetching: null,
   empty: false,
   resume: true,
+  filters: {},
+  notes: new Map(),   // task id -> {reason_code, note} typed before deciding
   results: null,      // the last search: {input, data}; shown while #results is visible
   hit: 0,
+  lastInput: Date.now(),
 };
 
 function toast(text, ms = 2500) {
-  const t = $("toast");
-  t.textContent = text;
-  t.hidden = false;
+  const box = $("toast");
+  box.textContent = text;
+  box.hidden = false;
   clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => { t.hidden = true; }, ms);
+  toast.timer = setTimeout(() => { box.hidden = true; }, ms);
+}
+
+const current = () => state.tasks[state.cur];
+
+// What A and R mean on this task: a members' report case is dismissed or upheld, an appeal
+// overturned or upheld, anything else approved or rejected.
+function verbs(task) {
+  if (task && task.report_case) return { approve: "dismiss", reject: "uphold" };
+  if (task && task.appeal) return { approve: "overturn", reject: "uphold" }; // appeal tasks: hook for the appeals API
+  return { approve: "approve", reject: "reject" };
+}
+
+// -- the toolbar: one button per action, its key beside it -------------------------------
+
+const ACTIONS = [
+  { id: "approve", keys: ["A"], label: (task) => t(`action.${verbs(task).approve}`), run: () => decide("approve") },
+  { id: "reject", keys: ["R"], label: (task) => t(`action.${verbs(task).reject}`), run: () => decide("reject") },
+  { id: "ban", keys: ["I"], label: () => t("action.reject_ban"), run: () => decide("reject", { ban: true }), when: (task) => task && task.item.type === "photo" && task.kind === "review" && !task.report_case },
+  { id: "skip", keys: ["S"], label: () => t("action.skip"), run: () => skip() },
+  { id: "prev", keys: ["K", "←"], label: () => t("action.previous"), run: () => move(-1) },
+  { id: "next", keys: ["J", "→"], label: () => t("action.next"), run: () => move(1) },
+  { id: "undo", keys: ["U"], label: () => t("action.undo"), run: () => undo() },
+  { id: "select", keys: ["X"], label: () => t("action.select"), run: () => { const task = current(); if (task) toggleSelect(task.task_id); } },
+  { id: "approve-selected", keys: ["Shift+A"], label: () => t("action.approve_selected", { count: state.selected.size }), run: () => decideSelected("approve"), when: () => state.selected.size > 0 },
+  { id: "reject-selected", keys: ["Shift+R"], label: () => t("action.reject_selected", { count: state.selected.size }), run: () => decideSelected("reject"), when: () => state.selected.size > 0 },
+  { id: "reveal", keys: ["V"], label: () => t("action.reveal"), run: () => { const task = current(); if (task) toggleReveal(task); }, when: (task) => task && task.item.type === "photo" },
+  { id: "boxes", keys: ["B"], label: () => t("action.boxes"), run: () => { state.boxes = !state.boxes; render(); }, when: (task) => task && task.item.type === "photo" },
+  { id: "details", keys: ["D"], label: () => t("action.details"), run: () => toggleDetails() },
+  { id: "help", keys: ["?"], label: () => t("action.help"), run: () => toggleHelp() },
+];
+
+// Keys with no button of their own (their control is elsewhere on the page).
+const OTHER_KEYS = [
+  [["G"], "keys.grayscale"], [["C"], "keys.cluster"], [["N"], "keys.note"], [["T"], "keys.stats"],
+  [["/"], "keys.search"], [["Esc"], "keys.escape"],
+];
+
+function toolbar() {
+  const bar = $("keys");
+  const task = current();
+  bar.replaceChildren();
+  for (const a of ACTIONS) {
+    if (a.when && !a.when(task)) continue;
+    const b = el("button", { type: "button", class: `action action-${a.id}`, "data-action": a.id }, ...a.keys.map((k) => el("kbd", { text: k })), " ", a.label(task));
+    b.addEventListener("click", () => { a.run(); b.blur(); }); // the keys stay with the page
+    bar.append(b);
+  }
+}
+
+function toggleHelp(show) {
+  const help = $("help");
+  help.hidden = show === undefined ? !help.hidden : !show;
+  if (help.hidden) return;
+  const rows = ACTIONS.map((a) => [a.keys, a.label(current())]).concat(OTHER_KEYS.map(([k, key]) => [k, t(key)]));
+  const table = el("table", {}, el("tr", {}, el("th", { text: t("keys.key") }), el("th", { text: t("keys.does") })));
+  for (const [keys, label] of rows) table.append(el("tr", {}, el("td", {}, ...keys.map((k) => el("kbd", { text: k }))), el("td", { text: label })));
+  const close = el("button", { type: "button", class: "close", text: t("keys.close") });
+  close.addEventListener("click", () => toggleHelp(false));
+  help.replaceChildren(el("h2", { id: "help-title", text: t("keys.title") }), el("p", { class: "meta", text: t("keys.fields") }), table, close);
+}
+
+// -- rendering ---------------------------------------------------------------------------
+
+function counters() {
+  $("counters").replaceChildren(
+    el("span", { id: "decided-count", "data-count": state.decided, text: t("queue.decided", { count: state.decided }) }), " · ",
+    el("span", { id: "buffer-count", "data-count": state.tasks.length, text: t("queue.loaded", { count: state.tasks.length }) }));
+}
+
+// The decision's reason (from the policy's list for the task's categories) and a free note.
+function decisionForm(task) {
+  const saved = state.notes.get(task.task_id) || {};
+  const form = el("div", { class: "decision-form" });
+  const choices = task.decision_reasons || [];
+  if (choices.length) {
+    const select = el("select", { id: "reason-code", "aria-label": t("card.reason_code") }, el("option", { value: "", text: t("card.reason_code.none") }));
+    for (const c of choices) select.append(el("option", { value: c.code, text: (c.labels && (c.labels[locale] || c.labels.en)) || c.code, selected: c.code === saved.reason_code }));
+    select.addEventListener("change", () => { state.notes.set(task.task_id, { ...(state.notes.get(task.task_id) || {}), reason_code: select.value || null }); select.blur(); });
+    form.append(el("label", {}, el("span", { text: t("card.reason_code") }), " ", select));
+  }
+  const note = el("textarea", { id: "note", rows: 2, maxLength: 2000, placeholder: t("card.note.placeholder"), "aria-label": t("card.note") });
+  note.value = saved.note || "";
+  note.addEventListener("input", () => state.notes.set(task.task_id, { ...(state.notes.get(task.task_id) || {}), note: note.value }));
+  note.addEventListener("keydown", (ev) => { if (ev.key === "Escape") { ev.preventDefault(); note.blur(); } });
+  form.append(note);
+  return form;
 }
 
 function render() {
   const list = $("tasks");
   list.replaceChildren();
   state.cur = Math.max(0, Math.min(state.cur, state.tasks.length - 1));
-  state.tasks.forEach((t, i) => {
-    const node = card(t, { current: i === state.cur, selected: state.selected.has(t.task_id), revealed: state.revealed.has(t.task_id) });
+  state.tasks.forEach((task, i) => {
+    const node = card(task, { current: i === state.cur, selected: state.selected.has(task.task_id), revealed: state.revealed.has(task.task_id) });
     node.addEventListener("click", (ev) => {
-      if (ev.shiftKey || ev.ctrlKey || ev.metaKey) toggleSelect(t.task_id);
+      if (ev.target.closest("a")) return;
+      if (ev.shiftKey || ev.ctrlKey || ev.metaKey) toggleSelect(task.task_id);
       else { state.cur = i; render(); }
     });
     list.append(node);
   });
-  const task = state.tasks[state.cur];
+  const task = current();
   const d = $("detail");
   d.replaceChildren();
   if (task) {
     d.append(detail(task, { revealed: state.revealed.has(task.task_id), boxes: state.boxes, cluster: state.cluster }));
-    const ph = d.querySelector(".photo");
-    if (ph) ph.addEventListener("click", () => toggleReveal(task.task_id));
+    d.append(decisionForm(task));
+    for (const ph of d.querySelectorAll(".photo")) ph.addEventListener("click", () => toggleReveal(task));
   } else {
-    list.append(Object.assign(document.createElement("div"), { className: "empty", textContent: state.fetching ? "Loading…" : "The queue is empty. New tasks appear here by themselves." }));
+    list.append(el("div", { class: "empty", text: t(state.fetching ? "queue.loading" : filtered() ? "queue.empty.filtered" : "queue.empty") }));
   }
-  $("decided-count").textContent = String(state.decided);
-  $("buffer-count").textContent = String(state.tasks.length);
+  counters();
+  toolbar();
   document.body.dataset.state = task ? "ready" : state.fetching ? "loading" : "empty";
   document.body.classList.toggle("grayscale", $("grayscale").checked);
-  const current = list.querySelector(".card.current");
-  if (current && current.scrollIntoView) current.scrollIntoView({ block: "nearest" });
+  document.body.classList.toggle("details", state.details);
+  const cur = list.querySelector(".card.current");
+  if (cur && cur.scrollIntoView) cur.scrollIntoView({ block: "nearest" });
 }
+
+const filtered = () => Object.values(state.filters).some((v) => v !== undefined && v !== null && v !== "" && v !== "priority");
+
+// -- claiming, deciding, undoing ---------------------------------------------------------
 
 // Keep enough tasks loaded that the moderator never waits on the server.
 function prefetch() {
   if (state.fetching || state.tasks.length >= PREFETCH_BELOW) return state.fetching;
-  const queue = $("queue").value;
-  state.fetching = api.claim(CLAIM_SIZE, queue, state.resume)
+  state.fetching = api.claim(CLAIM_SIZE, $("queue").value, state.resume, state.filters)
     .then((res) => {
       state.resume = false;
       state.undoSeconds = res.undo_seconds;
-      const have = new Set(state.tasks.map((t) => t.task_id));
-      const fresh = res.tasks.filter((t) => !have.has(t.task_id));
+      const have = new Set(state.tasks.map((x) => x.task_id));
+      const fresh = res.tasks.filter((x) => !have.has(x.task_id));
       state.tasks.push(...fresh);
-      state.empty = res.tasks.length === 0;
-      for (const t of fresh) if (t.item.image_url) { const img = new Image(); img.src = t.item.image_url; } // warm the image cache
+      state.empty = fresh.length === 0;
+      for (const x of fresh) if (x.item.image_url) { const img = new Image(); img.src = x.item.image_url; } // warm the image cache
     })
-    .catch((e) => { if (e.status === 401) return showLogin(); toast(`could not load tasks: ${e.message}`); })
+    .catch((e) => { state.empty = true; if (e.status === 401) return showLogin(); toast(t("toast.load_failed", { error: e.message })); })
     .finally(() => { state.fetching = null; render(); if (!state.empty && state.tasks.length < PREFETCH_BELOW) prefetch(); });
   render();
   return state.fetching;
@@ -88,81 +188,109 @@ function prefetch() {
 
 function removeTasks(ids) {
   const drop = new Set(ids);
-  const before = state.tasks.findIndex((t) => drop.has(t.task_id));
-  state.tasks = state.tasks.filter((t) => !drop.has(t.task_id));
-  for (const id of ids) state.selected.delete(id);
+  const before = state.tasks.findIndex((x) => drop.has(x.task_id));
+  state.tasks = state.tasks.filter((x) => !drop.has(x.task_id));
+  for (const id of ids) { state.selected.delete(id); state.notes.delete(id); }
   if (before >= 0 && before < state.cur) state.cur -= ids.length;
 }
 
-function decide(decision) {
-  const task = state.tasks[state.cur];
+// The queue counts in the queue list follow the decisions (debounced: one read per burst).
+function refreshQueues() {
+  clearTimeout(refreshQueues.timer);
+  refreshQueues.timer = setTimeout(loadQueues, 800);
+}
+
+function decide(which, { ban } = {}) {
+  const task = current();
   if (!task) return;
+  const verb = verbs(task)[which];
   const index = state.cur;
-  const cluster = state.cluster && (task.duplicates || []).length > 0;
-  const dupIds = cluster ? task.duplicates.map((d) => d.task_id) : [];
+  const plainTask = !task.report_case && !task.appeal;
+  const cluster = plainTask && state.cluster && (task.duplicates || []).length > 0;
+  const dupIds = cluster ? task.duplicates.map((x) => x.task_id) : [];
+  const { reason_code: reasonCode, note } = state.notes.get(task.task_id) || {};
+  const extra = {};
+  if (cluster) extra.apply_to_duplicates = true;
+  if (ban) extra.ban = true;
+  if (reasonCode) extra.reason_code = reasonCode;
+  if (note && note.trim()) extra.note = note.trim();
   removeTasks([task.task_id, ...dupIds]);
   state.decided += 1 + dupIds.length;
-  const done = api.decide(task.task_id, decision, cluster)
-    .then((res) => [res.decision_id, ...res.also.map((a) => a.decision_id)])
+  const done = api.decide(task.task_id, verb, extra)
+    .then((res) => {
+      refreshQueues();
+      if (res.case_id !== undefined) return res.item_decision_id ? [res.item_decision_id] : [];
+      return [res.decision_id, ...(res.also || []).map((a) => a.decision_id)];
+    })
     .catch((e) => {
       state.decided -= 1 + dupIds.length;
-      toast(e.status === 409 ? `not saved: ${e.message}` : `decision failed: ${e.message}`, 5000);
-      if (e.status !== 409) { state.tasks.splice(index, 0, task); render(); }
+      toast(t(e.status === 409 ? "toast.not_saved" : "toast.decision_failed", { error: e.message }), 5000);
+      if (e.status !== 409) { state.tasks.splice(index, 0, task); if (reasonCode || note) state.notes.set(task.task_id, { reason_code: reasonCode, note }); render(); }
       return [];
     });
   state.undoable.push({ at: Date.now(), tasks: [task], index, done });
-  toast(`${decision === "approve" ? "Approved" : "Rejected"} ${task.item.id}${dupIds.length ? ` and ${dupIds.length} near-duplicates` : ""} — U to undo`);
+  toast(`${t(`toast.decided.${ban ? "reject_ban" : verb}`, { id: task.item.id })}${dupIds.length ? ` ${t("toast.with_dups", { count: dupIds.length })}` : ""}`);
   render();
   prefetch();
 }
 
 function decideSelected(decision) {
-  const ids = state.tasks.filter((t) => state.selected.has(t.task_id)).map((t) => t.task_id);
-  if (!ids.length) { toast("nothing selected: X selects the current task"); return; }
-  const tasks = state.tasks.filter((t) => state.selected.has(t.task_id));
+  const tasks = state.tasks.filter((x) => state.selected.has(x.task_id) && !x.report_case && !x.appeal);
+  const ids = tasks.map((x) => x.task_id);
+  if (!ids.length) { toast(t("toast.nothing_selected")); return; }
   const index = state.cur;
   removeTasks(ids);
   state.decided += ids.length;
   const done = api.bulk(ids, decision)
     .then((res) => {
-      if (res.refused.length) { state.decided -= res.refused.length; toast(`${res.refused.length} not saved: ${res.refused[0].detail}`, 5000); }
-      return res.decided.map((d) => d.decision_id);
+      refreshQueues();
+      if (res.refused.length) { state.decided -= res.refused.length; toast(t("toast.refused", { count: res.refused.length, error: res.refused[0].detail }), 5000); }
+      return res.decided.map((x) => x.decision_id);
     })
-    .catch((e) => { toast(`bulk decision failed: ${e.message}`, 5000); state.decided -= ids.length; return []; });
+    .catch((e) => { toast(t("toast.bulk_failed", { error: e.message }), 5000); state.decided -= ids.length; return []; });
   state.undoable.push({ at: Date.now(), tasks, index, done });
-  toast(`${decision === "approve" ? "Approved" : "Rejected"} ${ids.length} selected — U to undo`);
+  toast(t(`toast.bulk.${decision}`, { count: ids.length }));
   render();
   prefetch();
 }
 
 async function undo() {
   const last = state.undoable.pop();
-  if (!last) { toast("nothing to undo"); return; }
-  if (Date.now() - last.at > state.undoSeconds * 1000) { state.undoable = []; toast(`the ${state.undoSeconds} s undo window has passed`); return; }
+  if (!last) { toast(t("toast.nothing_to_undo")); return; }
+  if (Date.now() - last.at > state.undoSeconds * 1000) { state.undoable = []; toast(t("toast.undo_window", { seconds: state.undoSeconds })); return; }
   const ids = await last.done;
   const back = [];
   for (const id of ids) {
     try {
       const res = await api.undo(id);
       if (res.task) back.push(res.task);
-    } catch (e) { toast(`undo failed: ${e.message}`, 5000); }
+    } catch (e) { toast(t("toast.undo_failed", { error: e.message }), 5000); }
   }
   state.decided -= back.length;
-  const have = new Set(state.tasks.map((t) => t.task_id));
-  const fresh = back.filter((t) => !have.has(t.task_id));
+  const have = new Set(state.tasks.map((x) => x.task_id));
+  const fresh = back.filter((x) => !have.has(x.task_id));
   state.tasks.splice(Math.min(last.index, state.tasks.length), 0, ...fresh);
   state.cur = Math.min(last.index, state.tasks.length - 1);
-  toast(`undone: ${fresh.map((t) => t.item.id).join(", ")}`);
+  if (fresh.length) toast(t("toast.undone", { ids: fresh.map((x) => x.item.id).join(", ") }));
+  refreshQueues();
   render();
 }
 
+// Skip gives the task back to the other moderators; this one's next claims pass over it.
 function skip() {
-  const task = state.tasks[state.cur];
+  const task = current();
   if (!task) return;
   removeTasks([task.task_id]);
-  api.release(task.task_id).catch((e) => toast(`skip failed: ${e.message}`));
+  api.release(task.task_id, { skip: true }).catch((e) => toast(t("toast.skip_failed", { error: e.message })));
   render();
   prefetch();
+}
+
+// Give every loaded task back; resolves once the server has them.
+function releaseAll({ keepalive = false } = {}) {
+  const sent = state.tasks.map((x) => api.release(x.task_id, { keepalive }).catch(() => {}));
+  state.tasks = []; state.cur = 0; state.selected.clear(); state.notes.clear();
+  return Promise.all(sent);
 }
 
 function toggleSelect(id) {
@@ -170,9 +298,23 @@ function toggleSelect(id) {
   render();
 }
 
-function toggleReveal(id) {
-  if (state.revealed.has(id)) state.revealed.delete(id); else state.revealed.add(id);
+// Revealing a sensitive photo counts once towards the moderator's daily exposure.
+function toggleReveal(task) {
+  const id = task.task_id;
+  if (state.revealed.has(id)) state.revealed.delete(id);
+  else {
+    state.revealed.add(id);
+    if (task.sensitive && !state.exposed.has(task.item.id)) {
+      state.exposed.add(task.item.id);
+      api.exposure(task.item.id).catch(() => state.exposed.delete(task.item.id));
+    }
+  }
   render();
+}
+
+function toggleDetails() {
+  state.details = !state.details;
+  document.body.classList.toggle("details", state.details);
 }
 
 function move(delta) {
@@ -180,17 +322,13 @@ function move(delta) {
   render();
 }
 
-async function toggleStats() {
-  const panel = $("stats");
-  panel.hidden = !panel.hidden;
-  $("workspace").hidden = !panel.hidden;
-  if (!panel.hidden) {
-    try {
-      renderStats(panel, await api.stats());
-      renderAudit(panel, await api.audit(50));
-    } catch (e) { toast(`stats: ${e.message}`); }
-  }
+function setGrayscale(on) {
+  $("grayscale").checked = on;
+  localStorage.setItem(GRAY_KEY, on ? "1" : "0");
+  document.body.classList.toggle("grayscale", on);
 }
+
+// -- search ------------------------------------------------------------------------------
 
 // Search results replace the queue until Esc; the queue keeps its tasks meanwhile.
 async function runSearch(input) {
@@ -202,12 +340,11 @@ async function runSearch(input) {
     showResults();
   } catch (e) {
     if (e.status === 401) return showLogin();
-    toast(`search: ${e.message}`, 5000);
+    toast(t("toast.search_failed", { error: e.message }), 5000);
   }
 }
 
 function showResults() {
-  $("stats").hidden = true;
   $("workspace").hidden = true;
   $("results").hidden = false;
   search.render($("results"), state.results.input, state.results.data, state.hit);
@@ -236,42 +373,58 @@ const RESULT_KEYS = {
   k: () => moveHit(-1), ArrowLeft: () => moveHit(-1), ArrowUp: () => moveHit(-1),
   Enter: openHit, o: openHit,
   Escape: closeResults,
+  "?": () => toggleHelp(),
 };
 
 const KEYS = {
   a: () => decide("approve"),
   r: () => decide("reject"),
+  i: () => { const task = current(); if (task && ACTIONS.find((a) => a.id === "ban").when(task)) decide("reject", { ban: true }); },
   s: skip,
   j: () => move(1), ArrowRight: () => move(1),
   k: () => move(-1), ArrowLeft: () => move(-1),
   u: undo,
-  x: () => { const t = state.tasks[state.cur]; if (t) toggleSelect(t.task_id); },
+  x: () => { const task = current(); if (task) toggleSelect(task.task_id); },
   A: () => decideSelected("approve"),
   R: () => decideSelected("reject"),
-  v: () => { const t = state.tasks[state.cur]; if (t) toggleReveal(t.task_id); },
-  g: () => { $("grayscale").checked = !$("grayscale").checked; render(); },
+  v: () => { const task = current(); if (task) toggleReveal(task); },
+  g: () => setGrayscale(!$("grayscale").checked),
   b: () => { state.boxes = !state.boxes; render(); },
   c: () => { state.cluster = !state.cluster; $("cluster").checked = state.cluster; render(); },
-  t: toggleStats,
+  d: toggleDetails,
+  n: () => { const note = $("note"); if (note) note.focus(); },
+  t: () => { if (state.user && state.user.role === "admin") window.location.assign("/review/dashboard"); },
+  "?": () => toggleHelp(),
 };
 
+// Text fields keep their keys; everywhere else (a button, a checkbox, the page) the keys
+// are the queue's: no focus trap.
+const TYPING = new Set(["text", "search", "password", "number", "email", "url"]);
+function typing(target) {
+  if (!target || !target.tagName) return false;
+  if (target.tagName === "TEXTAREA" || target.tagName === "SELECT" || target.isContentEditable) return true;
+  return target.tagName === "INPUT" && TYPING.has(target.type);
+}
+
 function onKey(ev) {
+  state.lastInput = Date.now();
   if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
-  if ($("app").hidden || ["INPUT", "SELECT", "TEXTAREA"].includes(ev.target.tagName)) return;
+  if ($("app").hidden || typing(ev.target)) return;
   if (ev.key === "/") { ev.preventDefault(); $("search").focus(); $("search").select(); return; }
+  if (ev.key === "Escape" && !$("help").hidden) { toggleHelp(false); return; }
   if (!$("results").hidden) {
     // decisions wait until the queue is back on screen: never on a task out of sight
     const fn = RESULT_KEYS[ev.key];
     if (fn) { ev.preventDefault(); fn(); }
     return;
   }
-  if (ev.key === "Escape" && !$("stats").hidden) { toggleStats(); return; }
   const fn = KEYS[ev.key];
   if (!fn) return;
   ev.preventDefault();
-  if (!$("stats").hidden && ev.key !== "t") return;
   fn();
 }
+
+// -- session -----------------------------------------------------------------------------
 
 function showLogin(message = "") {
   $("app").hidden = true;
@@ -285,7 +438,7 @@ function start(user) {
   state.user = user;
   $("login").hidden = true;
   $("app").hidden = false;
-  $("who").textContent = `${user.username} (${user.role})`;
+  $("who").textContent = t("queue.who", { user: user.username, role: t(`role.${user.role}`) });
   $("stats-button").hidden = user.role !== "admin";
   if (document.activeElement) document.activeElement.blur(); // the keys go to the queue, not the login form
   // an item page sent the moderator here to log in: go back to it (same-origin review paths only)
@@ -298,50 +451,84 @@ async function loadQueues() {
   try {
     const s = await api.stats();
     const select = $("queue");
-    for (const q of s.queues) select.append(Object.assign(document.createElement("option"), { value: q.queue, textContent: `${q.queue} (${q.depth})` }));
+    const chosen = select.value;
+    for (const o of [...select.options]) if (o.value) o.remove();
+    for (const q of s.queues) select.append(el("option", { value: q.queue, text: t("queue.option", { queue: q.queue, count: q.depth }), selected: q.queue === chosen }));
   } catch { /* the list is a convenience */ }
 }
 
-$("login-form").addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  try {
-    const user = await api.login($("username").value, $("password").value);
-    $("password").value = "";
-    start(user);
-    loadQueues();
-  } catch (e) {
-    showLogin(e.status === 401 ? "Wrong username or password." : e.message);
-  }
-});
-$("logout").addEventListener("click", async () => {
-  for (const t of state.tasks) api.release(t.task_id).catch(() => {});
-  try { await api.logout(); } catch { /* the session may be gone already */ }
-  state.tasks = []; state.selected.clear(); state.undoable = []; state.decided = 0; state.resume = true;
-  render();
-  showLogin("Logged out.");
-});
-$("queue").addEventListener("change", () => {
-  for (const t of state.tasks) api.release(t.task_id).catch(() => {});
-  state.tasks = []; state.cur = 0; state.selected.clear();
-  prefetch();
-  $("queue").blur();
-});
-$("search-form").addEventListener("submit", (ev) => {
-  ev.preventDefault();
-  $("search").blur(); // the keys work again at once: no focus left in the box
-  runSearch($("search").value);
-});
-$("search").addEventListener("keydown", (ev) => {
-  if (ev.key !== "Escape") return;
-  ev.preventDefault();
-  $("search").blur();
-  if (!$("search").value) closeResults();
-});
-$("grayscale").addEventListener("change", render);
-$("cluster").addEventListener("change", () => { state.cluster = $("cluster").checked; render(); });
-$("stats-button").addEventListener("click", toggleStats);
-document.addEventListener("keydown", onKey);
-// an empty queue is polled, so new tasks appear without a reload
-setInterval(() => { if (!$("app").hidden && state.tasks.length < PREFETCH_BELOW) prefetch(); }, 3000);
+function readFilters() {
+  const reports = $("f-reports").value;
+  state.filters = {
+    category: $("f-category").value || undefined,
+    context: $("f-context").value.trim() || undefined,
+    language: $("f-language").value.trim().toLowerCase() || undefined,
+    min_reports: reports ? Math.max(0, Math.min(1000, Number(reports) | 0)) : undefined,
+    sort: $("f-sort").value,
+  };
+}
 
-api.session().then((user) => { start(user); loadQueues(); }).catch(() => showLogin());
+async function reclaim() {
+  const released = releaseAll();
+  render();
+  await released;
+  state.empty = false;
+  prefetch();
+}
+
+function setup() {
+  translatePage();
+  for (const slot of document.querySelectorAll(".locale-slot")) slot.append(localeSwitch());
+  for (const c of CATEGORIES) $("f-category").append(el("option", { value: c, text: categoryName(c) }));
+  setGrayscale(localStorage.getItem(GRAY_KEY) === "1");
+  $("login-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      const user = await api.login($("username").value, $("password").value);
+      $("password").value = "";
+      start(user);
+      loadQueues();
+    } catch (e) {
+      showLogin(e.status === 401 ? t("login.wrong") : e.message);
+    }
+  });
+  $("logout").addEventListener("click", async () => {
+    await releaseAll();
+    try { await api.logout(); } catch { /* the session may be gone already */ }
+    state.undoable = []; state.decided = 0; state.resume = true;
+    render();
+    showLogin(t("login.logged_out"));
+  });
+  $("queue").addEventListener("change", () => { reclaim(); $("queue").blur(); });
+  $("filters").addEventListener("submit", (ev) => { ev.preventDefault(); readFilters(); reclaim(); document.activeElement.blur(); });
+  $("filters").addEventListener("reset", () => setTimeout(() => { readFilters(); reclaim(); }, 0));
+  $("f-category").addEventListener("change", () => { readFilters(); reclaim(); $("f-category").blur(); });
+  $("f-sort").addEventListener("change", () => { readFilters(); reclaim(); $("f-sort").blur(); });
+  $("search-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    $("search").blur(); // the keys work again at once: no focus left in the box
+    runSearch($("search").value);
+  });
+  $("search").addEventListener("keydown", (ev) => {
+    if (ev.key !== "Escape") return;
+    ev.preventDefault();
+    $("search").blur();
+    if (!$("search").value) closeResults();
+  });
+  $("grayscale").addEventListener("change", () => setGrayscale($("grayscale").checked));
+  $("cluster").addEventListener("change", () => { state.cluster = $("cluster").checked; render(); });
+  document.addEventListener("keydown", onKey);
+  for (const ev of ["pointerdown", "wheel"]) document.addEventListener(ev, () => { state.lastInput = Date.now(); }, { passive: true });
+  // an empty queue is polled, so new tasks appear without a reload; an idle moderator's
+  // tasks go back to the others, and so do they when the page is left
+  setInterval(() => {
+    if ($("app").hidden) return;
+    if (state.tasks.length && Date.now() - state.lastInput > IDLE_RELEASE_MS) { releaseAll(); state.resume = false; render(); return; }
+    if (state.tasks.length < PREFETCH_BELOW && Date.now() - state.lastInput <= IDLE_RELEASE_MS) prefetch();
+  }, 3000);
+  window.addEventListener("pagehide", () => releaseAll({ keepalive: true }));
+  counters();
+  api.session().then((user) => { start(user); loadQueues(); }).catch(() => showLogin());
+}
+
+setup();

@@ -1,5 +1,8 @@
 // DOM builders. Everything an author wrote goes in through textContent or attributes set
-// one by one: never innerHTML, so `<img onerror=...>` in a text is shown, not run.
+// one by one: never innerHTML, so `<img onerror=...>` in a text is shown, not run. Every
+// word a moderator reads comes from the catalogue (t), dates and numbers in their locale.
+import { fmtDate, fmtNumber, t } from "./i18n.js";
+import { boxesOf, categoryName, categoryShort, plain, technical } from "./reasons.js";
 
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -7,7 +10,7 @@ export function el(tag, attrs = {}, ...children) {
     if (v === null || v === undefined || v === false) continue;
     if (k === "class") node.className = v;
     else if (k === "text") node.textContent = String(v);
-    else if (k.startsWith("data-")) node.setAttribute(k, String(v));
+    else if (k.startsWith("data-") || k.startsWith("aria-") || k === "role") node.setAttribute(k, String(v));
     else node[k] = v;
   }
   for (const c of children) {
@@ -17,7 +20,9 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-const SENSITIVE = new Set(["nudity", "suggestive", "sexual"]);
+export const SENSITIVE = new Set(["nudity", "suggestive", "sexual"]);
+const authorUrl = (id) => `/review/authors/${encodeURIComponent(id)}`;
+const itemUrl = (id) => `/review/items/${encodeURIComponent(id)}`;
 
 // The text with each reason's [start, end) span wrapped in <mark>, built from text nodes.
 export function highlighted(text, reasons) {
@@ -30,76 +35,135 @@ export function highlighted(text, reasons) {
   for (const s of spans) {
     if (s.start < at) continue; // overlapping spans: the first one wins
     out.append(document.createTextNode(text.slice(at, s.start)));
-    out.append(el("mark", { "data-category": s.r.category, title: `${s.r.category} · ${s.r.detector}`, text: text.slice(s.start, s.end) }));
+    out.append(el("mark", { "data-category": s.r.category, title: `${categoryName(s.r.category)} · ${s.r.detector}`, text: text.slice(s.start, s.end) }));
     at = s.end;
   }
   out.append(document.createTextNode(text.slice(at)));
   return out;
 }
 
-export function photo(task, { revealed, boxes }) {
-  const blurred = task.sensitive && !revealed;
-  const wrap = el("div", { class: blurred ? "photo blurred" : "photo", "data-item-id": task.item.id });
-  wrap.append(el("img", { src: task.item.image_url, alt: `photo ${task.item.id}`, decoding: "async", loading: "eager", draggable: false }));
-  if (boxes) {
-    for (const r of task.reasons || []) {
-      if (!SENSITIVE.has(r.category) || !r.detail || !Array.isArray(r.detail.boxes)) continue;
-      for (const b of r.detail.boxes) {
-        const [x0, y0, x1, y1] = b.map(Number);
-        const box = el("div", { class: "box", title: `${r.category} ${r.score}` });
+/** A photo, blurred while `blurred`, with the reasons' boxes (nudity regions, faces) drawn
+ * over it when `boxes`: positions in percent of the photo, so any size fits. */
+export function photo({ id, url, blurred, reasons, boxes, caption }) {
+  const wrap = el("figure", { class: blurred ? "photo blurred" : "photo", "data-item-id": id });
+  const frame = el("div", { class: "frame" });
+  frame.append(el("img", { src: url, alt: t("card.photo.alt", { id }), decoding: "async", loading: "eager", draggable: false }));
+  if (blurred) frame.append(el("span", { class: "veil", text: t("card.sensitive") }));
+  if (boxes && !blurred) {
+    for (const r of reasons || []) {
+      for (const b of boxesOf(r)) {
+        const [x0, y0, x1, y1] = b.xy;
+        const box = el("div", { class: `box cat-${r.category}`, title: `${categoryName(r.category)} · ${b.label} ${fmtNumber(Number(b.score))}` });
         box.style.left = `${x0 * 100}%`; box.style.top = `${y0 * 100}%`;
         box.style.width = `${(x1 - x0) * 100}%`; box.style.height = `${(y1 - y0) * 100}%`;
-        wrap.append(box);
+        frame.append(box);
       }
     }
   }
+  wrap.append(frame);
+  if (caption) wrap.append(el("figcaption", {}, ...caption));
   return wrap;
 }
 
-function reasonLine(r) {
-  const parts = [`${r.category}`, `${r.detector}`, `score ${Number(r.score).toFixed(2)}`];
-  if (r.matched) parts.push(`“${r.matched}”`);
-  if (r.distance !== undefined && r.distance !== null) parts.push(`distance ${r.distance}`);
-  if (r.detail && r.detail.item_id) parts.push(`matches item ${r.detail.item_id}`);
-  return el("li", { text: parts.join(" · ") });
+export function categoryBadge(c) {
+  return el("span", { class: `badge category cat-${c}`, title: categoryName(c), text: categoryShort(c) });
 }
 
-export function card(task, { current, selected, revealed, boxes }) {
-  const node = el("div", { class: `card${current ? " current" : ""}${selected ? " selected" : ""}`, "data-task-id": task.task_id });
+const categoriesOf = (reasons) => [...new Set((reasons || []).map((r) => r.category))];
+
+/** Whether the task is past its queue's SLA. */
+export const late = (task) => task.sla_minutes != null && task.age_seconds != null && task.age_seconds > task.sla_minutes * 60;
+
+/** The badges that say why a task is there: a category each, SLA state, reports. */
+export function glance(task) {
+  const line = el("div", { class: "badges" });
+  for (const c of categoriesOf(task.reasons)) line.append(categoryBadge(c));
+  if (!(task.reasons || []).length) line.append(el("span", { class: "badge", text: t(task.kind === "review" ? "card.no_reason" : "card.blind") }));
+  line.append(el("span", { class: late(task) ? "badge sla late" : "badge sla", text: t(late(task) ? "card.sla.late" : "card.sla.on_time") }));
+  if (task.reports) line.append(el("span", { class: "badge reports", text: t("card.reports", { count: task.reports }) }));
+  return line;
+}
+
+export function card(task, { current, selected, revealed }) {
+  const node = el("div", { class: `card${current ? " current" : ""}${selected ? " selected" : ""}`, "data-task-id": task.task_id, "data-item": task.item.id, "data-queue": task.queue, "aria-current": current ? "true" : null });
+  node.append(glance(task));
   node.append(el("div", { class: "meta", text: `${task.queue} · ${task.item.context} · ${task.item.author_id}` }));
-  if (task.item.type === "photo") node.append(photo(task, { revealed, boxes: false }));
+  if (task.item.type === "photo") node.append(photo({ id: task.item.id, url: task.item.image_url, blurred: task.sensitive && !revealed }));
   else node.append(el("div", { class: "excerpt", text: task.item.text || "" }));
   return node;
 }
 
+function reasonItem(r, ctx) {
+  return el("li", { title: technical(r) }, el("span", { class: "plain", text: plain(r, ctx) }), el("span", { class: "tech", text: technical(r) }));
+}
+
+/** The reasons in plain words, each with its technical detail (shown with D). */
+export function reasonList(reasons, ctx, emptyKey) {
+  const ul = el("ul", { class: "reasons" });
+  for (const r of reasons || []) ul.append(reasonItem(r, ctx));
+  if (!(reasons || []).length) ul.append(el("li", { text: t(emptyKey) }));
+  return ul;
+}
+
+const byWho = (author, at) => [el("a", { href: authorUrl(author), text: author }), " · ", at ? fmtDate(at) : ""];
+
+/** A near-copy beside its original: who posted each and when, the earliest marked. */
+function comparison(task, { revealed, boxes }) {
+  const dupReason = (task.reasons || []).find((r) => r.category === "duplicate" && r.detail && r.detail.item_id);
+  const orig = dupReason && (task.originals || {})[dupReason.detail.item_id];
+  if (!orig) return null;
+  const mine = { id: task.item.id, author_id: task.item.author_id, created_at: task.item.created_at, url: task.item.image_url };
+  const other = { id: dupReason.detail.item_id, author_id: orig.author_id, created_at: orig.created_at, url: orig.image_url };
+  const earliest = new Date(other.created_at) <= new Date(mine.created_at) ? other.id : mine.id;
+  const blurred = (task.sensitive || orig.sensitive) && !revealed;
+  const side = (p, label) => photo({
+    id: p.id, url: p.url, blurred, reasons: p.id === mine.id ? task.reasons : [], boxes,
+    caption: [el("strong", { text: label }), " ", p.id === earliest ? el("span", { class: "badge original", text: t("card.original") }) : null, el("br"), ...byWho(p.author_id, p.created_at)],
+  });
+  return el("div", { class: "compare" }, side(mine, t("card.this_photo")), side(other, t("card.other_photo")));
+}
+
 export function detail(task, { revealed, boxes, cluster }) {
   const d = document.createDocumentFragment();
-  const kind = task.kind === "review" ? "" : ` (${task.kind === "qa" ? "QA, blind" : "second review, blind"})`;
-  d.append(el("h2", { text: `${task.item.type} ${task.item.id}${kind}` }));
-  d.append(el("div", { class: "meta", text: `queue ${task.queue} · priority ${task.priority} · waiting ${Math.round(task.age_seconds / 60)} min (SLA ${task.sla_minutes} min) · author ${task.item.author_id} · ${task.item.context}${task.item.language ? " · " + task.item.language : ""}` }));
-  if (task.item.type === "photo") d.append(photo(task, { revealed, boxes }));
-  else d.append(highlighted(task.item.text || "", task.reasons));
-  if (task.item.first_decision) d.append(el("p", { class: "meta", text: `automatic decision: ${task.item.first_decision}` }));
-  d.append(el("h3", { text: "Reasons" }));
-  const reasons = el("ul", { class: "reasons" });
-  for (const r of task.reasons || []) reasons.append(reasonLine(r));
-  if (!(task.reasons || []).length) reasons.append(el("li", { text: "none (sampled for QA)" }));
-  d.append(reasons);
-  const scores = Object.entries(task.scores || {}).map(([k, v]) => `${k} ${Number(v).toFixed(2)}`).join(" · ");
-  if (scores) d.append(el("p", { class: "meta", text: `scores: ${scores}` }));
+  const kind = task.kind === "review" ? "" : ` (${t(task.kind === "qa" ? "card.kind.qa" : "card.kind.second")})`;
+  d.append(el("h2", { text: `${t(`card.type.${task.item.type}`)} ${task.item.id}${kind}`, "data-item-id": task.item.id }));
+  d.append(glance(task));
+  const minutes = Math.round((task.age_seconds || 0) / 60);
+  d.append(el("p", { class: "meta" },
+    t("card.meta", { queue: task.queue, priority: task.priority, minutes, sla: task.sla_minutes ?? 0 }), " · ",
+    t("card.author"), " ", el("a", { href: authorUrl(task.item.author_id), class: "author", text: task.item.author_id }),
+    ` · ${task.item.context}${task.item.language ? " · " + task.item.language : ""} · `,
+    el("a", { href: itemUrl(task.item.id), class: "item-link", text: t("card.open_item") })));
+  const ctx = { text: task.item.text, originals: task.originals };
+  if (task.item.type === "photo") {
+    d.append(comparison(task, { revealed, boxes }) || photo({ id: task.item.id, url: task.item.image_url, blurred: task.sensitive && !revealed, reasons: task.reasons, boxes }));
+  } else {
+    d.append(highlighted(task.item.text || "", task.reasons));
+  }
+  if (task.item.first_decision) d.append(el("p", { class: "meta", text: t("card.automatic", { decision: t(`decision.${task.item.first_decision}`) }) }));
+  d.append(el("h3", { text: t("card.reasons") }));
+  d.append(reasonList(task.reasons, ctx, "card.no_reason"));
+  const scores = Object.entries(task.scores || {}).map(([k, v]) => `${categoryName(k)} ${fmtNumber(Math.round(v * 100) / 100)}`).join(" · ");
+  if (scores) d.append(el("p", { class: "meta tech", text: `${t("card.scores")} ${scores}` }));
   if ((task.duplicates || []).length) {
-    d.append(el("h3", { text: `Near-duplicates waiting (${task.duplicates.length})${cluster ? " — decided together" : " — press C to decide them together"}` }));
+    const n = task.duplicates.length;
+    d.append(el("h3", { text: t(cluster ? "card.duplicates.together" : "card.duplicates.apart", { count: n }) }));
     const ul = el("ul", { class: "dups" });
-    for (const x of task.duplicates) ul.append(el("li", { text: `${x.item_id} by ${x.author_id} · distance ${x.distance}` }));
+    for (const x of task.duplicates) {
+      ul.append(el("li", {}, photo({ id: x.item_id, url: x.image_url, blurred: task.sensitive && !revealed }),
+        el("span", {}, el("a", { href: itemUrl(x.item_id), text: x.item_id }), " · ", t("card.by"), " ", el("a", { href: authorUrl(x.author_id), text: x.author_id }),
+          " · ", t("card.distance", { distance: x.distance }))));
+    }
     d.append(ul);
   }
-  d.append(el("h3", { text: "Author's recent items" }));
+  d.append(el("h3", {}, t("card.recent"), " ", el("a", { href: authorUrl(task.item.author_id), class: "meta", text: t("card.author_page") })));
   const recent = el("ul", { class: "recent" });
   for (const a of task.author_recent || []) {
-    const li = el("li", {}, el("span", { class: `decision-${a.decision}`, text: a.decision }), ` ${a.type} ${a.id} `, el("span", { class: "meta", text: a.excerpt || "" }));
-    recent.append(li);
+    const decision = a.decision ? t(`decision.${a.decision}`) : t("decision.none");
+    recent.append(el("li", {}, el("span", { class: `decision-${a.decision}`, text: decision }), " ",
+      el("a", { href: itemUrl(a.id), text: `${t(`card.type.${a.type}`)} ${a.id}` }), " ", el("span", { class: "meta", text: a.excerpt || "" })));
   }
-  if (!(task.author_recent || []).length) recent.append(el("li", { text: "no other items" }));
+  if (!(task.author_recent || []).length) recent.append(el("li", { text: t("card.recent.none") }));
   d.append(recent);
   return d;
 }
@@ -117,19 +181,21 @@ export function marked(text, spans, cls = "excerpt") {
   return out;
 }
 
-export function decisionBadge(label, decision) {
-  return el("span", { class: `badge decision-${decision || "none"}`, text: `${label} ${decision || "pending"}` });
+/** "final: reject" as a badge; `which` is first, human or final. */
+export function decisionBadge(which, decision) {
+  return el("span", { class: `badge decision-${decision || "none"}`, "data-which": which,
+    text: t("decision.badge", { which: t(`decision.which.${which}`), decision: t(`decision.${decision || "pending"}`) }) });
 }
 
 // One search result: a link to the item's page, so a click, Enter or a middle click opens it.
 export function hitCard(hit, { current }) {
   const node = el("a", { class: `card hit${current ? " current" : ""}`, href: hit.url, "data-item-id": hit.id });
-  node.append(el("div", { class: "meta", text: `${hit.type} · ${hit.id} · ${hit.author_id} · ${hit.created_at.replace("T", " ").slice(0, 16)}` }));
+  node.append(el("div", { class: "meta", text: `${t(`card.type.${hit.type}`)} · ${hit.id} · ${hit.author_id} · ${fmtDate(hit.created_at)}` }));
   if (hit.excerpt !== null) node.append(marked(hit.excerpt, hit.highlights));
-  else node.append(el("div", { class: "excerpt meta", text: "photo" }));
+  else node.append(el("div", { class: "excerpt meta", text: t("card.type.photo") }));
   const line = el("div", { class: "badges" }, decisionBadge("first", hit.first_decision), " ", decisionBadge("final", hit.final_decision));
-  for (const t of hit.review) line.append(" ", el("span", { class: "badge", text: `${t.queue} (${t.status})` }));
-  for (const c of hit.categories) line.append(" ", el("span", { class: "badge category", text: c }));
+  for (const task of hit.review) line.append(" ", el("span", { class: "badge", text: t("search.task", { queue: task.queue, status: t(`status.${task.status}`) }) }));
+  for (const c of hit.categories) line.append(" ", categoryBadge(c));
   node.append(line);
   return node;
 }

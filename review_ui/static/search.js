@@ -1,10 +1,10 @@
 // The search box: words for the full text, and `key:value` filters
 // (id: author: category: decision: queue: since: until:, dates as YYYY-MM-DD in UTC).
 import * as api from "./api.js";
+import { t } from "./i18n.js";
 import { el, hitCard } from "./render.js";
 
 const FILTERS = { id: "item_id", author: "author_id", category: "category", decision: "decision", queue: "queue", since: "since", until: "until" };
-export const HELP = "words · author:ID · category:NAME · decision:approve|reject|review · queue:NAME · id:ID · since:/until:YYYY-MM-DD";
 
 export function parse(input) {
   const params = new URLSearchParams();
@@ -29,11 +29,11 @@ export const run = (input, limit = 50) => {
 export function render(panel, input, data, cur) {
   panel.replaceChildren();
   const n = data.hits.length;
-  panel.append(el("h2", { text: `${n}${data.more ? "+" : ""} result${n === 1 ? "" : "s"} for “${input}”` }),
-    el("p", { class: "meta", text: "Esc: back to the queue · J/K: move · Enter: open · /: search again" }));
+  panel.append(el("h2", { text: t(data.more ? "search.count.more" : "search.count", { count: n, query: input }) }),
+    el("p", { class: "meta", text: t("search.keys") }));
   const list = el("div", { class: "hits" });
   data.hits.forEach((h, i) => list.append(hitCard(h, { current: i === cur })));
-  if (!n) list.append(el("div", { class: "empty", text: `nothing found (${HELP})` }));
+  if (!n) list.append(el("div", { class: "empty", text: t("search.empty", { help: t("search.help") }) }));
   panel.append(list);
   const current = panel.querySelector(".hit.current");
   if (current && current.scrollIntoView) current.scrollIntoView({ block: "nearest" });

@@ -367,7 +367,10 @@ def test_profile_one_clear_face_passes(detector: NudityDetector) -> None:
 def test_profile_several_faces_reports_count(detector: NudityDetector) -> None:
     faces = [det("FACE_MALE", 0.8), det("FACE_FEMALE", 0.6, (0.7, 0.1, 0.9, 0.3)), det("FACE_FEMALE", 0.3)]
     (reason,) = ProfilePhotoCheck(detector).analyze_with(faces, Pic(noise(300, 400))).reasons
-    assert reason.category == "no_face" and reason.detail == {"count": 2} and reason.score == pytest.approx(0.6)
+    assert reason.category == "no_face" and reason.detail["count"] == 2 and reason.score == pytest.approx(0.6)
+    # where they are, for the review UI's boxes: the two clear faces, best first
+    assert [b["label"] for b in reason.detail["boxes"]] == ["FACE_MALE", "FACE_FEMALE"]
+    assert reason.detail["boxes"][1]["box"] == [0.7, 0.1, 0.9, 0.3]
 
 
 def test_profile_tiny_or_unsure_face_is_not_clear(detector: NudityDetector) -> None:

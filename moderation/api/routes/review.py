@@ -26,6 +26,7 @@ from moderation.api.schemas import (
     ClaimOut,
     DecisionIn,
     DecisionOut,
+    ExposureOut,
     Identifier,
     ItemBansOut,
     ReportDecisionOut,
@@ -47,6 +48,7 @@ from moderation.members.appeals import APPEAL_DECISIONS
 from moderation.members.reports import REPORT_DECISIONS
 from moderation.review import Decided
 from moderation.review.series import MAX_SERIES_HOURS
+from moderation.review.tasks import ClaimFilter
 from moderation.store.search import MAX_LIMIT, MAX_OFFSET, SearchQuery
 
 log = logging.getLogger(__name__)
@@ -68,7 +70,10 @@ def _decided(d: Decided) -> dict[str, Any]:
 @router.post("/v1/review/claim", response_model=ClaimOut, **documented(SESSION_CSRF, 400, 422, 503))
 async def claim(body: ClaimIn, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
     """Lease up to `limit` tasks, most urgent first (past SLA, then priority, then oldest)."""
-    tasks = await run_in_threadpool(service.review.tasks.claim, session.user, body.limit, body.queue, resume=body.resume)
+    filters = ClaimFilter(category=body.category, context=body.context, language=body.language, min_reports=body.min_reports, sort=body.sort)
+    tasks = await run_in_threadpool(
+        lambda: service.review.tasks.claim(session.user, body.limit, body.queue, resume=body.resume, filters=filters, share=body.share)
+    )
     return {"tasks": [task_out(t) for t in tasks], "lease_seconds": service.policy.review.lease_seconds, "undo_seconds": service.policy.review.undo_seconds}
 
 
@@ -96,8 +101,8 @@ async def decide(task_id: TaskId, body: DecisionIn, session: SessionDep, service
         raise InvalidInput(f"{body.decision} decides appeals; task {task_id} is no appeal")
     reports = member_reports(service)
     if await run_in_threadpool(reports.is_case_task, task_id):
-        if body.label is not None or body.apply_to_duplicates:
-            raise InvalidInput("a members' report case takes no label and no apply_to_duplicates")
+        if body.label is not None or body.apply_to_duplicates or body.reason_code is not None:
+            raise InvalidInput("a members' report case takes no label, no reason_code and no apply_to_duplicates")
         d = await run_in_threadpool(lambda: reports.decide(session.user, task_id, body.decision, note=body.note))
         return asdict(d) | {"target": {"item_id": d.target_id if d.target_kind == "item" else None,
                                        "author_id": d.target_id if d.target_kind == "author" else None}}
@@ -106,7 +111,7 @@ async def decide(task_id: TaskId, body: DecisionIn, session: SessionDep, service
     out = await run_in_threadpool(
         lambda: service.review.decisions.decide(
             session.user, task_id, body.decision, note=body.note, label=body.label,
-            apply_to_duplicates=body.apply_to_duplicates, ban=body.ban,
+            apply_to_duplicates=body.apply_to_duplicates, ban=body.ban, reason_code=body.reason_code,
         )
     )
     first = _decided(out[0])
@@ -116,15 +121,29 @@ async def decide(task_id: TaskId, body: DecisionIn, session: SessionDep, service
 @router.post("/v1/review/bulk", response_model=BulkOut, **documented(SESSION_CSRF, 400, 422, 503))
 async def bulk(body: BulkIn, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
     res = await run_in_threadpool(
-        lambda: service.review.decisions.bulk_decide(session.user, body.task_ids, body.decision, body.note, ban=body.ban)
+        lambda: service.review.decisions.bulk_decide(session.user, body.task_ids, body.decision, body.note, ban=body.ban, reason_code=body.reason_code)
     )
     return {"decided": [_decided(d) for d in res["decided"]], "refused": res["refused"]}
 
 
 @router.post("/v1/review/tasks/{task_id}/release", status_code=204, **documented(SESSION_CSRF, 404, 409, 422, 503))
-async def release(task_id: TaskId, session: SessionDep, service: ServiceDep) -> Response:
-    await run_in_threadpool(service.review.tasks.release, session.user, task_id)
+async def release(
+    task_id: TaskId,
+    session: SessionDep,
+    service: ServiceDep,
+    skip: Annotated[bool, Query(description="Skip: the task goes to the other moderators; your claims pass over it for the lease time.")] = False,
+) -> Response:
+    tasks = service.review.tasks
+    await run_in_threadpool(tasks.skip if skip else tasks.release, session.user, task_id)
     return Response(status_code=204)
+
+
+@router.post("/v1/review/items/{item_id}/exposure", response_model=ExposureOut, **documented(SESSION_CSRF, 400, 404, 422, 503))
+async def record_exposure(item_id: ItemId, session: SessionDep, service: ServiceDep) -> dict[str, Any]:
+    """Count a sensitive photo the moderator revealed: once per item and day, towards
+    their daily exposure (`exposure_today` in the stats). 400 for an item that is not sensitive."""
+    counted = await run_in_threadpool(service.review.tasks.record_exposure, session.user, item_id)
+    return {"item_id": item_id, "counted": counted}
 
 
 @router.post("/v1/review/decisions/{decision_id}/undo", response_model=UndoOut, **documented(SESSION_CSRF, 400, 404, 409, 422, 503))
@@ -142,7 +161,10 @@ async def undo(decision_id: DecisionId, session: SessionDep, service: ServiceDep
 
 @router.get("/v1/review/stats", response_model=StatsOut, **documented(SESSION, 422, 503))
 async def stats(session: SessionDep, service: ServiceDep, hours: Annotated[int, Query(ge=1, le=24 * 31)] = 24) -> dict[str, Any]:
-    return await run_in_threadpool(lambda: service.review.reports.stats(hours=hours))
+    def run() -> dict[str, Any]:
+        return service.review.reports.stats(hours=hours) | {"exposure_today": service.review.tasks.exposure_today()}
+
+    return await run_in_threadpool(run)
 
 
 @router.get("/v1/review/stats/series", response_model=StatsSeriesOut, **documented(SESSION, 422, 503))
