@@ -23,17 +23,22 @@ $(STAMP): $(RUN_STAMP)
 
 venv: $(STAMP)
 
-# What the tests need besides Python: PostgreSQL server binaries, Debian's chromium, axe-core (npm).
-deps:
+# axe-core, injected into the pages by the browser tests (test-only: never served).
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq npm >/dev/null; }
+	npm ci --prefix tests/browser --no-audit --no-fund --silent
+	touch $(AXE)
+
+# System packages the tests need: PostgreSQL server binaries, Debian's chromium, and
+# axe-core for the browser tests.
+deps: $(AXE)
 	@command -v initdb >/dev/null && command -v pg_ctl >/dev/null || { \
 	  apt-get update -qq && apt-get install -y -qq postgresql >/dev/null && \
 	  ln -sf /usr/lib/postgresql/*/bin/initdb /usr/local/bin/initdb && \
 	  ln -sf /usr/lib/postgresql/*/bin/pg_ctl /usr/local/bin/pg_ctl && \
 	  ln -sf /usr/lib/postgresql/*/bin/postgres /usr/local/bin/postgres; }
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
-	@# axe-core checks the pages' accessibility in the browser tests; the tests inject it, the service never serves it
-	@test -f tests/browser/node_modules/axe-core/axe.min.js || { command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq npm >/dev/null; }; \
-	  npm install --silent --no-save --no-package-lock --prefix tests/browser axe-core@4; }
 
 run: $(RUN_STAMP)
 	mkdir -p var
@@ -63,9 +68,13 @@ image:
 	elif command -v docker >/dev/null && docker info >/dev/null 2>&1; then docker build -t $(IMAGE) .; \
 	else echo "no image builder: install buildah, podman or docker (or run ../shared/tools/oci-smoke as root)"; exit 1; fi
 
-# Every page of the review UI at 1440x900 in English and French, from a service on a
-# temporary data directory with seeded data: docs/screenshots/, linked from the README.
+# The review UI's screenshots at 1440x900 (and 1024x768), both languages, light and dark,
+# written to docs/screenshots/ (linked from the README): the queue and item pages from their
+# browser tests, then every page (log in, queue, item, search, author, dashboard, admin
+# pages) from a service with seeded data (tests/browser/screenshots.py).
 screenshots: venv deps
+	MODERATION_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/browser/test_queue_page.py \
+	  tests/browser/test_search_ui.py -p no:cacheprovider -q $(PYTEST_ARGS)
 	$(BIN)/python tests/browser/screenshots.py docs/screenshots
 
 eval: venv

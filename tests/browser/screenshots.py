@@ -24,20 +24,12 @@ os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 import httpx
+from browser_helpers import ARGS, CHROMIUM
 from images import make_jpeg
 from PIL import Image
 from review_helpers import policy_text, review_item
 from servers import LiveService, local_ray, make_settings
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "screenshots-1"
 
 TEXTS = [
@@ -248,10 +240,25 @@ def take(svc: LiveService, out: Path, names: dict[str, str]) -> list[Path]:
                     "body:not([data-state=loading])",
                 ),
                 ("dashboard", "admin", "/review/dashboard", "body[data-state=ready]"),
-                ("banks", "admin", "/review/admin/banks", "body[data-state=ready]"),
-                ("keys", "admin", "/review/admin/keys", "body[data-state=ready]"),
-                ("users", "admin", "/review/admin/users", "body[data-state=ready]"),
-                ("audit", "admin", "/review/admin/audit", "body[data-state=ready]"),
+                (
+                    "admin-banks",
+                    "admin",
+                    "/review/admin/banks",
+                    "body[data-state=ready]",
+                ),
+                ("admin-keys", "admin", "/review/admin/keys", "body[data-state=ready]"),
+                (
+                    "admin-users",
+                    "admin",
+                    "/review/admin/users",
+                    "body[data-state=ready]",
+                ),
+                (
+                    "admin-audit",
+                    "admin",
+                    "/review/admin/audit",
+                    "body[data-state=ready]",
+                ),
             ]
             for name, user, path, ready in pages:
                 ctx = browser.new_context(

@@ -14,23 +14,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from browser_helpers import ARGS, CHROMIUM, serious_violations
 from images import make_jpeg
 from review_helpers import policy_text, review_item
 from servers import LiveService, make_settings
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-# axe-core from npm (`make deps`), injected into the page by the tests only: never served.
-AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 PASSWORD = "password-1"
 XSS_NOTE = '<img src=x onerror="window.__xss=1"> stolen <script>window.__xss=2</script>'
 XSS_AUTHOR = '<img src=x onerror="window.__xss=3">'
@@ -143,18 +133,6 @@ def settle(page, state: str = "ready") -> None:
     page.wait_for_selector(f"body[data-state={state}]")
 
 
-def axe_violations(page) -> list[str]:
-    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
-    result = page.evaluate(
-        "() => axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21aa'] })"
-    )
-    return [
-        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
 def test_anonymous_visitors_are_sent_to_log_in_and_moderators_told_admins_only(
     browser, live: LiveService
 ) -> None:
@@ -212,7 +190,9 @@ def test_dashboard_draws_charts_figures_and_moderators_from_stored_data(
     assert (
         "21" in figures and "items received" in figures
     )  # 8 for review, 13 decided automatically
-    assert "61.9%" in figures.replace("\u202f", "").replace(" ", "")  # 13 of 21 automated
+    assert "61.9%" in figures.replace("\u202f", "").replace(
+        " ", ""
+    )  # 13 of 21 automated
     assert "user:mod" in page.text_content("#moderators")
     assert "contact-info" in page.text_content("#queues")
     page.select_option("#dash-hours", "24")
@@ -444,8 +424,6 @@ def test_author_page_shows_history_and_takes_actions_with_a_mandatory_note(
 def test_every_page_in_french_and_english_light_and_dark_passes_axe(
     browser, live: LiveService, locale: str, scheme: str
 ) -> None:
-    if not AXE.is_file():
-        pytest.fail(f"axe-core is not installed at {AXE}: run `make deps`")
     ctx, page = open_page(browser, live, "boss", locale=locale, scheme=scheme)
     for path in [*PAGES, "/review/authors/author-0"]:
         page.goto(live.url + path)
@@ -461,6 +439,6 @@ def test_every_page_in_french_and_english_light_and_dark_passes_axe(
         background = page.evaluate("getComputedStyle(document.body).backgroundColor")
         dark = sum(int(c) for c in background[4:-1].split(",")[:3]) < 200
         assert dark == (scheme == "dark"), (path, background)
-        assert axe_violations(page) == [], (path, locale, scheme)
+        assert serious_violations(page) == [], (path, locale, scheme)
     assert page.errors == []
     ctx.close()
