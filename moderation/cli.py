@@ -139,8 +139,11 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(keys, indent=2, default=str))
         return 0
-    rows = [["id", "name", "prefix", "scopes", "created", "revoked"]]
-    rows += [[str(k["id"]), k["name"], k["prefix"], ",".join(k["scopes"]), _when(k["created_at"]), _when(k["revoked_at"])] for k in keys]
+    rows = [["id", "name", "prefix", "scopes", "created", "last used", "revoked"]]
+    rows += [
+        [str(k["id"]), k["name"], k["prefix"], ",".join(k["scopes"]), _when(k["created_at"]), _when(k["last_used_at"]), _when(k["revoked_at"])]
+        for k in keys
+    ]
     print(_table(rows) if keys else "no API keys")
     return 0
 
@@ -407,7 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
         "read its own items, read banks, change banks",
     )
     kc.set_defaults(func=cmd_keys_create)
-    kl = ksub.add_parser("list", help="every key: id, name, prefix, scopes, created, revoked")
+    kl = ksub.add_parser("list", help="every key: id, name, prefix, scopes, created, last used, revoked")
     kl.add_argument("--json", action="store_true")
     kl.set_defaults(func=cmd_keys_list)
     kr = ksub.add_parser("revoke", help="revoke a key by id, or by name when one live key has it")

@@ -796,6 +796,7 @@ class ApiKeyOut(BaseModel):
     scopes: list[str]
     webhook_url: str | None
     created_at: datetime
+    last_used_at: datetime | None = Field(description="When a service process last checked it (to the minute); null: never")
     revoked_at: datetime | None
 
 

@@ -49,6 +49,8 @@ from moderation.store.tables import (
 
 # Automatic decisions sampled for a blind second look (`moderation.review.qa`).
 QA_QUEUE = "qa"
+# How precisely an API key's last use is kept: one write per key per minute at most.
+KEY_USE_RESOLUTION = timedelta(minutes=1)
 # How long a claimed bank change waits before another claim may retry it.
 BANK_CHANGE_LEASE = timedelta(seconds=60)
 
@@ -470,10 +472,15 @@ class Store(BankRepository, BacktestRepository):
         return key, secret
 
     def authenticate(self, key: str) -> ApiKey | None:
+        """The live key, its `last_used_at` brought up to date (a write at most once a minute
+        per key: the API caches a checked key for 30 s, so this runs once per 30 s at most)."""
+        now = utcnow()
         with self._tx() as conn:
             row = conn.execute(
                 select(api_keys).where(api_keys.c.key_hash == hash_secret(key), api_keys.c.revoked_at.is_(None))
             ).first()
+            if row is not None and (row.last_used_at is None or now - aware(row.last_used_at) > KEY_USE_RESOLUTION):
+                conn.execute(update(api_keys).where(api_keys.c.id == row.id).values(last_used_at=now))
         if row is None:
             return None
         return ApiKey(
@@ -497,6 +504,7 @@ class Store(BankRepository, BacktestRepository):
                 "scopes": [sc for sc in r.scopes.split(",") if sc],
                 "webhook_url": r.webhook_url,
                 "created_at": aware(r.created_at),
+                "last_used_at": aware(r.last_used_at),
                 "revoked_at": aware(r.revoked_at),
             }
             for r in rows

@@ -1,4 +1,4 @@
-// The API keys page (admins): every key with its scopes and state; a new key's secret shown
+// The API keys page (admins): every key with its scopes, last use and state; a new key's secret shown
 // once, in this page only (never stored in the browser); revoke.
 import * as admin from "./admin-api.js";
 import { fmtDate, t } from "./i18n.js";
@@ -30,13 +30,13 @@ async function load() {
   } else {
     const rows = keys.map((k) => [
       String(k.id), k.name, el("code", { text: `${k.prefix}…` }), k.scopes.join(", "), k.webhook_url || "",
-      fmtDate(k.created_at),
+      fmtDate(k.created_at), k.last_used_at ? fmtDate(k.last_used_at) : t("admin.keys.never"),
       k.revoked_at ? el("span", { class: "state-revoked", text: t("admin.keys.revoked_at", { when: fmtDate(k.revoked_at) }) })
         : el("span", { class: "state-active", text: t("admin.active") }),
       k.revoked_at ? "" : revokeButton(k),
     ]);
     const headers = ["admin.keys.id", "admin.keys.name", "admin.keys.prefix", "admin.keys.scopes", "admin.keys.webhook_col",
-      "admin.keys.created", "admin.state", "admin.actions"].map((x) => t(x));
+      "admin.keys.created", "admin.keys.last_used", "admin.state", "admin.actions"].map((x) => t(x));
     box.replaceChildren(el("p", { class: "muted", text: t("admin.keys.count", { count: keys.length }) }), table(headers, rows, "key-table"));
   }
   document.body.dataset.state = "ready";

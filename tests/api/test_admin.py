@@ -67,6 +67,7 @@ def test_admin_creates_a_key_shown_once_then_revokes_it(live: LiveService) -> No
                 row["prefix"]
             )
             assert "key" not in row and "webhook_secret" not in row  # never shown again
+            assert row["last_used_at"] is not None  # the pipeline's request above
             assert created["key"] not in admin.get("/v1/admin/keys").text
             assert (
                 admin.post(f"/v1/admin/keys/{created['id']}/revoke").status_code == 204
