@@ -66,6 +66,14 @@ TEXTS = [
     ),
 ]
 
+RIDES = [
+    "Départ de Lyon à {k} h, il reste deux places dans la voiture.",
+    "Trajet Paris → Rennes samedi, bagages acceptés, voiture non-fumeur.",
+    "Je peux vous déposer à la gare, {k} minutes de détour seulement.",
+    "Leaving Bordeaux at {k} pm, room for a small suitcase in the car.",
+    "Thanks for the ride, the car was spotless and the music great!",
+]
+
 
 def seed(svc: LiveService) -> dict[str, str]:
     """Items in the queue and decided ones, a decision history, bank entries, keys, users."""
@@ -112,7 +120,9 @@ def seed(svc: LiveService) -> dict[str, str]:
     items += [
         review_item(
             f"auto-{k}",
-            text=f"Voiture disponible samedi, {k} km au compteur.",
+            text=RIDES[k % len(RIDES)].format(k=k + 2),
+            author=f"driver-{k % 7}",
+            language="en" if k % len(RIDES) >= 3 else "fr",
             decision="approve",
             queue=None,
             reasons=[],
