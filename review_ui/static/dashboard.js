@@ -137,6 +137,22 @@ function moderators(s) {
   box.replaceChildren(table(["dash.moderator", "dash.decided", "dash.busiest_hour", "dash.exposure"].map((k) => t(k)), rows, "moderator-table"));
 }
 
+/** Appeals per ground category and per moderator (`policy`: automatic decisions): the
+ * members' measure of how right the decisions were. */
+function appeals(s) {
+  const box = $("appeals");
+  const groups = s.appeals || {};
+  const rows = [];
+  for (const [group, label] of [["by_category", "dash.by_category"], ["by_moderator", "dash.by_moderator"]]) {
+    for (const r of groups[group] || []) {
+      rows.push([t(label), r.key, fmtNumber(r.rejections), fmtNumber(r.appeals), pct(r.appeal_rate), fmtNumber(r.decided), fmtNumber(r.overturned), pct(r.overturn_rate)]);
+    }
+  }
+  if (!rows.length) { box.replaceChildren(el("p", { class: "empty-state", text: t("dash.no_rejection") })); return; }
+  const headers = ["dash.group", "dash.key", "dash.rejections", "dash.appeals_col", "dash.appeal_rate_col", "dash.decided_appeals", "dash.overturned", "dash.overturn_rate_col"];
+  box.replaceChildren(table(headers.map((k) => t(k)), rows, "appeal-table"));
+}
+
 function charts(series) {
   const hours = series.points.map((p) => p.hour);
   const col = (k) => series.points.map((p) => p[k]);
@@ -156,6 +172,7 @@ async function load() {
     figures(s);
     queues(s);
     moderators(s);
+    appeals(s);
     charts(series);
     $("dash-updated").textContent = t("dash.updated", { when: new Date(s.generated_at).toLocaleTimeString(locale) });
   } catch (err) {

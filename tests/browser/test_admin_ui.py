@@ -194,6 +194,8 @@ def test_dashboard_draws_charts_figures_and_moderators_from_stored_data(
         " ", ""
     )  # 13 of 21 automated
     assert "user:mod" in page.text_content("#moderators")
+    appeals = page.text_content("#appeals")  # the 3 rejections by user:mod, none appealed yet
+    assert "user:mod" in appeals and "contact_info" in appeals
     assert "contact-info" in page.text_content("#queues")
     page.select_option("#dash-hours", "24")
     settle(page)
