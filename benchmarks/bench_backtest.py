@@ -9,6 +9,7 @@ Target: 100,000 stored texts in under a minute on the development machine (2 cor
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ from moderation.types import Item, ItemType
 
 N = 5_000 if QUICK else 100_000
 N_NAIVE = 300 if QUICK else 2_000  # the naive way on a sample: its throughput is what is compared
-CANDIDATE = policy_text().replace("  profanity: {review: 0.5, reject: 0.97}", "  profanity: {review: 0.5, reject: 0.8}")
+CANDIDATE = re.sub(r"(?m)^  profanity: \{.*\}$", "  profanity: {review: 0.5, reject: 0.8}", policy_text())
 
 
 @pytest.fixture(scope="module")

@@ -5,14 +5,14 @@
     moderation keys list [--json] | moderation keys revoke ID|NAME
     moderation users create NAME [--role moderator|admin]   (password on stdin)
     moderation users list [--json] | users disable NAME | users enable NAME | users role NAME ROLE
-
-Every command that opens the database says which one on stderr (`config.default_data_dir`
-unless MODERATION_DATA_DIR or MODERATION_DATABASE_URL says otherwise).
-    moderation eval photos [DIR]     | moderation eval text [FILE]
+    moderation eval photos [DIR|FILE] | moderation eval text [FILE]
     moderation export labels [--out FILE]
     moderation train text (LABELED.jsonl | --from-db) [--current NAME] [--out DIR]
     moderation tune [--file LABELED.jsonl] [--precision 0.99] [--write PATH]
     moderation backtest POLICY_FILE [--file LABELED.jsonl] [--workers local|ray]
+
+Every command that opens the database says which one on stderr (`config.default_data_dir`
+unless MODERATION_DATA_DIR or MODERATION_DATABASE_URL says otherwise).
 """
 
 from __future__ import annotations
@@ -207,11 +207,16 @@ def cmd_eval_photos(args: argparse.Namespace) -> int:
     from moderation.evaluation import eval_photos  # per command
 
     settings = Settings()
-    directory = Path(args.dir) if args.dir else settings.eval_dir / "photos"
-    if not directory.is_dir():
-        print(f"no evaluation photos at {directory} (set MODERATION_EVAL_DIR or pass DIR)", file=sys.stderr)
+    path = Path(args.path) if args.path else settings.eval_dir / "photos"
+    if not (path.is_file() or (path / "manifest.csv").is_file()):
+        print(f"no evaluation photos at {path} (set MODERATION_EVAL_DIR, or pass a folder with a "
+              "manifest.csv or a labeled JSONL file)", file=sys.stderr)
         return 2
-    print(eval_photos(directory, settings))
+    try:
+        print(eval_photos(path, settings))
+    except ModerationError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -223,7 +228,7 @@ def cmd_eval_text(args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"no evaluation texts at {path} (set MODERATION_EVAL_DIR or pass FILE)", file=sys.stderr)
         return 2
-    print(eval_text(path, settings))
+    print(eval_text(path, settings, half=args.half, policy_path=Path(args.policy) if args.policy else None))
     return 0
 
 
@@ -293,6 +298,13 @@ def _precision(value: str) -> float:
     return number
 
 
+def _share(value: str) -> float:
+    number = float(value)
+    if not 0.0 < number < 1.0:
+        raise argparse.ArgumentTypeError(f"must lie in (0, 1), got {number}")
+    return number
+
+
 def cmd_tune(args: argparse.Namespace) -> int:
     """Thresholds that automate the most at the target precision, from the real analyzers'
     scores over labeled outcomes (the database's human decisions, or a labeled file)."""
@@ -311,7 +323,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     policy_path = Path(args.policy) if args.policy else settings.policy_path
     policy = load_policy(policy_path)
     if args.file:
-        examples = file_examples(Path(args.file), args.context)
+        examples = file_examples(Path(args.file), args.context, half=args.half)
     else:
         store = _store(settings)
         examples = [e for batch in store_examples(store, labeled_only=True) for e in batch]
@@ -320,7 +332,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         print("no labeled items to tune on", file=sys.stderr)
         return 2
     signals = analyze_examples(LocalAnalyzers(policy, _limits(settings, DecodeLimits)), policy, examples)
-    result = tune(policy, examples, signals, args.precision, origin=policy_path.name)
+    result = tune(policy, examples, signals, args.precision, origin=policy_path.name, ok_share=args.ok_share)
     print(format_tune(result))
     if args.write:
         Path(args.write).write_text(result["policy_text"], encoding="utf-8")
@@ -437,11 +449,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("eval", help="measure quality on labeled data")
     esub = e.add_subparsers(dest="eval_command", required=True)
-    ep = esub.add_parser("photos", help="duplicate matching recall and false positives per edit")
-    ep.add_argument("dir", nargs="?")
+    ep = esub.add_parser("photos", help="duplicate matching per edit, automation and its precision per label")
+    ep.add_argument("path", nargs="?", help="a folder with a manifest.csv, or a labeled JSONL file")
     ep.set_defaults(func=cmd_eval_photos)
     et = esub.add_parser("text", help="precision and recall per category")
     et.add_argument("file", nargs="?")
+    et.add_argument("--half", choices=["A", "B"], default=None,
+                    help="only the rows of this half (by sha1 of the id): tune on A, measure on B")
+    et.add_argument("--policy", default=None, help="the policy to measure (default: MODERATION_POLICY_PATH)")
     et.set_defaults(func=cmd_eval_text)
 
     x = sub.add_parser("export", help="export data")
@@ -470,6 +485,10 @@ def build_parser() -> argparse.ArgumentParser:
     tu.add_argument("--policy", default=None, help="the policy to start from (default: MODERATION_POLICY_PATH)")
     tu.add_argument("--context", default="message", help="the context of a file's texts (default: message)")
     tu.add_argument("--write", default=None, help="write the proposed policy to this path")
+    tu.add_argument("--ok-share", type=_share, default=None,
+                    help="judge precision in a mix with this share of acceptable items, e.g. 0.95 (default: as labeled)")
+    tu.add_argument("--half", choices=["A", "B"], default=None,
+                    help="only a file's rows of this half (by sha1 of the id): tune on A, measure on B")
     tu.set_defaults(func=cmd_tune)
 
     b = sub.add_parser("backtest", help="replay items through a candidate policy; nothing stored changes")

@@ -8,23 +8,42 @@ is read from its path at run time (default `../shared/eval`) and never copied.
 from __future__ import annotations
 
 import csv
+import hashlib
 from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from moderation.banks import index_entry, photo_entry
 from moderation.config import Settings
+from moderation.errors import InvalidInput
 from moderation.photos.banks import BankIndex
 from moderation.photos.evaluate import EVAL_LIMITS, evaluate_photos, format_table
 from moderation.photos.hashing import hash_upload
-from moderation.pipeline import PhotoAnalyzer, TextAnalyzer, text_signals_for
+from moderation.pipeline import (
+    PhotoAnalyzer,
+    TextAnalyzer,
+    photo_signals_for,
+    text_signals_for,
+)
 from moderation.policy import Policy, load_policy
 from moderation.text.evaluate import read_jsonl
-from moderation.types import Decision, Item, ItemType
+from moderation.types import CATEGORIES, Decision, Item, ItemType
 
 # Dataset label -> the reason category that should catch it.
 LABEL_CATEGORY = {"contact_info": "contact_info", "profanity_insult": "profanity", "spam_link": "spam_link"}
 TEXT_FILES = ("messages.dev.jsonl.gz", "contact_leakage.dev.jsonl", "carpool.dev.jsonl")
+
+
+HALVES = ("A", "B")
+
+
+def dev_half(row_id: str) -> str:
+    """"A" or "B": the half of a labeled set a row belongs to, by the parity of the sha1
+    of its id. Fixed, seedless and independent of order and of the other rows, so that
+    thresholds tuned on A can be measured on B, which they never saw."""
+    return HALVES[hashlib.sha1(str(row_id).encode()).digest()[-1] & 1]
 
 
 def _labels(row: dict[str, Any]) -> set[str]:
@@ -44,8 +63,9 @@ def _flagged_categories(policy: Policy, item: Item, signals: Any) -> set[str]:
     return {r.category for r in signals.reasons if policy.action_for(item.context, r) in ("review", "reject")}
 
 
-def run_text_eval(path: Path, policy: Policy, batch: int = 256) -> dict[str, Any]:
-    """Precision and recall per category and per (source, language), plus false alarms on `ok`."""
+def run_text_eval(path: Path, policy: Policy, batch: int = 256, half: str | None = None) -> dict[str, Any]:
+    """Precision and recall per category and per (source, language), plus false alarms on
+    `ok`; only the rows of `half` (`dev_half`) when given."""
     analyzer = TextAnalyzer(policy, text_signals=text_signals_for(policy))
     # counts[group][category] = [tp, fp, fn]; ok[group] = [flagged, total, flagged_contact]
     counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
@@ -53,6 +73,8 @@ def run_text_eval(path: Path, policy: Policy, batch: int = 256) -> dict[str, Any
     decided: dict[str, Counter[str]] = defaultdict(Counter)  # primary label -> decisions
     for file in _text_files(path):
         rows = [r for r in read_jsonl(file) if r.get("label") != "ambiguous" and not r.get("ambiguous")]
+        if half is not None:
+            rows = [r for k, r in enumerate(rows) if dev_half(str(r.get("id", k))) == half]
         for start in range(0, len(rows), batch):
             chunk = rows[start : start + batch]
             items = [
@@ -167,8 +189,9 @@ def format_text_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def eval_text(path: Path, settings: Settings) -> str:
-    return format_text_report(run_text_eval(path, load_policy(settings.policy_path)))
+def eval_text(path: Path, settings: Settings, half: str | None = None, policy_path: Path | None = None) -> str:
+    report = run_text_eval(path, load_policy(policy_path or settings.policy_path), half=half)
+    return ("" if half is None else f"half {half} of the rows (moderation.evaluation.dev_half)\n") + format_text_report(report)
 
 
 def run_photo_eval(directory: Path, policy: Policy) -> list[dict[str, Any]]:
@@ -204,6 +227,98 @@ def run_photo_eval(directory: Path, policy: Policy) -> list[dict[str, Any]]:
     return evaluate_photos(directory, match=match)
 
 
-def eval_photos(directory: Path, settings: Settings) -> str:
+@dataclass(frozen=True)
+class LabeledPhoto:
+    """One photo of a labeled set: `label` is "ok" or the category that should catch it
+    (None for a photo that is only a bank's reference); `bank`, when set, is the bank the
+    photo is put in before the run (a banned original, an allowed logo)."""
+
+    file: Path
+    label: str | None
+    context: str = "car_photo"
+    bank: str | None = None
+
+
+def read_photo_labels(path: Path, policy: Policy) -> list[LabeledPhoto]:
+    """A labeled photo file: JSONL rows {"file", "label", "context", "bank"}, `file`
+    relative to the file's folder, `label` "ok" or a category, `context` a photo context of
+    the policy (default car_photo), `bank` one of its banks. A bad row raises InvalidInput
+    naming its line: a half-read set would give figures for data nobody chose."""
+    photos = []
+    for line, row in enumerate(read_jsonl(path), 1):
+        if not isinstance(row, dict) or not isinstance(row.get("file"), str):
+            raise InvalidInput(f"{path}:{line}: a row needs a \"file\"")
+        label, context, bank = row.get("label"), row.get("context", "car_photo"), row.get("bank")
+        if label is not None and label != "ok" and label not in CATEGORIES:
+            raise InvalidInput(f"{path}:{line}: label {label!r} is neither \"ok\" nor a category")
+        ctx = policy.contexts.get(context)
+        if ctx is None or ctx.type is not ItemType.PHOTO:
+            raise InvalidInput(f"{path}:{line}: {context!r} is not a photo context of the policy")
+        if bank is not None and bank not in policy.banks:
+            raise InvalidInput(f"{path}:{line}: bank {bank!r} is not in the policy")
+        if label is None and bank is None:
+            raise InvalidInput(f"{path}:{line}: a row needs a label, a bank or both")
+        file = path.parent / row["file"]
+        if not file.is_file():
+            raise InvalidInput(f"{path}:{line}: no file {file}")
+        photos.append(LabeledPhoto(file, label, context, bank))
+    return photos
+
+
+def manifest_photo_labels(directory: Path) -> list[LabeledPhoto]:
+    """The near-duplicate set as labeled photos: every other original, in id order, is
+    banned, and it and its edits are labeled `banned_match`; the other originals and
+    their edits are photos no bank holds, labeled `ok`. So one run measures both what
+    is caught and what is let through."""
+    rows = list(csv.DictReader((directory / "manifest.csv").open(newline="")))
+    banned = set(sorted({r["original_id"] for r in rows})[::2])
+    photos = []
+    for r in rows:
+        is_banned = r["original_id"] in banned
+        bank = "banned" if is_banned and r["transform"] == "original" else None
+        photos.append(LabeledPhoto(directory / r["file"], "banned_match" if is_banned else "ok", bank=bank))
+    return photos
+
+
+def run_photo_automation(photos: Sequence[LabeledPhoto], policy: Policy, batch: int = 32) -> dict[str, dict[str, int]]:
+    """Decisions per label (label -> decision -> count): the banks' photos go in a scratch
+    index first, then every labeled photo runs through the photo analyzer, with the models
+    its context checks, and the policy, as a photo worker would."""
+    bank = BankIndex(pdq_min_quality=policy.hash_matching.pdq_min_quality)
+    entries = []
+    for photo in photos:
+        if photo.bank is not None:
+            h = hash_upload(photo.file.read_bytes(), EVAL_LIMITS)
+            entry = photo_entry(photo.bank, h, note=None, author_id="bank", item_id=photo.file.name, actor="eval")
+            entries.append(index_entry(len(entries), entry))
+    bank.add(entries)
+    analyzer = PhotoAnalyzer(
+        policy,
+        EVAL_LIMITS,
+        matcher=lambda hashes: [bank.match(h, policy.hash_matching) for h in hashes],
+        photo_signals=photo_signals_for(policy),
+    )
+    labeled = [p for p in photos if p.label is not None]
+    decided: dict[str, Counter[str]] = defaultdict(Counter)
+    for start in range(0, len(labeled), batch):
+        chunk = labeled[start : start + batch]
+        items = [
+            Item(id=str(start + k), type=ItemType.PHOTO, context=p.context, author_id="eval", image=p.file.read_bytes())
+            for k, p in enumerate(chunk)
+        ]
+        for photo, item, sig in zip(chunk, items, analyzer.analyze(items)):
+            decided[photo.label or "ok"][policy.decide(item, sig).decision.value] += 1
+    return {label: dict(c) for label, c in sorted(decided.items())}
+
+
+def eval_photos(path: Path, settings: Settings) -> str:
+    """The near-duplicate table and the automation figures for a folder with a
+    `manifest.csv`; the automation figures alone for a labeled JSONL file."""
     policy = load_policy(settings.policy_path)
-    return f"policy {policy.version}\n\n" + format_table(run_photo_eval(directory, policy))
+    if path.is_file():
+        decided = run_photo_automation(read_photo_labels(path, policy), policy)
+        return f"policy {policy.version}\n" + "\n".join(format_automation(decided))
+    table = format_table(run_photo_eval(path, policy))
+    decided = run_photo_automation(manifest_photo_labels(path), policy)
+    automation_lines = format_automation(decided)
+    return f"policy {policy.version}\n\n{table}\n\nevery other original banned, the rest unbanked:" + "\n".join(automation_lines)

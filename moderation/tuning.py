@@ -35,7 +35,12 @@ from typing import Any
 import numpy as np
 import yaml
 
-from moderation.evaluation import LABEL_CATEGORY, REALISTIC_OK_SHARE, automation
+from moderation.evaluation import (
+    LABEL_CATEGORY,
+    REALISTIC_OK_SHARE,
+    automation,
+    dev_half,
+)
 from moderation.photos.decode import DecodeLimits
 from moderation.pipeline import (
     PhotoAnalyzer,
@@ -93,12 +98,15 @@ class Labeled:
         return bool(self.labels)
 
 
-def file_examples(path: Path, context: str = "message") -> list[Labeled]:
+def file_examples(path: Path, context: str = "message", half: str | None = None) -> list[Labeled]:
     """The rows of a labeled JSONL (.gz) file (`text`, `label` and/or `labels`), all in
-    `context`; `ambiguous` rows are left out (they depend on the policy)."""
+    `context`; `ambiguous` rows are left out (they depend on the policy), and so are the
+    rows outside `half` (`evaluation.dev_half`) when it is given."""
     out = []
     for k, row in enumerate(read_jsonl(path)):
         if row.get("label") == "ambiguous" or row.get("ambiguous") or "text" not in row:
+            continue
+        if half is not None and dev_half(str(row.get("id", k))) != half:
             continue
         labels = set(row.get("labels") or [])
         if not labels and row.get("label") and row["label"] != "ok":
@@ -312,9 +320,28 @@ class Scored:
     score: np.ndarray
     harmful: np.ndarray
     positive: np.ndarray  # harmful in the entry's own category
+    # what each item counts for in the search: 1 as sent, more or less in a reweighted mix
+    weight: np.ndarray | None = None
+
+    @property
+    def w(self) -> np.ndarray:
+        return np.ones(self.score.shape) if self.weight is None else self.weight
 
 
-def scored(policy: Policy, entry: Entry, examples: Sequence[Labeled], signals: Sequence[Signals]) -> tuple[Scored, list[int]]:
+def mix_weights(examples: Sequence[Labeled], ok_share: float | None) -> list[float]:
+    """Each labeled example's weight in a mix with `ok_share` acceptable items, the harms
+    keeping their relative frequencies (as `evaluation.automation` reweights); 1 each when
+    `ok_share` is None or the set lacks either side."""
+    n_ok = sum(ex.labels is not None and not ex.labels for ex in examples)
+    n_harm = sum(bool(ex.labels) for ex in examples)
+    if ok_share is None or not n_ok or not n_harm:
+        return [1.0] * len(examples)
+    ok_w, harm_w = ok_share * (n_ok + n_harm) / n_ok, (1 - ok_share) * (n_ok + n_harm) / n_harm
+    return [harm_w if ex.labels else ok_w for ex in examples]
+
+
+def scored(policy: Policy, entry: Entry, examples: Sequence[Labeled], signals: Sequence[Signals],
+           weights: Sequence[float] | None = None) -> tuple[Scored, list[int]]:
     idx, floors, scores, harmful, positive = [], [], [], [], []
     label = next((lb for lb, c in CATEGORY_OF_LABEL.items() if c == entry.category), None)
     for k, (ex, sig) in enumerate(zip(examples, signals)):
@@ -329,8 +356,9 @@ def scored(policy: Policy, entry: Entry, examples: Sequence[Labeled], signals: S
         harmful.append(ex.harmful)
         positive.append(label in ex.labels or HARM in ex.labels if label else ex.harmful)
         idx.append(k)
+    weight = None if weights is None else np.array([weights[k] for k in idx], dtype=np.float64)
     return Scored(np.array(floors, dtype=np.int8), np.array(scores, dtype=np.float64), np.array(harmful, dtype=bool),
-                  np.array(positive, dtype=bool)), idx
+                  np.array(positive, dtype=bool), weight), idx
 
 
 def decisions_under(s: Scored, review: float | None, reject: float | None) -> np.ndarray:
@@ -349,7 +377,7 @@ def decisions_under(s: Scored, review: float | None, reject: float | None) -> np
 GRID = tuple(round(k * 0.01, 2) for k in range(101))
 
 
-def _pick(candidates: Iterable[float | None], count: Callable[[float | None], tuple[int, int]], precision: float,
+def _pick(candidates: Iterable[float | None], count: Callable[[float | None], tuple[float, float]], precision: float,
           current: float | None) -> float | None:
     """The candidate with the most items at `precision` or better (an empty set qualifies);
     ties go to the current value, then to the one nearest it."""
@@ -375,22 +403,24 @@ def search(s: Scored, current: CategoryAction, precision: float) -> tuple[float 
     # a reject threshold acts on items nothing else rejects
     can_reject = open_ & (s.floor < 2) & np.isfinite(s.score)
 
-    def rejected(j: float | None) -> tuple[int, int]:
+    w = s.w
+
+    def rejected(j: float | None) -> tuple[float, float]:
         if j is None:
             return 0, 0
         hit = can_reject & (s.score >= j)
-        return int(hit.sum()), int((hit & s.harmful).sum())
+        return float(w[hit].sum()), float(w[hit & s.harmful].sum())
 
     reject = _pick([*GRID, current.reject, None], rejected, precision, current.reject)
 
     can_approve = open_ & (s.floor == 0) & np.isfinite(s.score)
 
-    def approved(r: float | None) -> tuple[int, int]:
+    def approved(r: float | None) -> tuple[float, float]:
         top = math.inf if r is None else r
         if reject is not None:
             top = min(top, reject)
         hit = can_approve & (s.score < top)
-        return int(hit.sum()), int((hit & ~s.positive).sum())
+        return float(w[hit].sum()), float(w[hit & ~s.positive].sum())
 
     ceiling = reject if reject is not None else math.inf
     candidates = [r for r in {*GRID, current.review} if r is not None and r <= ceiling]
@@ -401,7 +431,7 @@ def search(s: Scored, current: CategoryAction, precision: float) -> tuple[float 
 
 
 def _subset(s: Scored, mask: np.ndarray) -> Scored:
-    return Scored(s.floor[mask], s.score[mask], s.harmful[mask], s.positive[mask])
+    return Scored(s.floor[mask], s.score[mask], s.harmful[mask], s.positive[mask], None if s.weight is None else s.weight[mask])
 
 
 def _figures(s: Scored, decided: np.ndarray) -> dict[str, Any]:
@@ -467,19 +497,25 @@ def decided_by_label(policy: Policy, examples: Sequence[Labeled], signals: Seque
 
 
 def tune(policy: Policy, examples: Sequence[Labeled], signals: Sequence[Signals], precision: float = 0.99,
-         origin: str = "policy.yaml") -> dict[str, Any]:
+         origin: str = "policy.yaml", ok_share: float | None = None) -> dict[str, Any]:
     """Proposals for every threshold entry, the proposed file and its diff, and the
     automation of the whole labeled set before and after (as sent and reweighted to
-    REALISTIC_OK_SHARE acceptable). Raises if the proposed file does not decide what the
-    search predicted: that would be a bug here, and a wrong proposal."""
+    REALISTIC_OK_SHARE acceptable). With `ok_share`, the search counts each item for its
+    weight in a mix with that share of acceptable items (`mix_weights`): the precision
+    targeted is the one the platform would see, not that of the labeled set's own mix.
+    Raises if the proposed file does not decide what the search predicted: that would be
+    a bug here, and a wrong proposal."""
     if not 0.0 < precision <= 1.0:
         raise ValueError(f"precision must lie in (0, 1], got {precision}")
+    if ok_share is not None and not 0.0 < ok_share < 1.0:
+        raise ValueError(f"ok_share must lie in (0, 1), got {ok_share}")
+    weights = mix_weights(examples, ok_share)
     # Entries interact (an item's other reasons set its floor), so they are searched one
     # after the other, each over the policy with the previous proposals applied.
     proposals = []
     working = policy
     for entry in threshold_entries(policy):
-        s, idx = scored(working, entry, examples, signals)
+        s, idx = scored(working, entry, examples, signals, weights)
         if not np.isfinite(s.score).any():
             continue  # no reason of the entry in the data: nothing to learn its thresholds from
         review, reject = search(s, entry.current, precision)
@@ -510,6 +546,7 @@ def tune(policy: Policy, examples: Sequence[Labeled], signals: Sequence[Signals]
     after_all = decided_by_label(proposed, examples, signals)
     return {
         "precision_target": precision,
+        "ok_share": ok_share,
         "interval": "95 % Wilson score interval",
         "labeled": sum(ex.labels is not None for ex in examples),
         "proposals": proposals,
@@ -534,8 +571,9 @@ def _ci(f: dict[str, Any]) -> str:
 
 
 def format_tune(result: dict[str, Any]) -> str:
-    lines = [(f"target precision {result['precision_target']}, {result['labeled']} labeled items; "
-             f"intervals: {result['interval']}"), ""]
+    mix = "" if result.get("ok_share") is None else f" in a mix of {result['ok_share']:.0%} acceptable items"
+    lines = [(f"target precision {result['precision_target']}{mix}, {result['labeled']} labeled items; "
+             f"intervals (of the items as sent): {result['interval']}"), ""]
     for p in result["proposals"]:
         cur = _flow(p.entry.current.review, p.entry.current.reject)
         lines.append(f"{p.entry.where}: {cur} -> {_flow(p.review, p.reject)}{'' if p.changed else ' (unchanged)'}, "

@@ -12,6 +12,7 @@ import pytest
 from review_helpers import policy, review_item
 from servers import REPO
 
+from moderation.evaluation import dev_half
 from moderation.review import Review
 from moderation.store import make_engine, migrate
 from moderation.store.repository import Store
@@ -142,6 +143,21 @@ def test_tune_prints_the_proposed_diff_and_writes_it_only_when_asked(tmp_path: P
 
     assert load_policy(tmp_path / "proposed.yaml").version.startswith("2026")
     assert run_cli(tmp_path, "tune", "--precision", "1.5").returncode == 2
+
+
+def test_tune_and_eval_text_take_a_half_and_a_realistic_mix(tmp_path: Path) -> None:
+    rows = [{"id": f"h{k}", "text": t, "label": lb} for k, (t, lb) in enumerate(
+        [("you absolute moron", "profanity_insult"), ("bonjour à tous", "ok"), ("see you at the station", "ok")] * 10)]
+    labeled = tmp_path / "labeled.jsonl"
+    labeled.write_text("\n".join(json.dumps(r) for r in rows))
+    out = run_cli(tmp_path, "tune", "--file", str(labeled), "--half", "A", "--ok-share", "0.95")
+    assert out.returncode == 0, out.stderr
+    n_a = sum(dev_half(r["id"]) == "A" for r in rows)
+    assert f"target precision 0.99 in a mix of 95% acceptable items, {n_a} labeled items" in out.stdout
+    assert run_cli(tmp_path, "tune", "--file", str(labeled), "--ok-share", "1").returncode == 2
+    measured = run_cli(tmp_path, "eval", "text", str(labeled), "--half", "B")
+    assert measured.returncode == 0, measured.stderr
+    assert measured.stdout.startswith("half B") and "95% acceptable" in measured.stdout
 
 
 def test_backtest_replays_stored_items_and_keeps_the_summary(tmp_path: Path) -> None:

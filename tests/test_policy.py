@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from review_helpers import policy
 
@@ -36,7 +38,7 @@ def test_default_policy_loads_with_a_versioned_name() -> None:
         (lambda t: t.replace("checks: [hashes, nudity]", "checks: [hashes, telepathy]", 1), "telepathy"),
         (lambda t: t.replace('version: "2026.11.23"', "version:", 1), "needs a version"),
         (lambda t: t + "\nsurprise: 1\n", "unknown top-level keys ['surprise']"),
-        (lambda t: t.replace("profanity: {review: 0.5, reject: 0.97}", "profanity: {review: 0.9, reject: 0.5}"), "above reject"),
+        (lambda t: re.sub(r"profanity: \{review: [\d.]+, reject: [\d.]+\}", "profanity: {review: 0.9, reject: 0.5}", t), "above reject"),
         (lambda t: t.replace("kind: keywords", "kind: telepathy"), "unknown kind 'telepathy'"),
         (lambda t: t.replace('"you absolute moron"', '"you absolute sweetheart"'), "should match but does not"),
         (lambda t: t.replace('no_match: ["bonjour, départ à 8h"', 'no_match: ["espèce de connard"'), "should not match"),
@@ -61,7 +63,7 @@ def test_rule_error_names_the_line_of_the_rule() -> None:
 
 def test_most_severe_action_wins() -> None:
     policy = parse_policy(BASE)
-    sig = Signals(reasons=[reason("contact_info"), reason("profanity", 0.99)])
+    sig = Signals(reasons=[reason("contact_info"), reason("profanity", 1.0)])
     assert policy.decide(item(), sig).decision is Decision.REJECT
 
 

@@ -23,6 +23,8 @@ from moderation.tuning import (
     analyze_examples,
     backtest,
     decisions_under,
+    file_examples,
+    mix_weights,
     rewrite_policy,
     search,
     store_examples,
@@ -84,6 +86,38 @@ def test_search_turns_rejection_off_when_no_threshold_is_precise_enough() -> Non
     assert reject is None and review == 0.5
 
 
+def test_search_in_a_reweighted_mix_rejects_only_where_the_mix_stays_precise() -> None:
+    # one acceptable item at 0.85 among ten harmful ones from 0.80: as sent, rejecting from
+    # 0.86 is 9/9 right; an acceptable item weighing 20 harmful ones changes nothing there,
+    # but from 0.80 it would cost 20 of 30: only the weights tell
+    scores = [0.85] + [0.80 + 0.01 * k for k in range(10)]
+    harmful = [False] + [True] * 10
+    s = _scored(scores, harmful)
+    assert search(s, CategoryAction(review=0.5, reject=0.97), 0.6)[1] == 0.8  # as sent: 10/11 >= 0.6
+    heavy = dataclasses.replace(s, weight=np.array([20.0] + [1.0] * 10))
+    assert search(heavy, CategoryAction(review=0.5, reject=0.97), 0.6)[1] == 0.86  # 10/30 < 0.6 from 0.80
+
+
+def test_mix_weights_give_acceptable_items_their_share() -> None:
+    def ex(labels: frozenset[str] | None) -> Labeled:
+        return Labeled(Item(id="x", type=ItemType.TEXT, context="message", author_id="a", text="t"), labels)
+
+    examples = [ex(frozenset())] * 3 + [ex(frozenset({"profanity_insult"}))] * 7 + [ex(None)]
+    w = mix_weights(examples, 0.95)
+    assert sum(w[:3]) == pytest.approx(0.95 * 10) and sum(w[3:10]) == pytest.approx(0.05 * 10)
+    assert mix_weights(examples, None) == [1.0] * 11
+
+
+def test_file_examples_of_the_two_halves_split_the_file_without_overlap(tmp_path) -> None:
+    path = tmp_path / "labeled.jsonl"
+    path.write_text("".join(f'{{"id": "r{k}", "text": "t{k}", "label": "ok"}}\n' for k in range(200)))
+    a, b = file_examples(path, half="A"), file_examples(path, half="B")
+    ids_a, ids_b = {e.item.id for e in a}, {e.item.id for e in b}
+    assert not ids_a & ids_b and len(ids_a | ids_b) == 200
+    assert 70 < len(ids_a) < 130  # about half each, by the hash of the id
+    assert {e.item.id for e in file_examples(path, half="A")} == ids_a  # the same rows every time
+
+
 def test_items_another_reason_rejects_never_count_for_the_threshold() -> None:
     # floor 2: a rule rejects these acceptable items anyway, so they say nothing about this
     # threshold (counted, they would turn rejection off): the current value stays
@@ -110,7 +144,7 @@ def test_rewritten_policy_changes_only_the_tuned_values(tmp_path) -> None:
     assert proposed.categories["sexual"] == CategoryAction(review=0.55, reject=0.8)
     assert proposed.categories["nudity"] == policy.categories["nudity"]
     changed = [(a, b) for a, b in zip(text.splitlines(), new.splitlines()) if a != b]
-    assert changed[0] == ("  profanity: {review: 0.5, reject: 0.97}", "  profanity: {review: 0.6}")
+    assert changed[0] == ("  profanity: {review: 0.5, reject: 1}", "  profanity: {review: 0.6}")
     # the block mapping's two lines became one flow mapping, under its key
     assert "  sexual:\n    {review: 0.55, reject: 0.8}\n  spam_link: review" in new
     assert len(new.splitlines()) == len(text.splitlines()) - 1

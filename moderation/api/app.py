@@ -28,7 +28,7 @@ from moderation.api.middleware import (
 from moderation.api.routes import ROUTERS
 from moderation.api.routes.docs import mount_docs_assets
 from moderation.api.routes.ui import mount_static
-from moderation.api.schemas import SECURITY_SCHEMES, ItemIn, Problem
+from moderation.api.schemas import SECURITY_SCHEMES, ItemIn, Problem, documented
 from moderation.config import Settings
 from moderation.errors import (
     InvalidInput,
@@ -133,7 +133,10 @@ def _document_item_schema(app: FastAPI) -> None:
     """Items of a batch are validated one by one (so one bad item cannot sink the batch),
     which hides their schema from FastAPI: put `ItemIn` into the OpenAPI components by hand.
     So are the security schemes and the problem+json body that routes refer to
-    (`schemas.documented`)."""
+    (`schemas.documented`). Every operation that takes a body can answer 400 (bytes the
+    parser cannot read), so it is documented on each of them here, not left to each route."""
+    unreadable = documented(None, 400)["responses"][400]
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             spec = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
@@ -144,6 +147,10 @@ def _document_item_schema(app: FastAPI) -> None:
                 schemas.update(schema.pop("$defs", {}))
                 schemas[model.__name__] = schema
             components["securitySchemes"] = SECURITY_SCHEMES
+            for operations in spec.get("paths", {}).values():
+                for operation in operations.values():
+                    if isinstance(operation, dict) and "requestBody" in operation:
+                        operation.setdefault("responses", {}).setdefault("400", unreadable)
             app.openapi_schema = spec
         return app.openapi_schema
 

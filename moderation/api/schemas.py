@@ -651,6 +651,25 @@ class AppealRates(BaseModel):
     by_moderator: list[AppealRate]
 
 
+class Rate(BaseModel):
+    value: float | None = Field(description="count / of; null when `of` is 0")
+    count: int
+    of: int
+
+
+class DecisionQuality(BaseModel):
+    """Automation and its precision for one category ("all": every item) over the window;
+    the truth is the item's human decision, else its QA decision."""
+
+    category: str
+    items: int
+    automated: int
+    automation_rate: float | None
+    approve_precision: Rate
+    reject_precision: Rate
+    harm_approved: Rate
+
+
 class StatsOut(BaseModel):
     generated_at: datetime
     window_hours: int
@@ -666,6 +685,7 @@ class StatsOut(BaseModel):
     rule_alerts: list[RuleRate] = Field(description="Rules whose firing rate jumped (policy `review.rule_alert_ratio`)")
     appeals: AppealRates
     exposure_today: dict[str, int] = Field(default={}, description="Sensitive items each moderator was shown since UTC midnight.")
+    decision_quality: list[DecisionQuality] = Field(default_factory=list, description="Automation rate, precision of automatic approvals and rejections and harm approved, over all items and per category")
 
 
 class SeriesPoint(BaseModel):

@@ -103,12 +103,13 @@ _NUMBER_WORDS = frozenset(_UNITS) | frozenset(_TEENS) | frozenset(_TENS) | froze
 _TOKEN = re.compile(
     r"\+|\d+|(?<![^\W\d_])(?:"
     + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
-    + r"|[oli]{1,4})(?![^\W\d_])"
+    + r"|[oli]{1,8})(?![^\W\d_])"
 )
 # what may sit between two tokens of one number: spaces and the usual separators
 _GAP = re.compile(r"[\s.\-/(),_*~·•|\\]{0,4}")
 _LEET_DIGITS = str.maketrans("oli", "011")
-_LEET_TOKEN = re.compile(r"[oli]{1,4}")
+_DIGIT = re.compile(r"\d")
+_LEET_TOKEN = re.compile(r"[oli]{1,8}")
 # Digits of a number written without its country code. Below 8, only right after a word
 # that announces a phone ("tel", "call me on"): "14 020" is a Dutch service number, and
 # also a price.
@@ -123,25 +124,35 @@ _TYPE_RANK = {
 _VALIDATION_BUDGET = 4000
 # Numbers that are something else, however valid their digits: dates ("12/06/2024",
 # "2024-06-12", "12 06 2024", "12/06"), ratings ("4.5/5"), spans of years ("2019-2020").
-# None may touch another digit group, so "06/12/34/56/78" stays a phone.
+# None may touch another digit group, so "06/12/34/56/78" stays a phone. `_J` is what
+# joins groups of one number besides a space: every separator `_GAP` allows, so that
+# "0_801·23.45·65" is one number and not a time inside one.
+_J = r"[./\-_·•|*~\\]"
 _NOT_PHONE = re.compile(
     r"(?=[\d(])(?:"  # every form starts with a digit or "(": other positions fail at once
-    r"(?<![\d./\-])(?:"
+    rf"(?<![\d./\-_·•|*~\\])(?:"
     r"(?:0?[1-9]|[12]\d|3[01])([./\-])(?:0?[1-9]|1[0-2])\1(?:19|20)\d\d"
     r"|(?:0?[1-9]|[12]\d|3[01])/(?:0?[1-9]|1[0-2])/\d\d"
     r"|(?:19|20)\d\d([./\-])(?:0?[1-9]|1[0-2])\2(?:0?[1-9]|[12]\d|3[01])"
-    r"|\d{1,2}(?:[.,]\d{1,2})? ?/ ?(?:5|10|20|100)"
     r"|(?:19|20)\d\d ?[\-/] ?(?:19|20)?\d\d"
-    r")(?![./\-]?\d)"
+    rf")(?!{_J}?\d)(?!\s{{0,2}}[_·•|*~\\]\s{{0,2}}\d)"
     r"|(?<!\d)(?:[01]?\d|2[0-3]):[0-5]\d(?!\d)"  # times: "22:30"
     r"|\([1-9]\d{3,5}\)"  # a postcode or a year in brackets: "(59000)"
     # short forms only when no group of digits is joined to them: "06.12.34.56.78" and
-    # "0450/00/12/34" are phones, "le 12/06", "2013 20/02" and "6.00" are not
-    r"|(?<![\d./\-])(?<!\d\s[./\-])(?<!\d[./\-]\s)(?<!\d\s[./\-]\s)"
+    # "0450/00/12/34" are phones, "le 12/06", "2013 20/02" and "6.00" are not; two
+    # spaces join as a separator does ("078-10  23.45")
+    rf"|(?<![\d./\-_·•|*~\\])(?<!\d\s{_J})(?<!\d{_J}\s)(?<!\d\s{_J}\s)(?<!\d\s\s)"
     r"(?:(?:0?[1-9]|[12]\d|3[01])([./\-])(?:0?[1-9]|1[0-2])(?:\3\d\d)?|(?:[01]?\d|2[0-3])\.[0-5]\d"
-    r"|(?<!\d\s)(?:0?[1-9]|[12]\d|3[01]) (?:0?[1-9]|1[0-2]) (?:19|20)\d\d)(?!\s{0,2}[./\-]?\s{0,2}\d)"
+    rf"|(?<!\d\s)(?:0?[1-9]|[12]\d|3[01]) (?:0?[1-9]|1[0-2]) (?:19|20)\d\d)(?!\s{{0,2}}{_J}?\s{{0,2}}\d)"
     r")"
 )
+# ratings ("4.5/5", "10/10"), kept apart: "27/10" is no rating but may be a date
+_RATING = re.compile(
+    rf"(?<![\d./\-_·•|*~\\])(?P<score>\d{{1,2}}(?:[.,]\d{{1,2}})?) ?/ ?(?P<scale>5|10|20|100)"
+    rf"(?!{_J}?\d)(?!\s{{0,2}}[_·•|*~\\]\s{{0,2}}\d)"
+)
+
+
 # A chain right after these words starts with a reference, not a phone number: "vol
 # 4567", "réf. 256071", "n° 2023-118".
 _CODE_BEFORE = re.compile(
@@ -157,7 +168,17 @@ _PHONE_CUE = re.compile(
     r"rappelle[sz]?|call|ring|sms|text|txt|whatsapp|whats app|joindre|joignable|contact|fax|bel|ruf|chiama)"
     r"(?:[\W_]{1,3}(?:c'est|c est|cest|est|is|au|on|at|me|moi|le|al|am|an|unter|ao|op|na|su|mon|my|mi|ma))"
     r"{0,3}[\W_]{0,3}$"
+    # booking by phone: "book directly on", "réserve en direct au"; never "booking 48213"
+    r"|(?<![^\W\d_])(?:book|reserve[rz]?|dial|compose[rz]?|reach)(?:[\W_]{1,3}(?:directly|direct|directement|en direct|me|moi))?"
+    r"[\W_]{1,3}(?:on|at|au|via|par|sur)[\W_]{0,3}$"
 )
+# words after which four-digit groups are years: "since 2018 1204 Genève", "en 2019 1500"
+_YEAR_CUE = re.compile(
+    r"(?<![^\W\d_])(?:since|depuis|en|in|from|year|years|annee|annees|born|ne|nee|until|jusqu'en|avant|before|"
+    r"apres|after|vers|around|modele|model|de|between|entre)[\W_]{1,3}$"
+)
+# a capitalised word after digits: the place after a postcode ("1204 Genève"), a code
+_PLACE_AFTER = re.compile(r"[\s,]{1,3}[A-ZÀ-Ý][A-Za-zÀ-ÿ]")
 # what follows a quantity, not a phone number: "1107.8 km", "8 000 €", "502 trajets"
 _UNIT_AFTER = re.compile(
     r"(?:e|\s{0,2}(?:km|kms|mi|miles?|min|mins|minutes?|h|hr|hrs|heures?|hours?|€|eur|euros?|£|\$|chf|zl|pln|"
@@ -216,14 +237,22 @@ def _is_typed(tok: str) -> bool:
 
 
 def _blocked(text: str) -> list[tuple[int, int]]:
-    return [m.span() for m in _NOT_PHONE.finditer(text)]
+    """Spans of dates, times and ratings; "27/10" is no rating (a score above its scale)."""
+    spans = [m.span() for m in _NOT_PHONE.finditer(text)]
+    if "/" in text:
+        spans += [
+            m.span()
+            for m in _RATING.finditer(text)
+            if float(m.group("score").replace(",", ".")) <= int(m.group("scale"))
+        ]
+    return spans
 
 
 def _chains(text: str) -> list[list[_Unit]]:
     """Maximal runs of digit-like tokens, each turned into digit units; dates and
     ratings break runs."""
     toks = _tokens(text)
-    if sum(len(t[0]) for t in toks if t[0].isdigit()) >= _MIN_CUED:
+    if len(_DIGIT.findall(text)) >= _MIN_CUED:
         blocked = _blocked(text)
         if blocked:
             toks = [t if not any(s <= t[1] < e for s, e in blocked) else ("", t[1], t[2]) for t in toks]
@@ -249,6 +278,7 @@ def _units(text: str, run: list[tuple[str, int, int]]) -> list[list[_Unit]]:
     """Turn one run of tokens into units; a token that cannot stand for digits splits it."""
     out: list[list[_Unit]] = []
     cur: list[_Unit] = []
+    lettered = False  # letters already stood for digits in `cur`
     k, n = 0, len(run)
     while k < n:
         tok, s, e = run[k]
@@ -256,6 +286,7 @@ def _units(text: str, run: list[tuple[str, int, int]]) -> list[list[_Unit]]:
             if cur:
                 out.append(cur)
             cur = [_Unit("", s, e, plus=True)]
+            lettered = False
             k += 1
         elif tok.isdigit():
             cur.append(_Unit(tok, s, e))
@@ -267,23 +298,33 @@ def _units(text: str, run: list[tuple[str, int, int]]) -> list[list[_Unit]]:
             if value is None:
                 if cur:
                     out.append(cur)
-                cur = []
+                cur, lettered = [], False
                 k += 1
                 continue
             cur.append(_Unit(value, s, run[k + used - 1][2], typed=False, alt=alt))
             k += used
         else:
             # letters for digits ("O6", "0l5l2", "0900 l 234567", "Ol 23 45"): glued to a
-            # digit, inside a number, or just before one
+            # digit, inside a number, just before one, or ending a number whose author
+            # already wrote letters for digits ("6OO llO OlO")
             nxt_digit = k + 1 < n and (run[k + 1][0].isdigit() or (_is_typed(run[k + 1][0]) and _glued_to_digit(run, k + 1)))
-            inside = bool(cur) and k + 1 < n and _is_digitish(run[k + 1][0])
+            # (letters between two digit groups, or after letters that were digits: the
+            # "i" and "ll" of "6224, I'll" are words)
+            inside = bool(cur) and k + 1 < n and _is_digitish(run[k + 1][0]) and (
+                lettered or not _LEET_TOKEN.fullmatch(run[k + 1][0]) or _glued_to_digit(run, k + 1)
+            )
             postcode = text[e : e + 1] == "-"  # "L-1611", "I-20121"
-            if not postcode and (_glued_to_digit(run, k) or inside or nxt_digit or (bool(cur) and set(tok) == {"o"})):
+            ending = bool(cur) and (
+                set(tok) == {"o"}
+                or (lettered and k + 1 == n and "," not in text[cur[-1].end : s] and text[e : e + 1] not in ("'", "’"))
+            )
+            if not postcode and (_glued_to_digit(run, k) or inside or nxt_digit or ending):
                 cur.append(_Unit(tok.translate(_LEET_DIGITS), s, e))
+                lettered = True
             else:
                 if cur:
                     out.append(cur)
-                cur = []
+                cur, lettered = [], False
             k += 1
     if cur:
         out.append(cur)
@@ -378,13 +419,24 @@ def _letter_after(text: str, end: int) -> bool:
     return nxt.isalpha()
 
 
-def _years(window: Sequence[_Unit]) -> bool:
-    """Groups of four digits led by a year: "2014 2010", "since 2018 1204 Genève"."""
-    return (
-        len(window) >= 2
-        and all(u.typed and len(u.digits) == 4 for u in window)
-        and 1950 <= int(window[0].digits) <= 2039
-    )
+def _years(view: Normalized, window: Sequence[_Unit]) -> bool:
+    """Groups of four digits led by a year that read as years: all of them years ("2014
+    2010"), after a word that speaks of time ("since 2018 1204 Genève"), or before a
+    capitalised word (a place after a postcode, a code). "2020 1234" alone is a
+    Luxembourg line."""
+
+    def year(u: _Unit) -> bool:
+        return 1950 <= int(u.digits) <= 2039
+
+    if len(window) < 2 or not all(u.typed and len(u.digits) == 4 for u in window) or not year(window[0]):
+        return False
+    if all(year(u) for u in window):
+        return True
+    start = window[0].start
+    if _YEAR_CUE.search(view.text, max(0, start - 16), start):
+        return True
+    end = view.span_to_original(window[-1].start, window[-1].end)[1]
+    return _PLACE_AFTER.match(view.original, end) is not None
 
 
 def _disguised(view: Normalized, window: Sequence[_Unit]) -> bool:
@@ -401,6 +453,33 @@ def _disguised(view: Normalized, window: Sequence[_Unit]) -> bool:
         return True
     o_start, o_end = view.span_to_original(start, end)
     return not view.original[o_start:o_end].isascii()
+
+
+def _trim_code(view: Normalized, chain: list[_Unit]) -> list[_Unit]:
+    """Drop the groups that belong to a code: after "vol", "réf.", "n°", "AF", or glued
+    to letters ("BKG-48213", "B380416", "63-MNN"), with what is joined to them by a
+    dash or slash ("n° 2025-386-8143"); a long number stays ("call08712345678")."""
+    text = view.text
+    while chain and chain[-1].typed and len(chain[-1].digits) < 5 and _letter_after(text, chain[-1].end):
+        chain = chain[:-1]
+    if not chain or chain[0].plus or not chain[0].typed or len(chain[0].digits) >= 9:
+        return chain
+    first = chain[0]
+    glued = first.start > 0 and (
+        text[first.start - 1].isalpha()
+        or (text[first.start - 1] in "-/_" and first.start > 1 and text[first.start - 2].isalpha())
+    )
+    coded = glued or _CODE_BEFORE.search(text, max(0, first.start - 24), first.start) is not None
+    if not coded and len(first.digits) < 7:
+        o_start = view.span_to_original(first.start, first.start + 1)[0]
+        caps = _CAPS_CODE.search(view.original, max(0, o_start - 6), o_start)
+        coded = caps is not None and _PHONE_CUE.fullmatch(caps.group(1).lower()) is None
+    if not coded:
+        return chain
+    k = 1
+    while k < len(chain) and chain[k].typed and text[chain[k - 1].end : chain[k].start] in ("-", "/"):
+        k += 1
+    return chain[k:]
 
 
 def _with_alternatives(chain: list[_Unit]) -> list[list[_Unit]]:
@@ -475,7 +554,8 @@ _EMAIL_BARE = re.compile(
 _PROVIDER_WORD = re.compile(rf"(?<![a-z0-9])(?:{_PROVIDERS})(?![a-z0-9])")
 # words before an address written as a plain name: "mon mail c'est tompetit chez sfr"
 _EMAIL_CUE = re.compile(
-    r"(?<![a-z])(?:e-?mail|mail|courriel|adresse|address|ecris|ecrivez|write|contacte|contactez|envoie|send)"
+    r"(?<![a-z])(?:e-?mail|mail|courriel|adresse|address|ecris|ecrivez|write|contacte|contactez|envoie|send|"
+    r"drop me a line|reach me)"
     r"[^.!?\n]{0,30}$"
 )
 _NOT_LOCAL = frozenset(
@@ -511,6 +591,9 @@ _URL = re.compile(
     r"(?P<host>[a-z0-9](?:[a-z0-9\-]{0,62})(?:\.[a-z0-9](?:[a-z0-9\-]{0,62})){0,4})"
     r"\.(?P<tld>" + _TLDS + r")(?![a-z0-9\-@])(?P<path>/[^\s]{0,200})?)"
 )
+# what every link and every app-named handle contains: a cheap search before the long ones
+_URL_HINT = re.compile(rf"[a-z0-9\-]\.(?:{_TLDS})(?![a-z0-9\-@])")
+_PLATFORM_HINT = re.compile(rf"(?<![a-z0-9_])(?:{_PLATFORMS})(?![a-z0-9_])")
 _STOP_HANDLES = frozenset(
     ["me", "moi", "you", "toi", "the", "le", "la", "les", "un", "une", "pour", "for", "and", "et", "ou", "or", "to", "au", "a", "is", "est", "c'est", "cest", "aussi", "too", "please", "stp", "svp", "merci", "thanks", "so", "plus", "easier", "when", "quand", "si", "if"]
 )
@@ -603,13 +686,15 @@ class ContactDetector:
         chains = _chains(text)
         found: list[tuple[int, int, _Reading, tuple[str, ...]]] = []
         budget = [_VALIDATION_BUDGET]
+        # the chains whose codes are not trimmed yet: most chains of a message are short (a
+        # price, a time, a seat count) and matter only as a half of a split number, which
+        # trims them when it gets that far
+        untrimmed: set[int] = set()
         for ci, chain in enumerate(chains):
             if sum(len(u.digits) for u in chain) < _MIN_CUED:
-                # most chains of a message: a price, a time, a seat count; still a
-                # possible half of a split number, once its code is gone ("BA 807 et")
-                chains[ci] = self._trim_code(view, chain) if len(chains) > 1 else chain
+                untrimmed.add(ci)
                 continue
-            chain = chains[ci] = self._trim_code(view, chain)
+            chain = chains[ci] = _trim_code(view, chain)
             total = sum(len(u.digits) for u in chain)
             if total < _MIN_CUED:
                 continue
@@ -627,7 +712,7 @@ class ContactDetector:
                     if hits:
                         break
             found.extend(hits)
-        for start, end, reading, others in list(self._split_numbers(view, chains, found, budget)):
+        for start, end, reading, others in list(self._split_numbers(view, chains, untrimmed, found, budget)):
             found = [f for f in found if f[1] <= start or f[0] >= end]
             found.append((start, end, reading, others))
         found.sort(key=lambda f: f[0])
@@ -636,43 +721,27 @@ class ContactDetector:
                 "phone", view.span_to_original(start, end), reading.e164, "contact.phone", reading.region, others
             )
 
-    def _trim_code(self, view: Normalized, chain: list[_Unit]) -> list[_Unit]:
-        """Drop the groups that belong to a code: after "vol", "réf.", "n°", "AF", or glued
-        to letters ("BKG-48213", "B380416", "63-MNN"), with what is joined to them by a
-        dash or slash ("n° 2025-386-8143"); a long number stays ("call08712345678")."""
-        text = view.text
-        while chain and chain[-1].typed and len(chain[-1].digits) < 5 and _letter_after(text, chain[-1].end):
-            chain = chain[:-1]
-        if not chain or chain[0].plus or not chain[0].typed or len(chain[0].digits) >= 9:
-            return chain
-        first = chain[0]
-        glued = first.start > 0 and (
-            text[first.start - 1].isalpha()
-            or (text[first.start - 1] in "-/_" and first.start > 1 and text[first.start - 2].isalpha())
-        )
-        coded = glued or _CODE_BEFORE.search(text, max(0, first.start - 24), first.start) is not None
-        if not coded and len(first.digits) < 7:
-            o_start = view.span_to_original(first.start, first.start + 1)[0]
-            caps = _CAPS_CODE.search(view.original, max(0, o_start - 6), o_start)
-            coded = caps is not None and _PHONE_CUE.fullmatch(caps.group(1).lower()) is None
-        if not coded:
-            return chain
-        k = 1
-        while k < len(chain) and chain[k].typed and text[chain[k - 1].end : chain[k].start] in ("-", "/"):
-            k += 1
-        return chain[k:]
-
     def _split_numbers(
-        self, view: Normalized, chains: list[list[_Unit]], found: list[tuple[int, int, _Reading, tuple[str, ...]]], budget: list[int]
+        self,
+        view: Normalized,
+        chains: list[list[_Unit]],
+        untrimmed: set[int],
+        found: list[tuple[int, int, _Reading, tuple[str, ...]]],
+        budget: list[int],
     ) -> Iterable[tuple[int, int, _Reading, tuple[str, ...]]]:
-        """Numbers split in two by a few linking words: "06 12 et la fin c'est 34 56 78"."""
+        """Numbers split in two by a few linking words: "06 12 et la fin c'est 34 56 78".
+
+        The chains in `untrimmed` still carry their codes; a pair is trimmed only once the
+        words between its halves link them (trimming only ever widens that gap with digits,
+        which no link allows, so checking the gap first changes no answer).
+        """
         text = view.text
         # a short number found in one half ("34 56 78") gives way to the whole
         matched = [(s, e) for s, e, r, _ in found if sum(r.groups) >= _MIN_NATIONAL]
         used: set[int] = set()
         for ci in range(len(chains) - 1):
             a, b = chains[ci], chains[ci + 1]
-            if not a or not b or ci in used or _covered(a, matched) or _covered(b, matched):
+            if not a or not b or ci in used:
                 continue
             gap = text[a[-1].end : b[0].start]
             if not _SPLIT_GAP.fullmatch(gap):
@@ -682,9 +751,16 @@ class ContactDetector:
                 continue
             if not any(w in _SPLIT_LINKS for w in words):
                 continue
+            for k in (ci, ci + 1):
+                if k in untrimmed:
+                    chains[k] = _trim_code(view, chains[k])
+                    untrimmed.discard(k)
+            a, b = chains[ci], chains[ci + 1]
+            if not a or not b or text[a[-1].end : b[0].start] != gap or _covered(a, matched) or _covered(b, matched):
+                continue
             if _glued(text, a[0].start, a[-1].end) or _glued(text, b[0].start, b[-1].end):
                 continue  # "RES-5880BW ... vol V7 6797": codes, not halves of a number
-            if _UNIT_AFTER.match(text, b[-1].end) or _years(a + b):
+            if _UNIT_AFTER.match(text, b[-1].end) or _years(view, a + b):
                 continue  # "500900 and 996 mi", "2026 et 2010"
             budget[0] -= 1
             joined = a + b
@@ -726,7 +802,7 @@ class ContactDetector:
                 if _UNIT_AFTER.match(text, chain[j].end):
                     continue  # "1107.8 km", "8 000 €": a quantity
                 window = chain[i : j + 1]
-                if _years(window):
+                if _years(view, window):
                     continue  # "since 2014 (2010)"
                 groups = _group_sizes(window)
                 # A short number is a phone when a word announced one, when it is grouped
@@ -789,18 +865,22 @@ class ContactDetector:
             if not re.search(r"[a-z]", local):
                 continue
             if not re.search(r"[._\d]", local):
-                # "je suis sur gmail" is not an address; "mon mail c'est tompetit chez sfr" is
+                # "je suis sur gmail" is not an address; "mon mail c'est tompetit chez sfr"
+                # is, and so is a message that is nothing else ("sarahdurand on wanadoo")
                 if local in _NOT_LOCAL or len(local) < 3:
                     continue
-                if _EMAIL_CUE.search(text, max(0, m.start() - 40), m.start()) is None:
+                alone = not text[: m.start()].strip(" :-,") and not text[m.end() :].strip(" .!,")
+                if not alone and _EMAIL_CUE.search(text, max(0, m.start() - 40), m.start()) is None:
                     continue
             value = f"{local}@{m.group('provider')}"
             yield ContactMatch("email", view.span_to_original(m.start(), m.end()), value, "contact.email")
         for m in _EMAIL_BARE.finditer(text):
+            # the name is what follows the last small word: "send the details to tomsimon
+            # skynet be" is tomsimon's address
             words = m.group("local").split(" ")
-            while words and words[0] in _NOT_LOCAL:
-                words.pop(0)
-            if not words or any(w in _NOT_LOCAL for w in words):
+            while any(w in _NOT_LOCAL for w in words):
+                words = words[[w in _NOT_LOCAL for w in words].index(True) + 1 :]
+            if not words:
                 continue
             start = m.start("local") + len(m.group("local")) - len(" ".join(words))
             value = f"{'.'.join(words)}@{m.group('provider')}.{m.group('tld').replace(' ', '.')}"
@@ -808,7 +888,10 @@ class ContactDetector:
 
     def _handles(self, view: Normalized) -> Iterable[ContactMatch]:
         text = view.text
-        for m in _HANDLE_AFTER_PLATFORM.finditer(text):
+        # a handle after an app's name and an invitation both need the name: one search
+        # spares most messages the two long patterns
+        platforms = _PLATFORM_HINT.search(text) is not None
+        for m in _HANDLE_AFTER_PLATFORM.finditer(text) if platforms else ():
             handle = m.group("handle")
             bare = handle.lstrip("@")
             if handle.startswith("@"):
@@ -823,18 +906,20 @@ class ContactDetector:
                 continue
             span = view.span_to_original(m.start("handle"), m.end("handle"))
             yield ContactMatch("handle", span, f"{m.group('platform')}:@{bare}", "contact.handle")
-        for m in _AT_HANDLE.finditer(text):
+        for m in _AT_HANDLE.finditer(text) if "@" in text else ():
             bare = m.group("handle")
             if not re.search(r"[a-z]", bare) or len(bare) < 3:
                 continue
             yield ContactMatch("handle", view.span_to_original(m.start(), m.end()), f"@{bare}", "contact.handle")
-        for m in _INVITE.finditer(text):
+        for m in _INVITE.finditer(text) if platforms else ():
             yield ContactMatch(
                 "handle", view.span_to_original(m.start(), m.end()), m.group("platform"), "contact.invite"
             )
 
     def _urls(self, view: Normalized) -> Iterable[ContactMatch]:
         text = view.text
+        if _URL_HINT.search(text) is None:
+            return  # no host before a known TLD: the full pattern would find nothing
         for m in _URL.finditer(text):
             if m.group("tld") in _WEAK_TLDS and not (m.group("scheme") or m.group("www") or m.group("path")):
                 continue

@@ -133,30 +133,25 @@ _PRECOMPUTED_RANGES = (
 )
 
 
-def _build_tables() -> tuple[dict[int, str], re.Pattern[str], dict[str, str]]:
+def _build_tables() -> tuple[dict[int, str], frozenset[str], dict[str, str]]:
     unit: dict[int, str] = {}
-    irregular: list[str] = []
+    regular: list[str] = []
     cache: dict[str, str] = {}
     for lo, hi in _PRECOMPUTED_RANGES:
         for cp in range(lo, hi):
             ch = chr(cp)
             folded = _fold_char(ch)
             cache[ch] = folded
-            if len(folded) != 1:
-                irregular.append(ch)
-            elif folded != ch:
-                unit[cp] = folded
-    # the slow path is taken by an irregular character or any character outside the blocks
-    allowed = "".join(f"{_re_char(lo)}-{_re_char(hi - 1)}" for lo, hi in _PRECOMPUTED_RANGES)
-    slow = re.compile("[" + "".join(_re_char(ord(c)) for c in irregular) + "]|[^" + allowed + "]")
-    return unit, slow, cache
+            if len(folded) == 1:
+                regular.append(ch)
+                if folded != ch:
+                    unit[cp] = folded
+    # the fast path takes a text made only of characters of the blocks that fold to one
+    # character; a set test costs a tenth of a character-class search
+    return unit, frozenset(regular), cache
 
 
-def _re_char(cp: int) -> str:
-    return f"\\U{cp:08x}"
-
-
-_UNIT_TABLE, _SLOW_CHARS, _FOLD_CACHE = _build_tables()
+_UNIT_TABLE, _REGULAR_CHARS, _FOLD_CACHE = _build_tables()
 _FOLD_CACHE_LIMIT = 200_000
 
 # leetspeak for the word view; applied after folding, so full-width and keycap digits too
@@ -173,9 +168,27 @@ _REPEATS = re.compile(r"([^\W\d_])\1{2,}")
 _SPACED_CHARS = re.compile(r"(?<!\S)\S(?: \S(?!\S)){2,}")
 
 
+# The last text folded and its fold: the pipeline asks for both views of one text in a
+# row (`normalize`, then `normalize_for_contacts` in the contact detector), and folding
+# is their common, costlier half. One (text, result) pair, replaced whole, so a thread
+# switch between two reads sees either pair, never a mix.
+_last_fold: tuple[str, Normalized] = ("", Normalized("", "", ()))
+
+
 def _fold(text: str) -> Normalized:
     """Character folding shared by both views, with the offset map."""
-    if not _SLOW_CHARS.search(text):
+    global _last_fold
+    last = _last_fold
+    if last[0] is text or last[0] == text:
+        return last[1]
+    folded = _fold_uncached(text)
+    _last_fold = (text, folded)
+    return folded
+
+
+def _fold_uncached(text: str) -> Normalized:
+    # every ASCII character folds to exactly one (a test pins it)
+    if text.isascii() or _REGULAR_CHARS.issuperset(text):
         # every character folds to exactly one: offsets are the identity
         return Normalized(text, text.translate(_UNIT_TABLE), tuple(range(len(text))))
     cache = _FOLD_CACHE

@@ -82,3 +82,48 @@ def test_labeled_texts_export_rows_for_training(store: Store) -> None:
 )
 def test_training_label(decision, reasons, explicit, label) -> None:
     assert training_label(decision, reasons, explicit) == label
+
+
+def test_decision_quality_measures_automation_and_its_precision_per_category(store: Store) -> None:
+    contact = None  # review_item's default: a contact_info reason
+    store.save_items(
+        [review_item(f"dq-ok-{i}", decision="approve", reasons=[], qa_sample=True) for i in range(4)]  # approved, QA-sampled
+        + [review_item("dq-unsampled", decision="approve", reasons=[])]  # approved, nobody looks
+        + [review_item(f"dq-rej-{i}", decision="reject", reasons=contact, qa_sample=True) for i in range(2)]
+        + [review_item(f"dq-rev-{i}", reasons=contact) for i in range(3)]  # sent to review
+    )
+    q = queue_for(store)
+    qa_verdicts = {"dq-ok-0": ("reject", "profanity_insult"), "dq-rej-1": ("approve", None)}
+    for t in q.tasks.claim(ALICE, limit=10, queue="qa"):
+        decision, label = qa_verdicts.get(t["item"]["id"], ("approve" if t["item"]["id"].startswith("dq-ok") else "reject", None))
+        q.decisions.decide(ALICE, t["task_id"], decision, label=label)
+    reviews = q.tasks.claim(ALICE, limit=10, queue="contact-info")
+    for t in reviews:
+        q.decisions.decide(ALICE, t["task_id"], "approve" if t["item"]["id"] == "dq-rev-0" else "reject")
+    assert len(reviews) == 3
+    got = {g["category"]: g for g in q.qa.decision_quality()}
+    assert sorted(got) == ["all", "contact_info", "none", "profanity"]
+    every = got["all"]
+    assert (every["items"], every["automated"], every["automation_rate"]) == (10, 7, 0.7)
+    # 4 approvals with a QA verdict, 3 confirmed; 2 rejections, 1 confirmed
+    assert every["approve_precision"] == {"value": 0.75, "count": 3, "of": 4}
+    assert every["reject_precision"] == {"value": 0.5, "count": 1, "of": 2}
+    # 4 items found harmful (1 by QA of an approval, 1 by QA of a rejection, 2 in review): 1 approved
+    assert every["harm_approved"] == {"value": 0.25, "count": 1, "of": 4}
+    # the moderator's label puts the approved insult under profanity
+    assert got["profanity"]["harm_approved"] == {"value": 1.0, "count": 1, "of": 1}
+    assert got["profanity"]["approve_precision"] == {"value": 0.0, "count": 0, "of": 1}
+    assert (got["none"]["items"], got["none"]["approve_precision"]["of"]) == (4, 3)
+    assert got["contact_info"]["automation_rate"] == 0.4
+    assert got["contact_info"]["reject_precision"] == {"value": 0.5, "count": 1, "of": 2}
+    assert got["contact_info"]["harm_approved"] == {"value": 0.0, "count": 0, "of": 3}
+
+
+def test_decision_quality_follows_an_undone_decision_back(store: Store) -> None:
+    store.save_items([review_item("dq-undo", decision="approve", reasons=[], qa_sample=True)])
+    q = queue_for(store)
+    [task] = q.tasks.claim(ALICE, limit=1, queue="qa")
+    [decided] = q.decisions.decide(ALICE, task["task_id"], "reject")
+    assert q.qa.decision_quality()[0]["harm_approved"]["count"] == 1
+    q.decisions.undo(ALICE, decided.decision_id)
+    assert q.qa.decision_quality()[0]["harm_approved"] == {"value": None, "count": 0, "of": 0}

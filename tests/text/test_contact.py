@@ -76,6 +76,17 @@ def _only(text: str, kind: str) -> tuple[str, str]:
         ("vingt et un vingt-trois quarante-cinq soixante huit", None, None),  # PT and PL alike
         # counting, unless a phone is announced
         ("mon numéro : 1 2 3 4 5 6 7 8 9", "1 2 3 4 5 6 7 8 9", "+48123456789"),
+        # any separator joins groups: "23.45" inside a number is no time, "27/10" no rating
+        ("whatsapp 0_801·23.45·65 for the details", "0_801·23.45·65", "+33801234565"),
+        ("078-10  23.45", "078-10  23.45", "+3278102345"),
+        ("27/10  32-52", "27/10  32-52", "+35227103252"),
+        # a year-led pair of four digits with nothing that speaks of years
+        ("my number is 2020 1234", "2020 1234", "+35220201234"),
+        ("call me on 2020 and the rest is 6224, I'll be there", "2020 and the rest is 6224", "+35220206224"),
+        # letters for digits to the end, once the author wrote some
+        ("tel 6OO llO OlO", "6OO llO OlO", None),
+        # booking by phone announces a short number
+        ("Book directly on 14050, no fees", "14050", "+3114050"),
     ],
 )
 def test_find_contacts_finds_disguised_phone(text: str, typed: str | None, e164: str | None) -> None:
@@ -106,6 +117,11 @@ def test_find_contacts_finds_disguised_phone(text: str, typed: str | None, e164:
         ("lea.rousseau a commercial gmail point com", None, "lea.rousseau@gmail.com"),
         # a plain name before "chez sfr" counts once a word speaks of mail
         ("mon mail c'est tompetit chez sfr", "tompetit chez sfr", "tompetit@sfr"),
+        # or when the message is nothing else
+        ("sarahdurand on wanadoo", "sarahdurand on wanadoo", "sarahdurand@wanadoo"),
+        ("drop me a line: inesmartin on proton", "inesmartin on proton", "inesmartin@proton"),
+        # no symbol, after a few small words: the name is what follows the last one
+        ("send the details to tomsimon skynet be please", "tomsimon skynet be", "tomsimon@skynet.be"),
     ],
 )
 def test_find_contacts_finds_disguised_email(text: str, typed: str | None, value: str) -> None:
@@ -187,6 +203,12 @@ def test_find_contacts_finds_url(text: str, typed: str) -> None:
         "17,50 € au lieu de 24,50 €, (59000) 9375",  # prices and a bracketed postcode
         "Hi, all good: (2012) and £13.90",  # a year and a price joined by "and"
         "14020 Caen",  # a postcode that is also a Dutch service number
+        "c'est noté : 2023 et du 11/10 au 13/10",  # a year, then dates
+        "2010 4134 KLT 2007",  # a year-led pair before a code
+        "en 2019 1500 personnes",  # a year after "en"
+        "note 9/10 12 trajets",  # a rating, then a count
+        "rdv 18 30 lol",  # letters after a time are a word
+        "les photos sont sur icloud",  # a provider without a name
     ],
 )
 def test_find_contacts_ignores_harmless_numbers(text: str) -> None:

@@ -140,3 +140,18 @@ def test_normalize_maps_a_megabyte_of_hostile_text_back_in_order(unit: str) -> N
     assert len(norm.offsets) == len(norm.text)
     assert all(a <= b for a, b in zip(norm.offsets, norm.offsets[1:]))
     assert not norm.offsets or (norm.offsets[0] >= 0 and norm.offsets[-1] < len(text))
+
+
+def test_fold_of_ascii_text_is_one_character_per_character() -> None:
+    # plain text skips the irregular-character search on this promise
+    for cp in range(128):
+        assert len(normalize_for_contacts(chr(cp)).text) == 1, hex(cp)
+
+
+def test_both_views_of_one_text_agree_when_folded_in_a_row() -> None:
+    # the second view reuses the first one's fold: it must be the same text's
+    text = "Ｔél 0\u200b6 12 34 56 78 ça va"
+    words, contacts = normalize(text), normalize_for_contacts(text)
+    assert contacts.text == "tel 06 12 34 56 78 ca va"
+    assert words.original == contacts.original == text
+    assert normalize_for_contacts("autre chose").text == "autre chose"

@@ -162,7 +162,10 @@ async def undo(decision_id: DecisionId, session: SessionDep, service: ServiceDep
 @router.get("/v1/review/stats", response_model=StatsOut, **documented(SESSION, 422, 503))
 async def stats(session: SessionDep, service: ServiceDep, hours: Annotated[int, Query(ge=1, le=24 * 31)] = 24) -> dict[str, Any]:
     def run() -> dict[str, Any]:
-        return service.review.reports.stats(hours=hours) | {"exposure_today": service.review.tasks.exposure_today()}
+        return service.review.reports.stats(hours=hours) | {
+            "exposure_today": service.review.tasks.exposure_today(),
+            "decision_quality": service.review.qa.decision_quality(hours=hours),
+        }
 
     return await run_in_threadpool(run)
 
