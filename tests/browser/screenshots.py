@@ -32,37 +32,67 @@ from servers import LiveService, local_ray, make_settings
 
 PASSWORD = "screenshots-1"
 
+# (id, author, language, text, the reason's category, detector, the words it matched, queue)
 TEXTS = [
     (
         "msg-1001",
         "claire-b",
         "fr",
         "Salut ! Appelle-moi au zéro six douze trente-quatre cinquante-six soixante-dix-huit pour la voiture.",
+        "contact_info",
+        "contact.phone_words",
+        "zéro six douze trente-quatre cinquante-six soixante-dix-huit",
+        "contact-info",
     ),
     (
         "msg-1002",
         "tom-r",
         "en",
         "Great car, but message me on WhatsApp +44 7700 900123 for a better price.",
+        "contact_info",
+        "contact.phone",
+        "+44 7700 900123",
+        "contact-info",
     ),
-    ("msg-1003", "u-marie", "fr", "Espèce d'abruti, tu ne sais pas conduire !"),
+    (
+        "msg-1003",
+        "u-marie",
+        "fr",
+        "Espèce d'abruti, tu ne sais pas conduire !",
+        "profanity",
+        "words.insults_fr",
+        "abruti",
+        "texts",
+    ),
     (
         "msg-1004",
         "jean-p",
         "fr",
         "Écrivez-moi : jean.dupont@example.fr, je réponds vite.",
+        "contact_info",
+        "contact.email",
+        "jean.dupont@example.fr",
+        "contact-info",
     ),
     (
         "msg-1005",
         "sam-k",
         "en",
         "Visit cheap-parts.example for 90% off, limited offer!!!",
+        "spam_link",
+        "links.unknown_domain",
+        "cheap-parts.example",
+        "contact-info",
     ),
     (
         "msg-1006",
         "claire-b",
         "fr",
-        "Le trajet Lyon-Grenoble est toujours possible demain matin ?",
+        "Le trajet Lyon-Grenoble est toujours possible demain matin ? Sinon 06 98 76 54 32.",
+        "contact_info",
+        "contact.phone",
+        "06 98 76 54 32",
+        "contact-info",
     ),
 ]
 
@@ -83,28 +113,25 @@ def seed(svc: LiveService) -> dict[str, str]:
     accounts.create_user("bruno", PASSWORD, "moderator")
     store = svc.service.store
     items = []
-    for item_id, author, lang, text in TEXTS:
-        start = max(
-            0, next((k for k, ch in enumerate(text) if ch.isdigit() or ch == "z"), 0)
-        )
-        reasons = [
-            {
-                "source": "rule",
-                "category": "contact_info",
-                "detector": "contact.phone",
-                "score": 1.0,
-                "span": [start, min(len(text), start + 20)],
-            }
-        ]
+    for item_id, author, lang, text, category, detector, matched, queue in TEXTS:
+        start = text.index(matched)
+        reason = {
+            "source": "rule",
+            "category": category,
+            "detector": detector,
+            "score": 1.0,
+            "span": [start, start + len(matched)],
+            "matched": matched,
+        }
         items.append(
             review_item(
                 item_id,
                 text=text,
                 author=author,
                 language=lang,
-                queue="contact-info",
+                queue=queue,
                 priority=2,
-                reasons=reasons,
+                reasons=[reason],
             )
         )
     items += [
