@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from moderation.banks import Banks, photo_entry
 from moderation.errors import Conflict, ModerationError, Unavailable
+from moderation.members.campaigns import Campaigns, crossings
 from moderation.members.enforcement import AuthorState, Enforcement
 from moderation.metrics import Metrics
 from moderation.policy import Policy
@@ -125,6 +126,7 @@ class Moderation:
         self.photo_pool = photo_pool
         self.banks = banks
         self.enforcement = Enforcement(store.engine, policy)
+        self.campaigns = Campaigns(store.engine, policy)
 
     async def moderate(self, reqs: Sequence[ItemRequest], api_key: ApiKey | None) -> list[ItemResult]:
         t0 = time.perf_counter()
@@ -219,11 +221,19 @@ class Moderation:
         t2 = time.perf_counter()
         stored = await run_in_threadpool(self.store.save_items, new_items)
         self.metrics.stage.labels("store").observe(time.perf_counter() - t2)
-        # every automatic rejection counts a strike against its author (`members.enforcement`)
+        # every automatic rejection counts a strike against its author (`members.enforcement`);
+        # a replayed one too, at no extra strike: a pipeline retrying after a crash between the
+        # item's write and its strike's gets the strike counted
         rejected = [row.pk for i in new_items if (row := stored.get(i.id)) is not None
                     and row.content_sha256 == i.content_sha256 and row.first_decision == Decision.REJECT.value]
+        rejected += [row.pk for k, r in enumerate(reqs) if (row := existing.get(r.id)) is not None and row.content_sha256 == hashes[k]
+                     and row.final_decision == Decision.REJECT.value and row.human_decision is None]
         if rejected:
             states |= await run_in_threadpool(self.enforcement.count_rejections, rejected)
+        # a text that made a campaign reach its count: the copies approved before it are flagged now
+        crossed = crossings([i for i in new_items if (row := stored.get(i.id)) is not None and row.content_sha256 == i.content_sha256], policy)
+        if crossed:
+            await run_in_threadpool(self.campaigns.flag_earlier, crossed)
         decided: Counter[tuple[str, str, str]] = Counter()
         for k in todo:
             if results[k] is not None:
@@ -244,9 +254,10 @@ class Moderation:
         if any(i.seen is not None for i in new_items):
             await self.banks.sync()  # visible at once to this process's next request
         self.metrics.stage.labels("request").observe(time.perf_counter() - t0)
+        blocks = {a: state.out() for a, state in states.items()}  # once per author, not per item
         for req, res in zip(reqs, results):
-            if res is not None and res.error is None and (state := states.get(req.author_id)) is not None:
-                res.author = state.out()
+            if res is not None and res.error is None:
+                res.author = blocks.get(req.author_id)
         return [r for r in results if r is not None]
 
     async def _analyze(self, reqs: Sequence[ItemRequest], texts: list[int], photos: list[int]) -> dict[int, Signals]:

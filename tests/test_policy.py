@@ -26,7 +26,7 @@ def reason(category: str, score: float = 1.0, **detail: object) -> Reason:
 
 def test_default_policy_loads_with_a_versioned_name() -> None:
     policy = load_policy(DEFAULT_POLICY)
-    assert policy.version.startswith("2026.11.23+")
+    assert policy.version.startswith("2026.12.05+")
     assert {"message", "trip_description", "rating", "profile_photo", "car_photo"} <= set(policy.contexts)
 
 
@@ -36,7 +36,7 @@ def test_default_policy_loads_with_a_versioned_name() -> None:
         (lambda t: t.replace("contact_info: review", "contact_info: perhaps", 1), "perhaps"),  # unknown action
         (lambda t: t.replace("  spam: review\n", "  spammy: review\n", 1), "unknown category 'spammy'"),
         (lambda t: t.replace("checks: [hashes, nudity]", "checks: [hashes, telepathy]", 1), "telepathy"),
-        (lambda t: t.replace('version: "2026.11.23"', "version:", 1), "needs a version"),
+        (lambda t: t.replace('version: "2026.12.05"', "version:", 1), "needs a version"),
         (lambda t: t + "\nsurprise: 1\n", "unknown top-level keys ['surprise']"),
         (lambda t: re.sub(r"profanity: \{review: [\d.]+, reject: [\d.]+\}", "profanity: {review: 0.9, reject: 0.5}", t), "above reject"),
         (lambda t: t.replace("kind: keywords", "kind: telepathy"), "unknown kind 'telepathy'"),

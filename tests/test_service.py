@@ -116,7 +116,7 @@ def test_policy_file_change_is_reloaded_and_an_invalid_one_is_refused(ray_sessio
         with live.client(live.api_key()) as c:
             v1 = c.post("/v1/moderate", json={"items": [text_item("pv1")]}).json()["results"][0]["policy_version"]
             # Stricter policy: contact info in messages is now rejected.
-            stricter = text.replace('version: "2026.11.23"', 'version: "2026.11.24"').replace(
+            stricter = text.replace('version: "2026.12.05"', 'version: "2026.12.06"').replace(
                 "  message:\n    type: text\n",
                 "  message:\n    type: text\n    categories:\n      contact_info: reject\n",
             )

@@ -582,6 +582,12 @@ class ReportDecisionOut(BaseModel):
     undo_until: datetime
 
 
+class UndoneCaseOut(BaseModel):
+    case_id: int
+    item_decision_id: int | None = Field(description="The item's rejection the uphold made, undone with it.")
+    task: TaskOut | None = Field(description="The case's task, open again and leased to you.")
+
+
 class RefusedTask(BaseModel):
     task_id: int
     status: int

@@ -248,6 +248,10 @@ class Appeals(QueuePart):
             outcome = _OUTCOME[decision]
             conn.execute(update(appeals).where(appeals.c.pk == appeal.pk).values(status=outcome, decided_at=now, decided_by=user.actor, note=note))
             item = conn.execute(select(items).where(items.c.pk == appeal.item_pk)).one()
+            if decision == "overturn" and appeal.target_kind == "item" and not _in_force(conn, appeal, item):
+                # raising rolls the task's claim back with the rest
+                raise Conflict("the decision under appeal is no longer in force (undone or replaced): nothing to overturn",
+                               fault="not_in_force")
             undone: dict[str, list[int]] = {"strikes": [], "enforcements": []}
             to_remove: list[tuple[str, int]] = []
             decision_id = None
@@ -379,6 +383,16 @@ class Appeals(QueuePart):
                     "created_at": aware(e.created_at),
                 }
         return view
+
+
+def _in_force(conn: Connection, appeal: Any, item: Any) -> bool:
+    """Whether the item's decision under appeal is still the one in force."""
+    d = decisions.c
+    latest = conn.execute(
+        select(d.id).where(d.item_pk == item.pk, d.kind == ("human" if item.human_decision is not None else "auto"), d.undone.is_(False))
+        .order_by(d.id.desc()).limit(1)
+    ).scalar()
+    return item.final_decision == "reject" and latest == appeal.decision_id
 
 
 def _view(conn: Connection, appeal_id: str) -> dict[str, Any]:

@@ -23,6 +23,8 @@ now, by a later strike); an action whose event had already left is corrected by 
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ from sqlalchemy import (
     Engine,
     Integer,
     String,
+    bindparam,
     cast,
     func,
     insert,
@@ -123,32 +126,44 @@ def state_from(author_id: str, live_total: int, actions: Sequence[Any], policy: 
     )
 
 
-def author_states(conn: Connection, author_ids: Iterable[str], policy: Policy, now: datetime) -> dict[str, AuthorState]:
-    """The state of each author, in one indexed query for all of them (live strikes and
-    actions not undone, as one union)."""
-    ids = sorted(set(author_ids))
-    if not ids:
-        return {}
+def _states_query() -> Any:
+    """Live strikes and actions not undone of the `ids` authors at `now`, as one union (built
+    once: the moderation path runs it for every batch)."""
     s, e = strikes.c, enforcements.c
+    ids = bindparam("ids", expanding=True)
     live = select(
-        s.author_id,
-        cast(literal("strike"), String(16)).label("action"),
-        cast(literal(""), String(16)).label("source"),
-        s.weight.label("n"),
-        s.expires_at.label("until"),
-        s.id,
-    ).where(s.author_id.in_(ids), s.removed_at.is_(None), s.expires_at > now)
+        s.author_id, cast(literal("strike"), String(16)).label("action"), cast(literal(""), String(16)).label("source"),
+        s.weight.label("n"), s.expires_at.label("until"), s.id,
+    ).where(s.author_id.in_(ids), s.removed_at.is_(None), s.expires_at > bindparam("now"))
     taken = select(e.author_id, e.action, e.source, func.coalesce(e.threshold, cast(literal(0), Integer)).label("n"), e.until, e.id).where(
         e.author_id.in_(ids), e.undone_at.is_(None)
     )
+    return union_all(live, taken)
+
+
+_STATES = _states_query()
+
+
+def author_states(conn: Connection, author_ids: Iterable[str], policy: Policy, now: datetime) -> dict[str, AuthorState]:
+    """The state of each author, in one indexed query for all of them."""
+    ids = sorted(set(author_ids))
+    if not ids:
+        return {}
     totals: dict[str, int] = defaultdict(int)
     actions: dict[str, list[Any]] = defaultdict(list)
-    for r in conn.execute(union_all(live, taken)):
+    for r in conn.execute(_STATES, {"ids": ids, "now": now}):
         if r.action == "strike":
             totals[r.author_id] += int(r.n)
         else:
             actions[r.author_id].append(_Action(r.action, r.source, int(r.n), r.until, int(r.id)))
-    return {a: state_from(a, totals[a], sorted(actions[a], key=lambda x: x.id), policy, now) for a in ids}
+    # most authors have neither: one clean state serves them all
+    clean = state_from("", 0, (), policy, now)
+    return {
+        a: state_from(a, totals[a], sorted(actions[a], key=lambda x: x.id), policy, now)
+        if a in totals or a in actions
+        else dataclasses.replace(clean, author_id=a)
+        for a in ids
+    }
 
 
 @dataclass(frozen=True)
@@ -158,6 +173,19 @@ class _Action:
     threshold: int
     until: datetime | None
     id: int
+
+
+def lock_authors(conn: Connection, author_ids: Iterable[str]) -> None:
+    """Serialize strike counting per author to the end of the caller's transaction: two
+    batches reading one author's total at once would both cross a threshold, or neither.
+    PostgreSQL: an advisory lock per author, taken in sorted order (no deadlock between
+    two of these); SQLite: the database's write lock, which its first write takes."""
+    if conn.dialect.name == "postgresql":
+        for a in sorted(set(author_ids)):
+            key = int.from_bytes(hashlib.blake2b(f"strikes:{a}".encode(), digest_size=8).digest(), "big", signed=True)
+            conn.execute(select(func.pg_advisory_xact_lock(key)))
+    else:
+        conn.execute(update(strikes).where(strikes.c.id == -1).values(weight=strikes.c.weight))  # changes nothing
 
 
 def live_total(conn: Connection, author_id: str, now: datetime) -> int:
@@ -173,14 +201,17 @@ def count_strike(
 ) -> list[int]:
     """Count a rejection of `item` (an `items` row) against its author, in the caller's
     transaction; returns the ids of the actions its crossing took. Nothing when the policy
-    counts no strike for `category`, or the item already has a live one."""
+    counts no strike for `category`, the item already has a live one, or this decision
+    already counted one (safe to call again for it)."""
     settings = policy.enforcement
     rule = settings.strikes.get(category) if settings else None
     if settings is None or rule is None:
         return []
+    lock_authors(conn, [item.author_id])
     s = strikes.c
-    if conn.execute(select(s.id).where(s.item_pk == item.pk, s.removed_at.is_(None), s.expires_at > now)).first() is not None:
-        return []
+    counted = (s.removed_at.is_(None) & (s.expires_at > now)) | (s.decision_id == decision_id if decision_id is not None else False)
+    if conn.execute(select(s.id).where(s.item_pk == item.pk, counted)).first() is not None:
+        return []  # the item counts once; this decision, once ever (an overturned one stays uncounted)
     before = live_total(conn, item.author_id, now)
     strike_id = int(
         conn.execute(
@@ -216,7 +247,7 @@ def count_strike(
                 strike_id=strike_id,
                 threshold=t.strikes,
                 total=before + rule.weight,
-                decision_id=decision_id,
+                strike_item=item.id,
             )
         )
     return taken
@@ -240,11 +271,12 @@ def take_action(
     strike_id: int | None = None,
     threshold: int | None = None,
     total: int | None = None,
-    decision_id: int | None = None,
+    strike_item: str | None = None,
 ) -> int:
     """Record an action on an account, with its statement of reasons, its webhook events
-    (held until `not_before`; `decision_id` ties them to a decision whose undo cancels them)
-    and an audit row."""
+    (held until `not_before`: an undo of the rejection that caused it within its window
+    cancels them, through `remove_strikes`) and an audit row. `strike_item`: the item whose
+    rejection crossed the threshold."""
     assert policy.statements is not None
     total = live_total(conn, author_id, now) if total is None else total
     statement = (
@@ -277,6 +309,8 @@ def take_action(
     state = author_states(conn, [author_id], policy, now)[author_id]
     payload = {
         "type": "enforcement.taken",
+        "item_id": None,  # an account's event: no item's decision changes
+        "strike_item_id": strike_item,
         "enforcement_id": enforcement_id,
         "author_id": author_id,
         "action": action,
@@ -290,7 +324,7 @@ def take_action(
         "decided_by": actor,
         "decided_at": now,
     }
-    events = _send(conn, author_id, item_pk, decision_id, payload, not_before)
+    events = _send(conn, author_id, item_pk, payload, not_before)
     conn.execute(update(enforcements).where(enforcements.c.id == enforcement_id).values(events=events))
     conn.execute(
         insert(audit_log).values(
@@ -313,7 +347,7 @@ def take_action(
     return enforcement_id
 
 
-def _send(conn: Connection, author_id: str, item_pk: int, decision_id: int | None, payload: dict[str, Any], not_before: datetime) -> list[str]:
+def _send(conn: Connection, author_id: str, item_pk: int, payload: dict[str, Any], not_before: datetime) -> list[str]:
     """One event to each key that sent this author's items and has a webhook: the platform
     applies an account action to the account, whichever of its keys sent the items."""
     keys = conn.execute(
@@ -322,7 +356,7 @@ def _send(conn: Connection, author_id: str, item_pk: int, decision_id: int | Non
         .order_by(api_keys.c.id)
     ).all()
     return [
-        webhooks.enqueue(conn, item_pk=item_pk, decision_id=decision_id, url=k.webhook_url, api_key_id=k.id, payload=payload, not_before=not_before)
+        webhooks.enqueue(conn, item_pk=item_pk, decision_id=None, url=k.webhook_url, api_key_id=k.id, payload=payload, not_before=not_before)
         for k in keys
     ]
 
@@ -352,9 +386,9 @@ def undo_action(conn: Connection, policy: Policy, row: Any, *, actor: str, why: 
             conn,
             row.author_id,
             row.item_pk,
-            None,
             {
                 "type": "enforcement.undone",
+                "item_id": None,
                 "enforcement_id": row.id,
                 "author_id": row.author_id,
                 "action": row.action,
@@ -388,6 +422,7 @@ def remove_strikes(
     removed = conn.execute(select(strikes).where(where, s.removed_at.is_(None))).all()
     if not removed:
         return {"strikes": [], "enforcements": []}
+    lock_authors(conn, {r.author_id for r in removed})
     conn.execute(update(strikes).where(s.id.in_([r.id for r in removed])).values(removed_at=now, removed_by=actor, removed_why=why[:256]))
     undone = []
     for author in sorted({r.author_id for r in removed}):
@@ -429,10 +464,14 @@ class Enforcement(Repository):
         now = now or utcnow()
         policy = self.policy
         with self._tx() as conn:
-            rows = conn.execute(select(items).where(items.c.pk.in_(list(rejected))).order_by(items.c.pk)).all()
+            # by author: each one's lock is taken in the same order by every batch
+            rows = conn.execute(select(items).where(items.c.pk.in_(list(rejected))).order_by(items.c.author_id, items.c.pk)).all()
+            lock_authors(conn, {r.author_id for r in rows})
             auto = dict(
                 conn.execute(
-                    select(decisions.c.item_pk, decisions.c.id).where(decisions.c.item_pk.in_(list(rejected)), decisions.c.kind == "auto")
+                    select(decisions.c.item_pk, decisions.c.id)
+                    .where(decisions.c.item_pk.in_(list(rejected)), decisions.c.kind == "auto", decisions.c.decision == "reject")
+                    .order_by(decisions.c.id)  # the latest automatic rejection of each (a campaign's comes after)
                 ).all()
             )
             for row in rows:
@@ -455,6 +494,7 @@ class Enforcement(Repository):
             raise InvalidInput(f"unknown category {category!r}", fault="category")
         now = now or utcnow()
         with self._tx() as conn:
+            lock_authors(conn, [author_id])
             latest = conn.execute(
                 select(items.c.pk, items.c.locale)
                 .where(items.c.author_id == author_id)

@@ -35,10 +35,10 @@ from sqlalchemy.engine import Connection
 
 from moderation import webhooks
 from moderation.auth import User
-from moderation.errors import Conflict, InvalidInput, NotFound
+from moderation.errors import Conflict, Forbidden, InvalidInput, NotFound
 from moderation.members.enforcement import count_strike
 from moderation.policy import ReportSettings
-from moderation.review.decisions import Decisions
+from moderation.review.decisions import Decisions, Undone
 from moderation.review.tasks import BLIND_QUEUES, QueuePart, refusal
 from moderation.store.repository import aware, utcnow
 from moderation.store.tables import (
@@ -51,6 +51,7 @@ from moderation.store.tables import (
     report_cases,
     reporters,
     review_tasks,
+    webhook_outbox,
 )
 
 TARGET_KINDS = ("item", "author")
@@ -448,6 +449,83 @@ class MemberReports(QueuePart):
                 for c in context
             ],
         }
+
+
+@dataclass(frozen=True)
+class CaseUndone:
+    case_id: int
+    task_id: int | None
+    item_decision: Undone | None  # the item's rejection an uphold made, taken back with it
+
+
+class CaseUndo(QueuePart):
+    """Taking back a members' report case decision, like any decision: a moderator their own
+    within the undo window, an admin any, any time."""
+
+    def undo(self, user: User, case_id: int, *, why: str | None = None, now: datetime | None = None) -> CaseUndone:
+        """The case opens again with its reports, each reporter's record loses the outcome,
+        the task returns to the one who undid it (leased), an uphold's item rejection is
+        undone with it (`Decisions.undo_in`: its strike and bank change too). The outcome
+        events not delivered yet are cancelled; a delivered one is corrected by a
+        `report.decision_undone` event. One transaction, audited."""
+        now = now or utcnow()
+        s = self.policy.review
+        c = report_cases.c
+        with self._tx() as conn:
+            case = conn.execute(select(report_cases).where(c.id == case_id)).first()
+            if case is None:
+                raise NotFound(f"no members' report case {case_id}")
+            if case.status not in _OUTCOME.values():
+                raise Conflict(f"case {case_id} is {case.status}: there is no decision to undo")
+            if not user.is_admin:
+                if case.decided_by != user.actor:
+                    raise Forbidden("a moderator can undo only their own decisions")
+                if (now - aware(case.decided_at)).total_seconds() > s.undo_seconds:
+                    raise Conflict(f"the undo window of {s.undo_seconds:g} s has passed; ask an admin")
+            if conn.execute(select(c.id).where(c.target_kind == case.target_kind, c.target_id == case.target_id, c.status == "open")).first():
+                raise Conflict(f"a newer case on {case.target_kind} {case.target_id!r} is open: decide that one")
+            decided = conn.execute(select(audit_log.c.detail).where(
+                audit_log.c.action == f"report.{case.status}", audit_log.c.target == f"{case.target_kind}:{case.target_id}"[:256],
+            ).order_by(audit_log.c.id.desc())).scalars().all()
+            detail = next((d for d in decided if (d or {}).get("case_id") == case_id), {}) or {}
+            item_undone = None
+            if detail.get("item_decision_id"):
+                item_undone = Decisions(self.engine, self._policy).undo_in(conn, user, int(detail["item_decision_id"]), now=now, why=why)
+            reports = conn.execute(select(member_reports).where(member_reports.c.case_id == case_id, member_reports.c.status == case.status)).all()
+            counter = reporters.c.upheld if case.status == "upheld" else reporters.c.dismissed
+            conn.execute(update(reporters).where(reporters.c.reporter_id.in_(sorted({r.reporter_id for r in reports})))
+                         .values({counter: counter - 1, reporters.c.updated_at: now}))
+            conn.execute(update(member_reports).where(member_reports.c.case_id == case_id, member_reports.c.status == case.status)
+                         .values(status="open", decided_at=None))
+            total = _case_weight(conn, case_id)
+            conn.execute(update(report_cases).where(c.id == case_id)
+                         .values(status="open", weight=total, decided_at=None, decided_by=None, note=None, updated_at=now))
+            if case.task_id is not None:
+                conn.execute(update(review_tasks).where(review_tasks.c.id == case.task_id).values(
+                    status="open", decided_at=None, weight=total, lease_owner=user.actor, lease_expires_at=now + timedelta(seconds=s.lease_seconds),
+                ))
+            corrections = self._correct(conn, case, reports, list(detail.get("webhook_events") or []), user, now)
+            conn.execute(insert(audit_log).values(
+                at=now, actor=user.actor, action="report.undo", target=f"{case.target_kind}:{case.target_id}"[:256],
+                detail={"case_id": case_id, "decision": case.status, "by": case.decided_by, "why": why,
+                        "item_decision_id": detail.get("item_decision_id"), "webhook_events": corrections},
+            ))
+        return CaseUndone(case_id, case.task_id, item_undone)
+
+    def _correct(self, conn: Connection, case: Any, reports: Any, events: list[str], user: User, now: datetime) -> list[str]:
+        o = webhook_outbox.c
+        delivered = set(conn.execute(select(o.event_id).where(o.event_id.in_(events), o.delivered_at.is_not(None))).scalars()) if events else set()
+        if events:
+            conn.execute(update(webhook_outbox).where(o.event_id.in_(events), o.delivered_at.is_(None), o.cancelled_at.is_(None))
+                         .values(cancelled_at=now))
+        if not delivered:
+            return []
+        keys = sorted({r.api_key_id for r in reports})
+        urls = dict(conn.execute(select(api_keys.c.id, api_keys.c.webhook_url).where(api_keys.c.id.in_(keys))).all())
+        return [webhooks.enqueue(conn, item_pk=case.item_pk, decision_id=None, url=urls[r.api_key_id], api_key_id=r.api_key_id, not_before=now,
+                                 payload={"type": "report.decision_undone", "report_id": r.id, "reporter_id": r.reporter_id,
+                                          "case_id": case.id, "undone_by": user.actor, "undone_at": now})
+                for r in reports if urls.get(r.api_key_id)]
 
 
 def _target(conn: Connection, api_key_id: int, report: NewReport) -> Any:

@@ -265,72 +265,75 @@ class Decisions(QueuePart):
         """Undo a human or QA decision. A moderator undoes their own within the undo
         window; an admin any, any time (from the audit log). The task is reopened and
         leased to the one who undid it."""
-        now = now or utcnow()
-        s = self.policy.review
         with self._tx() as conn:
-            res = conn.execute(
-                update(decisions)
-                .where(decisions.c.id == decision_id, decisions.c.kind.in_(("human", "qa")), decisions.c.undone.is_(False))
-                .values(undone=True)
-            )
-            row = conn.execute(select(decisions).where(decisions.c.id == decision_id)).first()
-            if row is None or row.kind not in ("human", "qa"):
-                raise NotFound(f"no human decision {decision_id}")
-            if res.rowcount != 1:
-                raise Conflict(f"decision {decision_id} is already undone")
-            if not user.is_admin:
-                if row.actor != user.actor:
-                    raise Forbidden("a moderator can undo only their own decisions")
-                if (now - aware(row.created_at)).total_seconds() > s.undo_seconds:
-                    raise Conflict(f"the undo window of {s.undo_seconds:g} s has passed; ask an admin")
-            item = conn.execute(select(items).where(items.c.pk == row.item_pk)).one()
-            later = conn.execute(
-                select(decisions.c.id).where(decisions.c.item_pk == row.item_pk, decisions.c.id > decision_id, decisions.c.kind == row.kind, decisions.c.undone.is_(False))
-            ).first()
-            if later is not None:
-                raise Conflict(f"decision {decision_id} was superseded by decision {later.id}")
+            return self.undo_in(conn, user, decision_id, now=now or utcnow(), why=why)
+
+    def undo_in(self, conn: Connection, user: User, decision_id: int, *, now: datetime, why: str | None = None) -> Undone:
+        """`undo` in the caller's transaction (a report case's undo takes its item's rejection back with it)."""
+        s = self.policy.review
+        res = conn.execute(
+            update(decisions)
+            .where(decisions.c.id == decision_id, decisions.c.kind.in_(("human", "qa")), decisions.c.undone.is_(False))
+            .values(undone=True)
+        )
+        row = conn.execute(select(decisions).where(decisions.c.id == decision_id)).first()
+        if row is None or row.kind not in ("human", "qa"):
+            raise NotFound(f"no human decision {decision_id}")
+        if res.rowcount != 1:
+            raise Conflict(f"decision {decision_id} is already undone")
+        if not user.is_admin:
+            if row.actor != user.actor:
+                raise Forbidden("a moderator can undo only their own decisions")
+            if (now - aware(row.created_at)).total_seconds() > s.undo_seconds:
+                raise Conflict(f"the undo window of {s.undo_seconds:g} s has passed; ask an admin")
+        item = conn.execute(select(items).where(items.c.pk == row.item_pk)).one()
+        later = conn.execute(
+            select(decisions.c.id).where(decisions.c.item_pk == row.item_pk, decisions.c.id > decision_id, decisions.c.kind == row.kind, decisions.c.undone.is_(False))
+        ).first()
+        if later is not None:
+            raise Conflict(f"decision {decision_id} was superseded by decision {later.id}")
+        conn.execute(
+            insert(decisions).values(item_pk=row.item_pk, kind="undo", decision=row.decision, reasons=None, actor=user.actor, note=why, task_id=row.task_id, undone=False, created_at=now)
+        )
+        to_remove: list[tuple[str, int]] = []
+        undo_detail: dict[str, Any] = {}
+        if row.kind == "human":
+            auto = None if item.first_decision == "review" else item.first_decision
             conn.execute(
-                insert(decisions).values(item_pk=row.item_pk, kind="undo", decision=row.decision, reasons=None, actor=user.actor, note=why, task_id=row.task_id, undone=False, created_at=now)
+                update(items)
+                .where(items.c.pk == item.pk)
+                .values(human_decision=None, final_decision=auto, status="pending_review" if auto is None else "decided", updated_at=now)
             )
-            to_remove: list[tuple[str, int]] = []
-            undo_detail: dict[str, Any] = {}
-            if row.kind == "human":
-                auto = None if item.first_decision == "review" else item.first_decision
-                conn.execute(
-                    update(items)
-                    .where(items.c.pk == item.pk)
-                    .values(human_decision=None, final_decision=auto, status="pending_review" if auto is None else "decided", updated_at=now)
-                )
-                delivered = webhooks.cancel_for_decision(conn, decision_id)
-                if delivered:
-                    self._enqueue_webhook(conn, item, None, auto, user, why, now, now, "item.decision_undone")
-                for ch in conn.execute(select(bank_changes).where(bank_changes.c.decision_id == decision_id)).all():
-                    if ch.applied_at is None and ch.cancelled_at is None:
-                        conn.execute(update(bank_changes).where(bank_changes.c.id == ch.id).values(cancelled_at=now))
-                    elif ch.entry_id is not None:
-                        to_remove.append((ch.bank, int(ch.entry_id)))
-                if row.decision == "reject":
-                    lifted = remove_strikes(conn, self.policy, decision_ids=[decision_id], actor=user.actor, why="decision undone", now=now)
-                    if lifted["strikes"]:
-                        undo_detail["strikes_removed"] = lifted["strikes"]
-                        undo_detail["enforcements_undone"] = lifted["enforcements"]
-                # a second review sampled from this decision no longer has anything to check
-                conn.execute(
-                    update(review_tasks)
-                    .where(review_tasks.c.item_pk == item.pk, review_tasks.c.queue == SECOND_QUEUE, review_tasks.c.status == "open")
-                    .values(status="cancelled")
-                )
-            if row.task_id is not None:
-                conn.execute(
-                    update(review_tasks)
-                    .where(review_tasks.c.id == row.task_id)
-                    .values(status="open", decided_at=None, lease_owner=user.actor, lease_expires_at=now + timedelta(seconds=s.lease_seconds))
-                )
+            delivered = webhooks.cancel_for_decision(conn, decision_id)
+            if delivered:
+                self._enqueue_webhook(conn, item, None, auto, user, why, now, now, "item.decision_undone")
+            for ch in conn.execute(select(bank_changes).where(bank_changes.c.decision_id == decision_id)).all():
+                if ch.applied_at is None and ch.cancelled_at is None:
+                    conn.execute(update(bank_changes).where(bank_changes.c.id == ch.id).values(cancelled_at=now))
+                elif ch.entry_id is not None:
+                    to_remove.append((ch.bank, int(ch.entry_id)))
+            if row.decision == "reject":
+                lifted = remove_strikes(conn, self.policy, decision_ids=[decision_id], actor=user.actor, why="decision undone", now=now)
+                if lifted["strikes"]:
+                    undo_detail["strikes_removed"] = lifted["strikes"]
+                    undo_detail["enforcements_undone"] = lifted["enforcements"]
+            # a second review sampled from this decision no longer has anything to check
             conn.execute(
-                insert(audit_log).values(
-                    at=now, actor=user.actor, action="review.undo", target=item.id[:256], detail={"decision_id": decision_id, "decision": row.decision, "by": row.actor, "why": why, "bank_entries_removed": to_remove} | undo_detail
-                )
+                update(review_tasks)
+                .where(review_tasks.c.item_pk == item.pk, review_tasks.c.queue == SECOND_QUEUE, review_tasks.c.status == "open")
+                .values(status="cancelled")
             )
+        if row.task_id is not None:
+            conn.execute(
+                update(review_tasks)
+                .where(review_tasks.c.id == row.task_id)
+                .values(status="open", decided_at=None, lease_owner=user.actor, lease_expires_at=now + timedelta(seconds=s.lease_seconds))
+            )
+        conn.execute(
+            insert(audit_log).values(
+                at=now, actor=user.actor, action="review.undo", target=item.id[:256], detail={"decision_id": decision_id, "decision": row.decision, "by": row.actor, "why": why, "bank_entries_removed": to_remove} | undo_detail
+            )
+        )
         return Undone(decision_id, row.task_id, item.id, to_remove)
 
 

@@ -211,3 +211,15 @@ def test_appeal_rates_per_category_rule_and_moderator(store: Store, key: int) ->
 
 def _pk(store: Store, item_id: str) -> int:
     return store.find_items([item_id])[item_id].pk
+
+
+def test_an_appeal_whose_decision_was_undone_meanwhile_cannot_be_overturned(store: Store, key: int) -> None:
+    decision_id = rejected_by(store, ALICE, "ap-1", api_key_id=key, author="driver")
+    a = appeals_of(store)
+    state, _ = a.file(key, appeal("appeal-1"))
+    queue_for(store).decisions.undo(ALICE, decision_id)  # within the undo window: back to review
+    with pytest.raises(Conflict, match="no longer in force") as refused:
+        a.decide(BOB, state["task_id"], "overturn")
+    assert refused.value.extra["fault"] == "not_in_force"
+    assert a.appeal(key, "appeal-1")["status"] == "open"
+    assert a.decide(BOB, state["task_id"], "uphold").decision == "uphold"  # closing it stays possible

@@ -6,6 +6,7 @@ actions and their undo, and the policy section's validation."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -256,3 +257,34 @@ def test_enforcement_sections_that_cannot_work_are_refused(section: str, error: 
     end = text.index("\n\n", start)
     with pytest.raises(PolicyError, match=error):
         parse_policy(text[:start] + section + text[end:])
+
+
+def test_a_policy_that_enforces_strikes_must_say_what_members_are_told() -> None:
+    text = policy_text()
+    start = text.index("  # what a member is told of an action on their account")
+    end = text.index("\nqa:\n")
+    with pytest.raises(PolicyError, match="statements: enforcement"):
+        parse_policy(text[:start] + text[end:])
+
+
+def test_counting_a_rejection_again_adds_nothing_even_after_its_strike_was_removed(store: Store, key: int) -> None:
+    store.save_items([review_item("again-1", api_key_id=key, author="replayer", decision="reject")])
+    e = enforcement(store)
+    pk = store.find_items(["again-1"])["again-1"].pk
+    assert e.count_rejections([pk])["replayer"].strikes == 1
+    assert e.count_rejections([pk])["replayer"].strikes == 1  # a replayed request
+    with store.engine.begin() as conn:
+        remove_strikes(conn, policy(), item_pk=pk, actor="user:bob", why="appeal overturned", now=utcnow())
+    assert e.count_rejections([pk])["replayer"].strikes == 0
+
+
+def test_concurrent_rejections_of_one_author_cross_each_threshold_once(store: Store, key: int) -> None:
+    store.save_items([review_item(f"cc-{k}", api_key_id=key, author="busy", decision="reject") for k in range(6)])
+    pks = [store.find_items([f"cc-{k}"])[f"cc-{k}"].pk for k in range(6)]
+    e = enforcement(store)
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda pk: e.count_rejections([pk]), pks))
+    with store.engine.connect() as conn:
+        taken = conn.execute(select(enforcements.c.action).order_by(enforcements.c.id)).scalars().all()
+    assert taken == ["warn", "restrict"]  # contact_info weighs 1: 3 warns, 5 restricts, each once
+    assert e.states(["busy"])["busy"].strikes == 6

@@ -283,3 +283,52 @@ def test_author_page_is_for_items_read_keys_and_moderators(hooked, pipeline) -> 
         assert_problem(anon.get("/v1/authors/page-author"), 401)
     with login(live, "mod") as mod:
         assert mod.get("/v1/authors/page-author").json()["author"]["state"] == "active"
+
+
+def test_a_campaign_detected_flags_its_earlier_approved_copies(hooked, pipeline) -> None:
+    live, receiver = hooked
+    api, secret = pipeline
+    settings = live.service.policy.campaigns
+    text = "Gagnez 400 euros par semaine en conduisant pour nous, écrivez vite au recruteur campagne-retro"
+    results = []
+    for k in range(settings.min_authors):
+        [r] = api.post("/v1/moderate", json={"items": [text_item(f"camp-{k}", text, author=f"camp-author-{k}")]}).json()["results"]
+        results.append(r)
+    assert [r["decision"] for r in results] == ["approve"] * (settings.min_authors - 1) + ["review"]
+    api.post("/v1/moderate", json={"items": [text_item("camp-other", "Départ demain 8h de Lyon, deux places libres", author="camp-x")]})
+    for k in range(settings.min_authors - 1):
+        item = api.get(f"/v1/items/camp-{k}").json()
+        assert (item["status"], item["final_decision"], item["first_decision"]) == ("pending_review", None, "approve")
+        [reason] = [r for r in item["reasons"] if r["detector"] == "campaign"]
+        assert reason["detail"]["retroactive"] and reason["detail"]["campaign_item"] == f"camp-{settings.min_authors - 1}"
+        assert [h["actor"] for h in item["history"]] == ["policy", "campaign"]
+        flagged = signed(receiver, secret, "item.flagged", item_id=f"camp-{k}")
+        assert flagged["status"] == "pending_review" and flagged["reasons"][-1]["detector"] == "campaign"
+    assert api.get("/v1/items/camp-other").json()["final_decision"] == "approve"  # another text is no copy
+    with login(live, "mod") as mod:
+        tasks = mod.post("/v1/review/claim", json={"limit": 50, "queue": "contact-info"}).json()["tasks"]
+        assert {f"camp-{k}" for k in range(settings.min_authors)} <= {t["item"]["id"] for t in tasks}
+        for t in tasks:
+            mod.post(f"/v1/review/tasks/{t['task_id']}/release")
+
+
+def test_a_case_decision_and_an_account_action_are_undone_through_the_api(hooked, pipeline) -> None:
+    live, _ = hooked
+    api, _ = pipeline
+    api.post("/v1/moderate", json={"items": [text_item("undo-msg", "T'es qu'un idiot de conducteur", author="undo-driver")]})
+    with live.service.engine.begin() as conn:
+        conn.execute(insert(reporters).values(reporter_id="undo-trusted", upheld=5, dismissed=0, updated_at=utcnow()))
+    assert api.post("/v1/reports", json=report("undo-rep", "undo-msg", "undo-trusted")).json()["case"]["in_review"]
+    with login(live, "mod") as mod:
+        out = decide(mod, "reports", "undo-msg", {"decision": "uphold", "note": "insult"})
+        undone = mod.post(f"/v1/review/report-cases/{out['case_id']}/undo", json={"why": "misread"})
+        assert undone.status_code == 200, undone.text
+        assert undone.json()["task"]["queue"] == "reports" and undone.json()["item_decision_id"] == out["item_decision_id"]
+        assert api.get("/v1/reports/undo-rep").json()["case"]["status"] == "open"
+        acted = mod.post("/v1/review/authors/undo-driver/actions", json={"action": "suspend", "days": 2, "note": "threats"}).json()
+        assert acted["author"]["state"] == "suspended"
+        back = mod.post(f"/v1/review/enforcements/{acted['enforcement_id']}/undo", json={"why": "wrong account"})
+        assert back.status_code == 200 and back.json()["author"]["state"] == "active"
+        assert_problem(mod.post(f"/v1/review/enforcements/{acted['enforcement_id']}/undo"), 409)
+    with login(live, "mod2") as mod2:
+        assert_problem(mod2.post(f"/v1/review/report-cases/{out['case_id']}/undo"), 409)  # open again: nothing to undo

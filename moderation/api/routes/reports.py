@@ -4,6 +4,7 @@ Cases are decided through the review decision route (`uphold` / `dismiss`)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
@@ -11,7 +12,13 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from moderation.api.deps import ItemsReadKeyDep, ModerateKeyDep, ServiceDep, SessionDep
+from moderation.api.deps import (
+    ItemsReadKeyDep,
+    ModerateKeyDep,
+    ServiceDep,
+    SessionDep,
+    banks_of,
+)
 from moderation.api.routes.moderate import check_receiver, moderation_of, parse_item
 from moderation.api.schemas import (
     KEY,
@@ -25,17 +32,28 @@ from moderation.api.schemas import (
     ReporterOut,
     ReportIn,
     ReportOut,
+    UndoIn,
+    UndoneCaseOut,
     documented,
+    task_out,
 )
-from moderation.errors import Conflict, InvalidInput, ModerationError, PayloadTooLarge
-from moderation.members.reports import MemberReports, NewReport
+from moderation.errors import (
+    Conflict,
+    InvalidInput,
+    ModerationError,
+    NotFound,
+    PayloadTooLarge,
+)
+from moderation.members.reports import CaseUndo, MemberReports, NewReport
 from moderation.moderate import ItemRequest
 from moderation.service import Service
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["reports"])
 ReportId = Annotated[Identifier, Path(min_length=1, max_length=128)]
 ReporterId = Annotated[Identifier, Path(min_length=1, max_length=128)]
 TaskId = Annotated[int, Path(ge=1, le=MAX_INT64)]
+CaseId = Annotated[int, Path(ge=1, le=MAX_INT64)]
 # The status of a refused inline context item -> the error that refuses the report.
 _REFUSAL = {409: Conflict, 413: PayloadTooLarge}
 
@@ -109,3 +127,20 @@ async def mark_bad_faith(reporter_id: ReporterId, session: SessionDep, service: 
     """Mark a reporter as reporting in bad faith: their open reports close, later ones weigh nothing."""
     note = body.note if body else None
     return await run_in_threadpool(lambda: member_reports(service).mark_bad_faith(session.user, reporter_id, note=note))
+
+
+@router.post("/v1/review/report-cases/{case_id}/undo", response_model=UndoneCaseOut, **documented(SESSION_CSRF, 403, 404, 409, 422, 503))
+async def undo_case(case_id: CaseId, session: SessionDep, service: ServiceDep, body: UndoIn | None = None) -> dict[str, Any]:
+    """Take back an uphold or a dismissal: your own within the undo window, any for an admin.
+    The case and its reports open again, its task comes back to you, an uphold's rejection
+    of the item is undone with it."""
+    why = body.why if body else None
+    done = await run_in_threadpool(lambda: CaseUndo(service.engine, lambda: service.policy).undo(session.user, case_id, why=why))
+    for bank, entry_id in done.item_decision.bank_entries_to_remove if done.item_decision else []:
+        try:
+            await banks_of(service).remove_entry(bank, entry_id, session.user.actor)
+        except NotFound:  # already removed by hand: nothing left to undo
+            log.info("undo of case %s: bank entry %s/%s was already gone", case_id, bank, entry_id)
+    tasks = await run_in_threadpool(service.review.tasks.describe, [done.task_id]) if done.task_id is not None else []
+    return {"case_id": case_id, "item_decision_id": done.item_decision.decision_id if done.item_decision else None,
+            "task": task_out(tasks[0]) if tasks else None}
