@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test test-slow bench deps venv clean eval image
+.PHONY: run test test-slow bench deps venv clean eval image screenshots
 
 $(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,8 +23,16 @@ $(STAMP): $(RUN_STAMP)
 
 venv: $(STAMP)
 
-# System packages the tests need: PostgreSQL server binaries and Debian's chromium.
-deps:
+# axe-core, injected into the pages by the browser tests (test-only: never served).
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq npm >/dev/null; }
+	npm ci --prefix tests/browser --no-audit --no-fund --silent
+	touch $(AXE)
+
+# System packages the tests need: PostgreSQL server binaries, Debian's chromium, and
+# axe-core for the browser tests.
+deps: $(AXE)
 	@command -v initdb >/dev/null && command -v pg_ctl >/dev/null || { \
 	  apt-get update -qq && apt-get install -y -qq postgresql >/dev/null && \
 	  ln -sf /usr/lib/postgresql/*/bin/initdb /usr/local/bin/initdb && \
@@ -59,6 +67,15 @@ image:
 	elif command -v podman >/dev/null; then podman build --format docker -t $(IMAGE) .; \
 	elif command -v docker >/dev/null && docker info >/dev/null 2>&1; then docker build -t $(IMAGE) .; \
 	else echo "no image builder: install buildah, podman or docker (or run ../shared/tools/oci-smoke as root)"; exit 1; fi
+
+# The review UI's screenshots at 1440x900 (and 1024x768), both languages, light and dark,
+# written to docs/screenshots/ (linked from the README): the queue and item pages from their
+# browser tests, then every page (log in, queue, item, search, author, dashboard, admin
+# pages) from a service with seeded data (tests/browser/screenshots.py).
+screenshots: venv deps
+	MODERATION_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/browser/test_queue_page.py \
+	  tests/browser/test_search_ui.py -p no:cacheprovider -q $(PYTEST_ARGS)
+	$(BIN)/python tests/browser/screenshots.py docs/screenshots
 
 eval: venv
 	$(BIN)/moderation eval photos
