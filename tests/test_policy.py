@@ -294,3 +294,27 @@ def test_statement_ground_is_the_reason_that_rejected_not_the_first_listed() -> 
             "created_at": datetime(2026, 12, 5, tzinfo=UTC),
             "reasons": [reason("duplicate").to_dict(), reason("banned_match").to_dict()]}
     assert policy().item_statement(item)["ground"]["category"] == "banned_match"
+
+
+def test_decision_reasons_are_offered_per_category_each_code_once() -> None:
+    p = load_policy(DEFAULT_POLICY)
+    offered = p.review.reasons_for(["contact_info", "nudity"])
+    assert list(offered)[:3] == ["phone_number", "email_or_handle", "false_positive"]
+    assert "explicit_nudity" in offered and list(offered).count("false_positive") == 1
+    assert offered["phone_number"] == {"en": "Shares a phone number", "fr": "Partage un numéro de téléphone"}
+    assert p.review.reasons_for(["invalid"]) == {}
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ("  decision_reasons:\n    gossip:\n      rude: {en: Rude, fr: Impoli}\n", "unknown categories"),  # no such category
+        ("  decision_reasons:\n    profanity:\n      Rude Word: {en: Rude, fr: Impoli}\n", "is not a reason code"),  # not snake_case
+        ("  decision_reasons:\n    profanity:\n      rude: {en: Rude}\n", "a label in each of en, fr"),  # French missing
+        ("  decision_reasons:\n    profanity:\n      rude: {en: Rude, fr: '  '}\n", "a label in each of en, fr"),  # blank label
+        ("  decision_reasons: [rude]\n", "maps a category"),  # not a mapping
+    ],
+)
+def test_bad_decision_reasons_are_refused_when_the_policy_loads(section: str, message: str) -> None:
+    with pytest.raises(PolicyError, match=message):
+        policy(review=section)

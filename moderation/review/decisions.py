@@ -238,7 +238,7 @@ class Decisions(QueuePart):
             "first_decision": item.first_decision,
             "human_decision": final if kind == "item.decided" else None,
             "decided_by": user.actor,
-            "reasons": [{"source": "human", "actor": user.actor, "note": note, "reason_code": reason_code}] + list(item.reasons or []),
+            "reasons": [{"source": "human", "actor": user.actor, "note": note} | ({"reason_code": reason_code} if reason_code else {})] + list(item.reasons or []),
             "decided_at": now,
             "created_at": aware(item.created_at),
             "policy_version": item.policy_version,

@@ -11,6 +11,9 @@ import * as search from "./search.js";
 const $ = (id) => document.getElementById(id);
 const PREFETCH_BELOW = 8;
 const CLAIM_SIZE = 12;
+// On a short queue (a claim got fewer than it asked: the server shares the queue among the
+// moderators on it) the page keeps only this many tasks ahead, so the others find work.
+const LOW_WATER = 2;
 const IDLE_RELEASE_MS = 120_000; // an idle moderator's tasks go back to the others
 const GRAY_KEY = "review-grayscale";
 
@@ -28,7 +31,9 @@ const state = {
   undoable: [],       // {at, tasks, index, done: Promise<decision ids>}
   undoSeconds: 10,
   fetching: null,
+  generation: 0,      // bumped when the queue or the filters change: older claims are given back
   empty: false,
+  short: false,       // the last claim got fewer tasks than it asked for
   resume: true,
   filters: {},
   notes: new Map(),   // task id -> {reason_code, note} typed before deciding
@@ -80,12 +85,17 @@ const OTHER_KEYS = [
   [["/"], "keys.search"], [["Esc"], "keys.escape"],
 ];
 
+// Rebuilt only when the buttons change (a photo after a text, a selection): a decision
+// by key must stay as fast as before the buttons existed.
 function toolbar() {
   const bar = $("keys");
   const task = current();
+  const shown = ACTIONS.filter((a) => !a.when || a.when(task)).map((a) => [a, a.label(task)]);
+  const signature = shown.map(([a, label]) => `${a.id}:${label}`).join("|");
+  if (bar.dataset.signature === signature) return;
+  bar.dataset.signature = signature;
   bar.replaceChildren();
-  for (const a of ACTIONS) {
-    if (a.when && !a.when(task)) continue;
+  for (const [a] of shown) {
     const b = el("button", { type: "button", class: `action action-${a.id}`, "data-action": a.id }, ...a.keys.map((k) => el("kbd", { text: k })), " ", a.label(task));
     b.addEventListener("click", () => { a.run(); b.blur(); }); // the keys stay with the page
     bar.append(b);
@@ -96,7 +106,8 @@ function toggleHelp(show) {
   const help = $("help");
   help.hidden = show === undefined ? !help.hidden : !show;
   if (help.hidden) return;
-  const rows = ACTIONS.map((a) => [a.keys, a.label(current())]).concat(OTHER_KEYS.map(([k, key]) => [k, t(key)]));
+  const HELP_LABELS = { "approve-selected": "keys.approve_selected", "reject-selected": "keys.reject_selected" };
+  const rows = ACTIONS.map((a) => [a.keys, HELP_LABELS[a.id] ? t(HELP_LABELS[a.id]) : a.label(current())]).concat(OTHER_KEYS.map(([k, key]) => [k, t(key)]));
   const table = el("table", {}, el("tr", {}, el("th", { text: t("keys.key") }), el("th", { text: t("keys.does") })));
   for (const [keys, label] of rows) table.append(el("tr", {}, el("td", {}, ...keys.map((k) => el("kbd", { text: k }))), el("td", { text: label })));
   const close = el("button", { type: "button", class: "close", text: t("keys.close") });
@@ -116,7 +127,7 @@ function counters() {
 function decisionForm(task) {
   const saved = state.notes.get(task.task_id) || {};
   const form = el("div", { class: "decision-form" });
-  const choices = task.decision_reasons || [];
+  const choices = task.report_case || task.appeal ? [] : task.decision_reasons || []; // a case takes a note only
   if (choices.length) {
     const select = el("select", { id: "reason-code", "aria-label": t("card.reason_code") }, el("option", { value: "", text: t("card.reason_code.none") }));
     for (const c of choices) select.append(el("option", { value: c.code, text: (c.labels && (c.labels[locale] || c.labels.en)) || c.code, selected: c.code === saved.reason_code }));
@@ -131,36 +142,61 @@ function decisionForm(task) {
   return form;
 }
 
-function render() {
-  const list = $("tasks");
-  list.replaceChildren();
-  state.cur = Math.max(0, Math.min(state.cur, state.tasks.length - 1));
-  state.tasks.forEach((task, i) => {
-    const node = card(task, { current: i === state.cur, selected: state.selected.has(task.task_id), revealed: state.revealed.has(task.task_id) });
+// A card is built once per task and look (revealed or not), then reused: moving and
+// deciding only change which card is current.
+const cards = new Map();
+
+function cardFor(task) {
+  const revealed = state.revealed.has(task.task_id);
+  const key = `${task.task_id}:${revealed}`;
+  let node = cards.get(key);
+  if (!node) {
+    node = card(task, { current: false, selected: false, revealed });
     node.addEventListener("click", (ev) => {
       if (ev.target.closest("a")) return;
       if (ev.shiftKey || ev.ctrlKey || ev.metaKey) toggleSelect(task.task_id);
-      else { state.cur = i; render(); }
+      else { state.cur = state.tasks.findIndex((x) => x.task_id === task.task_id); render(); }
     });
-    list.append(node);
+    cards.set(key, node);
+  }
+  return node;
+}
+
+function render() {
+  const list = $("tasks");
+  state.cur = Math.max(0, Math.min(state.cur, state.tasks.length - 1));
+  const nodes = state.tasks.map((task, i) => {
+    const node = cardFor(task);
+    const current = i === state.cur;
+    node.classList.toggle("current", current);
+    node.classList.toggle("selected", state.selected.has(task.task_id));
+    if (current) node.setAttribute("aria-current", "true"); else node.removeAttribute("aria-current");
+    return node;
   });
+  const live = new Set(state.tasks.map((x) => x.task_id));
+  for (const key of cards.keys()) if (!live.has(Number(key.split(":")[0]))) cards.delete(key);
+  // the same cards in the same order: leave the list alone (no relayout of the grid)
+  if (nodes.length !== list.children.length || nodes.some((n, i) => list.children[i] !== n)) list.replaceChildren(...nodes);
   const task = current();
   const d = $("detail");
-  d.replaceChildren();
-  if (task) {
-    d.append(detail(task, { revealed: state.revealed.has(task.task_id), boxes: state.boxes, cluster: state.cluster }));
-    d.append(decisionForm(task));
+  // the detail panel is rebuilt when what it shows changes, not on every key
+  const look = task ? `${task.task_id}:${state.revealed.has(task.task_id)}:${state.boxes}:${state.cluster}` : "";
+  if (task && d.dataset.look !== look) {
+    d.replaceChildren(detail(task, { revealed: state.revealed.has(task.task_id), boxes: state.boxes, cluster: state.cluster }), decisionForm(task));
     for (const ph of d.querySelectorAll(".photo")) ph.addEventListener("click", () => toggleReveal(task));
-  } else {
+  } else if (!task) {
+    d.replaceChildren();
     list.append(el("div", { class: "empty", text: t(state.fetching ? "queue.loading" : filtered() ? "queue.empty.filtered" : "queue.empty") }));
   }
+  d.dataset.look = look;
   counters();
   toolbar();
   document.body.dataset.state = task ? "ready" : state.fetching ? "loading" : "empty";
   document.body.classList.toggle("grayscale", $("grayscale").checked);
   document.body.classList.toggle("details", state.details);
-  const cur = list.querySelector(".card.current");
-  if (cur && cur.scrollIntoView) cur.scrollIntoView({ block: "nearest" });
+  const cur = nodes[state.cur];
+  if (cur && cur !== render.shown && cur.scrollIntoView) cur.scrollIntoView({ block: "nearest" });
+  render.shown = cur;
 }
 
 const filtered = () => Object.values(state.filters).some((v) => v !== undefined && v !== null && v !== "" && v !== "priority");
@@ -168,20 +204,31 @@ const filtered = () => Object.values(state.filters).some((v) => v !== undefined 
 // -- claiming, deciding, undoing ---------------------------------------------------------
 
 // Keep enough tasks loaded that the moderator never waits on the server.
+const below = () => state.tasks.length < (state.short ? LOW_WATER : PREFETCH_BELOW);
 function prefetch() {
-  if (state.fetching || state.tasks.length >= PREFETCH_BELOW) return state.fetching;
+  if (state.fetching || !below()) return state.fetching;
+  const generation = state.generation;
   state.fetching = api.claim(CLAIM_SIZE, $("queue").value, state.resume, state.filters)
     .then((res) => {
+      if (generation !== state.generation) { // claimed for a queue or filters no longer chosen
+        for (const x of res.tasks) api.release(x.task_id).catch(() => {});
+        return;
+      }
       state.resume = false;
       state.undoSeconds = res.undo_seconds;
       const have = new Set(state.tasks.map((x) => x.task_id));
       const fresh = res.tasks.filter((x) => !have.has(x.task_id));
       state.tasks.push(...fresh);
       state.empty = fresh.length === 0;
+      state.short = res.tasks.length < CLAIM_SIZE;
       for (const x of fresh) if (x.item.image_url) { const img = new Image(); img.src = x.item.image_url; } // warm the image cache
     })
     .catch((e) => { state.empty = true; if (e.status === 401) return showLogin(); toast(t("toast.load_failed", { error: e.message })); })
-    .finally(() => { state.fetching = null; render(); if (!state.empty && state.tasks.length < PREFETCH_BELOW) prefetch(); });
+    .finally(() => {
+      state.fetching = null;
+      render();
+      if (generation !== state.generation || (!state.empty && below())) prefetch();
+    });
   render();
   return state.fetching;
 }
@@ -197,7 +244,7 @@ function removeTasks(ids) {
 // The queue counts in the queue list follow the decisions (debounced: one read per burst).
 function refreshQueues() {
   clearTimeout(refreshQueues.timer);
-  refreshQueues.timer = setTimeout(loadQueues, 800);
+  refreshQueues.timer = setTimeout(loadQueues, 2000);
 }
 
 function decide(which, { ban } = {}) {
@@ -212,7 +259,7 @@ function decide(which, { ban } = {}) {
   const extra = {};
   if (cluster) extra.apply_to_duplicates = true;
   if (ban) extra.ban = true;
-  if (reasonCode) extra.reason_code = reasonCode;
+  if (reasonCode && plainTask) extra.reason_code = reasonCode;
   if (note && note.trim()) extra.note = note.trim();
   removeTasks([task.task_id, ...dupIds]);
   state.decided += 1 + dupIds.length;
@@ -469,6 +516,7 @@ function readFilters() {
 }
 
 async function reclaim() {
+  state.generation += 1;
   const released = releaseAll();
   render();
   await released;
@@ -524,7 +572,7 @@ function setup() {
   setInterval(() => {
     if ($("app").hidden) return;
     if (state.tasks.length && Date.now() - state.lastInput > IDLE_RELEASE_MS) { releaseAll(); state.resume = false; render(); return; }
-    if (state.tasks.length < PREFETCH_BELOW && Date.now() - state.lastInput <= IDLE_RELEASE_MS) prefetch();
+    if (below() && Date.now() - state.lastInput <= IDLE_RELEASE_MS) prefetch();
   }, 3000);
   window.addEventListener("pagehide", () => releaseAll({ keepalive: true }));
   counters();

@@ -82,6 +82,15 @@ FACES = [
         },
     }
 ]
+SPAM = [
+    {
+        "source": "rule",
+        "category": "spam",
+        "detector": "campaign",
+        "score": 1.0,
+        "detail": {"authors": 5, "window_seconds": 600},
+    }
+]
 COPY = [
     {
         "source": "hash",
@@ -198,6 +207,29 @@ def live(
                 priority=3,
             )
             for k in range(6)
+        ]
+    )
+    # a backlog behind them (a long queue: the page keeps 8 or more tasks ahead), and a
+    # short one: four spam messages
+    store.save_items(
+        [
+            review_item(
+                f"bulk-{k}",
+                text=f"trajet {k}: 06 12 34 57 {k:02d}",
+                queue="contact-info",
+                priority=3,
+            )
+            for k in range(30)
+        ]
+        + [
+            review_item(
+                f"spam-{k}",
+                text=f"gagnez un iphone {k}",
+                queue="contact-info",
+                priority=3,
+                reasons=SPAM,
+            )
+            for k in range(4)
         ]
     )
     reports = MemberReports(store.engine, lambda: svc.service.policy)
@@ -396,7 +428,7 @@ def test_reasons_read_in_plain_words_with_the_technical_detail_on_d(page: Any) -
     )
 
 
-def test_near_copy_is_shown_beside_its_original(page: Any) -> None:
+def test_near_copy_is_shown_beside_its_original(page: Any, shots: Path) -> None:
     go_to(page, "copy-1")
     assert page.text_content("#detail .reasons .plain").startswith(
         "Near-copy of a photo posted by u-marie on "
@@ -420,6 +452,7 @@ def test_near_copy_is_shown_beside_its_original(page: Any) -> None:
     page.wait_for_function(
         "document.querySelectorAll('#detail .compare img')[1].naturalWidth === 320"
     )
+    page.screenshot(path=str(shots / "near-copy-en.png"))
 
 
 def test_face_boxes_are_drawn_on_b_and_the_panel_stays(page: Any) -> None:
@@ -502,6 +535,7 @@ def test_decision_carries_the_policy_reason_and_a_note(
     live: LiveService, page: Any
 ) -> None:
     go_to(page, "words-1", "contact-info")
+    depth = page.text_content("#queue option[value='contact-info']")
     options = page.locator("#reason-code option").all_text_contents()
     assert "Shares a phone number" in options and "Nudity" not in " ".join(options)
     page.select_option("#reason-code", "phone_number")
@@ -533,6 +567,63 @@ def test_decision_carries_the_policy_reason_and_a_note(
         for a in audit
         if a["action"] == "review.human_decision"
     ] == ["phone_number"]
+    # the queue list's count follows the decisions
+    page.wait_for_function(
+        f"document.querySelector(\"#queue option[value='contact-info']\").textContent !== {depth!r}"
+    )
+    before, after = (
+        int(text.split("(")[1].split()[0])
+        for text in (depth, page.text_content("#queue option[value='contact-info']"))
+    )
+    assert after == before - 1
+
+
+def test_moderator_undoes_their_own_decision_from_the_item_page_within_the_window(
+    live: LiveService, browser: Any
+) -> None:
+    other = open_page(browser, "fr")
+    log_in(other, live, "mod2")
+    other.click(
+        "#tasks .card:not([data-queue='reports']) .meta"
+    )  # an item's task, not a report case
+    item_id = other.get_attribute("#tasks .card.current", "data-item")
+    other.keyboard.press("a")
+    other.goto(live.url + "/review/items/" + item_id)
+    other.wait_for_function("document.body.dataset.state === 'ready'")
+    assert "approuvé par user:mod2" in other.text_content("form.undo")
+    other.click("#undo")
+    other.wait_for_function("!document.getElementById('undo')")
+    assert live.service.store.get_item(item_id)["human_decision"] is None
+    other.goto(live.url + "/review")
+    other.wait_for_function("document.body.dataset.state === 'ready'")
+    other.click("#logout")
+    other.wait_for_selector("#login-form", state="visible")
+    other.context.close()
+
+
+def test_search_results_read_in_french(browser: Any, live: LiveService) -> None:
+    fr = open_page(browser, "fr")
+    log_in(fr, live, "mod2")
+    fr.keyboard.press("/")
+    fr.keyboard.type("author:u-sam")
+    fr.keyboard.press("Enter")
+    fr.wait_for_function(
+        "document.body.dataset.view === 'results' && !!document.querySelector('#results h2')"
+    )
+    assert fr.text_content("#results h2") == "1 résultat pour « author:u-sam »"
+    assert "finale :" in fr.text_content("#results .hit")
+    assert serious_violations(fr) == []
+    fr.keyboard.press("/")
+    fr.keyboard.type("introuvablexyz")
+    fr.keyboard.press("Enter")
+    fr.wait_for_function(
+        "document.querySelector('#results h2').textContent.startsWith('0 résultat')"
+    )
+    assert fr.text_content("#results .empty").startswith("Rien trouvé")
+    fr.keyboard.press("Escape")
+    fr.click("#logout")
+    fr.wait_for_selector("#login-form", state="visible")
+    fr.context.close()
 
 
 def test_skip_leaves_the_task_to_another_moderator(
@@ -591,6 +682,36 @@ def test_filters_narrow_the_queue_and_sort_by_age(page: Any) -> None:
     )
 
 
+def test_a_short_queue_leaves_work_for_a_second_moderator(
+    live: LiveService, page: Any
+) -> None:
+    page.select_option("#f-category", "spam")
+    page.wait_for_function("document.body.dataset.state === 'ready'")
+    page.wait_for_timeout(
+        3500
+    )  # a poll of the queue passed: the page took what it wanted
+    assert page.locator("#tasks .card").count() == 2  # half of the four, and no more
+    with httpx.Client(base_url=live.url, timeout=30) as other:
+        csrf = other.post(
+            "/v1/auth/login", json={"username": "mod2", "password": "password1"}
+        ).json()["csrf_token"]
+        got = other.post(
+            "/v1/review/claim",
+            json={"limit": 12, "category": "spam", "share": True},
+            headers={"X-CSRF-Token": csrf},
+        ).json()["tasks"]
+        assert got, "the first moderator took the whole short queue"
+        for t in got:
+            other.post(
+                f"/v1/review/tasks/{t['task_id']}/release",
+                headers={"X-CSRF-Token": csrf},
+            )
+    page.click("#filters button[type=reset]")
+    page.wait_for_function(
+        "document.body.dataset.state === 'ready' && !!document.querySelector('#tasks .cat-nudity')"
+    )
+
+
 def test_item_page_undoes_a_decision_after_the_window_for_an_admin(
     live: LiveService, browser: Any
 ) -> None:
@@ -616,5 +737,44 @@ def test_item_page_undoes_a_decision_after_the_window_for_an_admin(
     )
     assert live.service.store.get_item("words-1")["final_decision"] is None
     assert "annulée" in admin.text_content("table.decisions")
+    assert admin.errors == []
+    admin.context.close()
+
+
+def test_reject_and_ban_then_unban_from_the_item_page(
+    live: LiveService, browser: Any, page: Any
+) -> None:
+    page.click("#filters button[type=reset]")
+    page.wait_for_function(
+        "!!document.querySelector(\"#tasks .card[data-item='nude-2']\")"
+    )
+    go_to(page, "nude-2")
+    page.keyboard.press("i")  # reject and ban image
+    wait_for(
+        lambda: live.service.store.get_item("nude-2")["final_decision"] == "reject",
+        timeout=10,
+        what="nude-2 rejected",
+    )
+    # after the undo window the background job puts the photo in the banned bank
+    wait_for(
+        lambda: any(
+            e["applied_at"]
+            for e in live.service.store.bank_entries_for_item("nude-2", bank="banned")
+        ),
+        timeout=30,
+        what="banned",
+    )
+    admin = open_page(browser)
+    log_in(admin, live, "boss")
+    admin.goto(live.url + "/review/items/nude-2")
+    admin.wait_for_function("document.body.dataset.state === 'ready'")
+    assert admin.locator("#item .photo.blurred").count() == 1
+    admin.click("#item button.unban")
+    admin.wait_for_function("!document.querySelector('#item button.unban')")
+    wait_for(
+        lambda: live.service.store.bank_entries_for_item("nude-2", bank="banned") == [],
+        timeout=10,
+        what="unbanned",
+    )
     assert admin.errors == []
     admin.context.close()
