@@ -507,6 +507,17 @@ class DecisionReasonOut(BaseModel):
     labels: dict[str, str] = Field(description="The label in each language (en, fr).")
 
 
+class AppealTaskOut(BaseModel):
+    """The appeal an appeal task decides: the member's own words and the decision they contest."""
+
+    id: str
+    target_kind: str = Field(description="item | enforcement")
+    statement: str
+    category: str = Field(description="The contested decision's ground.")
+    decision_by: str = Field(description="Who made it: a moderator, or `policy` for the automation.")
+    created_at: datetime | None
+
+
 class TaskOut(BaseModel):
     """A leased review task as the UI shows it."""
 
@@ -527,6 +538,7 @@ class TaskOut(BaseModel):
     duplicates: list[NearDuplicate]
     reports: int = Field(default=0, description="Members' reports on the item.")
     report_case: bool = Field(default=False, description="The task is a members' report case: uphold or dismiss it.")
+    appeal: AppealTaskOut | None = Field(default=None, description="The task is a member's appeal: uphold or overturn the decision.")
     originals: dict[str, OriginalOut] = Field(default={}, description="The stored photos the hash reasons name, by item id.")
     decision_reasons: list[DecisionReasonOut] = Field(default=[], description="The reasons a decision on this item may give.")
 

@@ -56,7 +56,7 @@ const current = () => state.tasks[state.cur];
 // overturned or upheld, anything else approved or rejected.
 function verbs(task) {
   if (task && task.report_case) return { approve: "dismiss", reject: "uphold" };
-  if (task && task.appeal) return { approve: "overturn", reject: "uphold" }; // appeal tasks: hook for the appeals API
+  if (task && task.appeal) return { approve: "overturn", reject: "uphold" };
   return { approve: "approve", reject: "reject" };
 }
 
