@@ -2,6 +2,7 @@
 // such as "review.") and target; the filters live in the address, so a filtered view can be
 // linked to. Each target links to its page: an item, an author, a bank, the keys or users.
 import * as admin from "./admin-api.js";
+import * as api from "./api.js";
 import { fmtDate, t } from "./i18n.js";
 import { failure, frame, pager, table } from "./nav.js";
 import { el } from "./render.js";
@@ -24,6 +25,26 @@ function targetHref(action, target) {
   if (action.startsWith("api_key.")) return "/review/admin/keys";
   if (action.startsWith("user.") || action.startsWith("auth.")) return "/review/admin/users";
   return null;
+}
+
+// A moderator's decision can be taken back from its entry at any time (admins only: the
+// API refuses anyone else once the undo window has passed); its undo is audited in turn.
+const undoable = (e) => e.action === "review.human_decision" && Number.isInteger(e.detail?.decision_id);
+
+function undoButton(e) {
+  const button = el("button", { type: "button", class: "undo", text: t("admin.audit.undo") });
+  button.addEventListener("click", async () => {
+    if (!window.confirm(t("admin.audit.undo_confirm", { decision: t(`decision.${e.detail.decision}`), target: e.target }))) return;
+    button.disabled = true;
+    try {
+      await api.undo(e.detail.decision_id, t("admin.audit.undo_why"));
+      button.replaceWith(el("span", { class: "done", text: t("admin.audit.undone") }));
+    } catch (err) {
+      button.disabled = false;
+      button.replaceWith(el("span", { class: "error", text: failure(err) }));
+    }
+  });
+  return button;
 }
 
 function filterLink(name, value) {
@@ -65,8 +86,9 @@ async function load() {
   const rows = page.entries.map((e) => {
     const href = targetHref(e.action, e.target);
     const target = e.target ? (href ? el("a", { href, class: "target", text: e.target }) : el("span", { class: "mono", text: e.target })) : "";
+    const detail = e.detail ? el("code", { text: JSON.stringify(e.detail) }) : "";
     return [fmtDate(e.at), filterLink("actor", e.actor), filterLink("action", e.action), target,
-      e.detail ? el("code", { text: JSON.stringify(e.detail) }) : ""];
+      undoable(e) ? el("span", {}, detail, " ", undoButton(e)) : detail];
   });
   const headers = ["admin.audit.when", "admin.audit.actor", "admin.audit.what", "admin.audit.target", "admin.audit.detail"].map((x) => t(x));
   box.replaceChildren(pager(page.total, filters.offset, LIMIT, (offset) => navigate({ ...query, offset })), table(headers, rows, "audit-table"));

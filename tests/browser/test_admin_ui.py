@@ -5,6 +5,7 @@ critical accessibility violation on any of them."""
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -451,5 +452,28 @@ def test_every_page_in_french_and_english_light_and_dark_passes_axe(
         dark = sum(int(c) for c in background[4:-1].split(",")[:3]) < 200
         assert dark == (scheme == "dark"), (path, background)
         assert serious_violations(page) == [], (path, locale, scheme)
+    assert page.errors == []
+    ctx.close()
+
+
+def test_admin_undoes_a_moderators_decision_from_the_audit_log(
+    browser, live: LiveService
+) -> None:
+    ctx, page = open_page(browser, live, "boss", locale="fr-FR")
+    page.goto(live.url + "/review/admin/audit?action=review.human_decision")
+    settle(page)
+    row = page.locator("table.audit-table tbody tr").first
+    item_id = row.locator("a.target").text_content()
+    decision = json.loads(row.locator("code").text_content())
+    page.on("dialog", lambda dialog: dialog.accept())
+    row.locator("button.undo").click()
+    row.locator(".done").wait_for()
+    assert row.locator(".done").text_content() == "annulée"
+    item = ctx.request.get(live.url + f"/v1/review/items/{item_id}").json()
+    [undone] = [h for h in item["history"] if h.get("decision_id") == decision["decision_id"]]
+    assert undone["undone"] is True
+    page.goto(live.url + "/review/admin/audit?action=review.undo")
+    settle(page)
+    assert page.locator("table.audit-table tbody tr").first.locator("a.target").text_content() == item_id
     assert page.errors == []
     ctx.close()
