@@ -50,12 +50,6 @@ test: venv deps
 	  --benchmark-min-rounds=1 --benchmark-max-time=0.05 --benchmark-warmup=off \
 	  --benchmark-columns=mean,ops,rounds $(PYTEST_ARGS)
 
-# The review UI's screenshots at 1440x900 (and 1024x768), both languages, light and dark,
-# written to docs/screenshots/ (linked from the README).
-screenshots: venv deps
-	MODERATION_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/browser/test_queue_page.py \
-	  tests/browser/test_search_ui.py -p no:cacheprovider -q $(PYTEST_ARGS)
-
 # The long fault and load tests: several API processes on PostgreSQL, node loss on a
 # two-node local Ray cluster.
 test-slow: venv deps
@@ -73,6 +67,15 @@ image:
 	elif command -v podman >/dev/null; then podman build --format docker -t $(IMAGE) .; \
 	elif command -v docker >/dev/null && docker info >/dev/null 2>&1; then docker build -t $(IMAGE) .; \
 	else echo "no image builder: install buildah, podman or docker (or run ../shared/tools/oci-smoke as root)"; exit 1; fi
+
+# The review UI's screenshots at 1440x900 (and 1024x768), both languages, light and dark,
+# written to docs/screenshots/ (linked from the README): the queue and item pages from their
+# browser tests, then every page (log in, queue, item, search, author, dashboard, admin
+# pages) from a service with seeded data (tests/browser/screenshots.py).
+screenshots: venv deps
+	MODERATION_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/browser/test_queue_page.py \
+	  tests/browser/test_search_ui.py -p no:cacheprovider -q $(PYTEST_ARGS)
+	$(BIN)/python tests/browser/screenshots.py docs/screenshots
 
 eval: venv
 	$(BIN)/moderation eval photos

@@ -128,6 +128,15 @@ class Accounts(Repository):
             if disabled:
                 conn.execute(delete(sessions).where(sessions.c.user_id == row.id))
 
+    def set_role(self, username: str, role: str) -> None:
+        """A new role takes effect on the user's next request: sessions read it live."""
+        if role not in ROLES:
+            raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+        with self._tx() as conn:
+            res = conn.execute(update(users).where(users.c.username == username).values(role=role))
+            if res.rowcount == 0:
+                raise NotFound(f"no user {username!r}")
+
     # -- sessions -------------------------------------------------------------------------
 
     def login(self, username: str, password: str, client: str = "unknown", now: datetime | None = None) -> tuple[str, Session]:

@@ -1,13 +1,18 @@
-"""`moderation`: serve, keys, eval, train.
+"""`moderation`: serve, keys, users, eval, export, train, tune, backtest.
 
     moderation serve [--host H] [--port P]
     moderation keys create NAME [--webhook-url URL] [--scope S]...
+    moderation keys list [--json] | moderation keys revoke ID|NAME
     moderation users create NAME [--role moderator|admin]   (password on stdin)
+    moderation users list [--json] | users disable NAME | users enable NAME | users role NAME ROLE
     moderation eval photos [DIR|FILE] | moderation eval text [FILE]
     moderation export labels [--out FILE]
     moderation train text (LABELED.jsonl | --from-db) [--current NAME] [--out DIR]
     moderation tune [--file LABELED.jsonl] [--precision 0.99] [--write PATH]
     moderation backtest POLICY_FILE [--file LABELED.jsonl] [--workers local|ray]
+
+Every command that opens the database says which one on stderr (`config.default_data_dir`
+unless MODERATION_DATA_DIR or MODERATION_DATABASE_URL says otherwise).
 """
 
 from __future__ import annotations
@@ -31,9 +36,19 @@ def _store(settings: Settings):  # type: ignore[no-untyped-def]
     from moderation.store.repository import Store  # per command
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.resolved_database_url())
+    url = settings.resolved_database_url()
+    # on stderr, so that stdout stays what scripts read (a new key on the last line)
+    print(f"database: {_shown_url(url)}", file=sys.stderr)
+    engine = make_engine(url)
     migrate(engine)
     return Store(engine)
+
+
+def _shown_url(url: str) -> str:
+    """A database URL fit to print: its password masked."""
+    from sqlalchemy.engine import make_url  # per command
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -52,7 +67,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"  API docs:   http://{args.host}:{args.port}/docs", flush=True)
     print(f"  review UI:  http://{args.host}:{args.port}/review", flush=True)
     print(f"  metrics:    http://{args.host}:{args.port}/metrics", flush=True)
-    print(f"  database:   {db.split('@')[-1]}", flush=True)
+    print(f"  database:   {_shown_url(db)}", flush=True)
     print(f"  policy:     {settings.policy_path}", flush=True)
     print(f"  ray:        {settings.ray_address or 'local (started by the service)'}", flush=True)
     print("  API key:    .venv/bin/moderation keys create NAME", flush=True)
@@ -106,6 +121,85 @@ def cmd_users_create(args: argparse.Namespace) -> int:
         return 2
     store.audit("cli", "user.create", user.username, {"role": user.role})
     print(f"user {user.username!r} created with role {user.role}")
+    return 0
+
+
+def _table(rows: list[list[str]]) -> str:
+    """Columns padded to their widest cell: read by people (scripts: --json)."""
+    widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
+
+
+def _when(t: object) -> str:
+    return t.isoformat(timespec="seconds") if t is not None else "-"  # type: ignore[attr-defined]
+
+
+def cmd_keys_list(args: argparse.Namespace) -> int:
+    keys = _store(Settings()).list_api_keys()
+    if args.json:
+        print(json.dumps(keys, indent=2, default=str))
+        return 0
+    rows = [["id", "name", "prefix", "scopes", "created", "last used", "revoked"]]
+    rows += [
+        [str(k["id"]), k["name"], k["prefix"], ",".join(k["scopes"]), _when(k["created_at"]), _when(k["last_used_at"]), _when(k["revoked_at"])]
+        for k in keys
+    ]
+    print(_table(rows) if keys else "no API keys")
+    return 0
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> int:
+    """By id, or by name when one live key has it."""
+    store = _store(Settings())
+    keys = store.list_api_keys()
+    if args.key.isdigit():
+        chosen = [k for k in keys if k["id"] == int(args.key)]
+    else:
+        chosen = [k for k in keys if k["name"] == args.key and k["revoked_at"] is None]
+    if len(chosen) != 1:
+        why = "no such key" if not chosen else f"several live keys are named so (ids {', '.join(str(k['id']) for k in chosen)}): give the id"
+        print(f"error: {args.key!r}: {why}", file=sys.stderr)
+        return 2
+    key = chosen[0]
+    if store.revoke_api_key(key["id"]):
+        store.audit("cli", "api_key.revoke", str(key["id"]), {"name": key["name"]})
+        print(f"API key {key['id']} ({key['name']!r}) revoked; a running service refuses it within 30 s")
+    else:
+        print(f"API key {key['id']} ({key['name']!r}) was already revoked")
+    return 0
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    from moderation.auth import Accounts  # per command
+
+    users = Accounts(_store(Settings()).engine).list_users()
+    if args.json:
+        print(json.dumps(users, indent=2, default=str))
+        return 0
+    rows = [["username", "role", "created", "state"]]
+    rows += [[u["username"], str(u["role"]), _when(u["created_at"]), "disabled" if u["disabled"] else "active"] for u in users]
+    print(_table(rows) if users else "no users")
+    return 0
+
+
+def cmd_users_change(args: argparse.Namespace) -> int:
+    """disable, enable, role: one account change, audited as the API's are."""
+    from moderation.auth import Accounts  # per command
+
+    store = _store(Settings())
+    accounts = Accounts(store.engine)
+    try:
+        if args.users_command == "role":
+            accounts.set_role(args.name, args.role)
+            store.audit("cli", "user.role", args.name, {"role": args.role})
+            print(f"user {args.name!r} is now {args.role}")
+        else:
+            accounts.set_disabled(args.name, args.users_command == "disable")
+            store.audit("cli", f"user.{args.users_command}", args.name, None)
+            print(f"user {args.name!r} {args.users_command}d")
+    except ModerationError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -328,6 +422,12 @@ def build_parser() -> argparse.ArgumentParser:
         "read its own items, read banks, change banks",
     )
     kc.set_defaults(func=cmd_keys_create)
+    kl = ksub.add_parser("list", help="every key: id, name, prefix, scopes, created, last used, revoked")
+    kl.add_argument("--json", action="store_true")
+    kl.set_defaults(func=cmd_keys_list)
+    kr = ksub.add_parser("revoke", help="revoke a key by id, or by name when one live key has it")
+    kr.add_argument("key")
+    kr.set_defaults(func=cmd_keys_revoke)
 
     u = sub.add_parser("users", help="moderator accounts of the review UI")
     usub = u.add_subparsers(dest="users_command", required=True)
@@ -335,6 +435,17 @@ def build_parser() -> argparse.ArgumentParser:
     uc.add_argument("name")
     uc.add_argument("--role", choices=["moderator", "admin"], default="moderator")
     uc.set_defaults(func=cmd_users_create)
+    ul = usub.add_parser("list", help="every user: role, created, active or disabled")
+    ul.add_argument("--json", action="store_true")
+    ul.set_defaults(func=cmd_users_list)
+    for verb, what in (("disable", "disable a user and end their sessions"), ("enable", "enable a disabled user")):
+        ud = usub.add_parser(verb, help=what)
+        ud.add_argument("name")
+        ud.set_defaults(func=cmd_users_change)
+    ur = usub.add_parser("role", help="make a user a moderator or an admin")
+    ur.add_argument("name")
+    ur.add_argument("role", choices=["moderator", "admin"])
+    ur.set_defaults(func=cmd_users_change)
 
     e = sub.add_parser("eval", help="measure quality on labeled data")
     esub = e.add_subparsers(dest="eval_command", required=True)

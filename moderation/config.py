@@ -7,6 +7,7 @@ test can run several services with different databases side by side.
 from __future__ import annotations
 
 import ipaddress
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,10 +18,25 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POLICY = Path(__file__).resolve().parent / "policy.yaml"
 
 
+def default_data_dir() -> Path:
+    """Where the service and the CLI find the same database wherever they are run from:
+    a source checkout's own `var/` (what `make run` uses), else the user's data directory
+    ($XDG_DATA_HOME/moderation, ~/.local/share/moderation). Never the current directory:
+    `moderation keys create` run from elsewhere would make a key the service never sees.
+    MODERATION_DATA_DIR overrides it (the container image sets /data)."""
+    if (REPO_ROOT / "pyproject.toml").is_file():
+        return REPO_ROOT / "var"
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "moderation"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MODERATION_", extra="ignore")
 
-    data_dir: Path = Field(default=Path("var"), description="Where the SQLite database and runtime files live.")
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Where the SQLite database and runtime files live (default: `default_data_dir()`).",
+    )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default sqlite:///<data_dir>/moderation.db (WAL mode)."
     )

@@ -206,3 +206,55 @@ def test_train_text_from_db_trains_on_moderators_labels(tmp_path: Path) -> None:
     card = (tmp_path / "models" / "profanity-enfr.md").read_text()
     assert "moderators-labels.jsonl: 240 rows" in card and f"| all | {report['new']['precision']} |" in card
     assert run_cli(tmp_path, "train", "text").returncode == 2  # neither a file nor --from-db
+
+
+def test_keys_list_and_revoke_by_id_or_unique_name(tmp_path: Path) -> None:
+    first = run_cli(tmp_path, "keys", "create", "pipeline")
+    run_cli(tmp_path, "keys", "create", "twin")
+    run_cli(tmp_path, "keys", "create", "twin")
+    key = first.stdout.strip().splitlines()[-1]
+    listed = run_cli(tmp_path, "keys", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert [r["name"] for r in rows] == ["pipeline", "twin", "twin"] and key.startswith(rows[0]["prefix"])
+    assert key not in listed.stdout
+    assert "pipeline" in run_cli(tmp_path, "keys", "list").stdout.splitlines()[1]
+    assert run_cli(tmp_path, "keys", "revoke", "pipeline").returncode == 0
+    store = Store(make_engine(f"sqlite:///{tmp_path / 'var' / 'moderation.db'}"))
+    assert store.authenticate(key) is None
+    again = run_cli(tmp_path, "keys", "revoke", str(rows[0]["id"]))
+    assert again.returncode == 0 and "already revoked" in again.stdout
+    ambiguous = run_cli(tmp_path, "keys", "revoke", "twin")
+    assert ambiguous.returncode == 2 and "give the id" in ambiguous.stderr
+    assert run_cli(tmp_path, "keys", "revoke", "999").returncode == 2
+
+
+def test_users_list_disable_enable_and_change_role(tmp_path: Path) -> None:
+    run_cli(tmp_path, "users", "create", "carol", stdin="a long passphrase\n")
+    assert run_cli(tmp_path, "users", "role", "carol", "admin").returncode == 0
+    assert run_cli(tmp_path, "users", "disable", "carol").returncode == 0
+    [carol] = json.loads(run_cli(tmp_path, "users", "list", "--json").stdout)
+    assert carol["role"] == "admin" and carol["disabled"] is True
+    assert run_cli(tmp_path, "users", "enable", "carol").returncode == 0
+    table = run_cli(tmp_path, "users", "list").stdout
+    assert "carol" in table and "active" in table
+    missing = run_cli(tmp_path, "users", "disable", "nobody")
+    assert missing.returncode == 2 and "no user" in missing.stderr
+    assert run_cli(tmp_path, "users", "role", "carol", "owner").returncode == 2
+
+
+def test_every_database_command_says_which_database_on_stderr(tmp_path: Path) -> None:
+    out = run_cli(tmp_path, "keys", "create", "pipeline")
+    db = tmp_path / "var" / "moderation.db"
+    assert f"database: sqlite:///{db}" in out.stderr and str(db) not in out.stdout
+    assert f"database: sqlite:///{db}" in run_cli(tmp_path, "users", "list").stderr
+    hidden = run_cli(tmp_path, "keys", "list", MODERATION_DATABASE_URL="postgresql+psycopg://u:hunter2@127.0.0.1:1/x")
+    assert "hunter2" not in hidden.stderr + hidden.stdout and "***" in hidden.stderr
+
+
+def test_data_dir_is_the_checkout_s_var_wherever_the_command_runs(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODERATION_")}
+    code = "from moderation.config import Settings; print(Settings().data_dir)"
+    out = subprocess.run([sys.executable, "-c", code], env={**env, "PYTHONPATH": str(REPO)}, cwd=tmp_path,
+                         capture_output=True, text=True, check=True)
+    assert Path(out.stdout.strip()) == REPO / "var"

@@ -124,7 +124,7 @@ def test_policy_file_change_is_reloaded_and_an_invalid_one_is_refused(ray_sessio
             policy.write_text(stricter)
             wait_for(lambda: live.service.policy.version != v1, interval=0.2, what="policy reloaded")
             res = c.post("/v1/moderate", json={"items": [text_item("pv2", "06 12 34 56 78")]}).json()["results"][0]
-            assert res["policy_version"].startswith("2026.11.24+") and res["decision"] == "reject"
+            assert res["policy_version"].startswith("2026.12.06+") and res["decision"] == "reject"
             # The decision of the first item keeps the version that made it.
             assert c.get("/v1/items/pv1").json()["policy_version"] == v1
 
@@ -133,7 +133,7 @@ def test_policy_file_change_is_reloaded_and_an_invalid_one_is_refused(ray_sessio
             assert "maybe" in live.service.policy_error
             assert c.get("/readyz").json()["policy_error"]
             res = c.post("/v1/moderate", json={"items": [text_item("pv3", "06 12 34 56 78")]}).json()["results"][0]
-            assert res["policy_version"].startswith("2026.11.24+") and res["decision"] == "reject"
+            assert res["policy_version"].startswith("2026.12.06+") and res["decision"] == "reject"
     finally:
         live.stop()
 

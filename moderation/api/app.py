@@ -26,6 +26,7 @@ from moderation.api.middleware import (
     Utf8FormFields,
 )
 from moderation.api.routes import ROUTERS
+from moderation.api.routes.docs import mount_docs_assets
 from moderation.api.routes.ui import mount_static
 from moderation.api.schemas import SECURITY_SCHEMES, ItemIn, Problem, documented
 from moderation.config import Settings
@@ -72,6 +73,8 @@ def create_app(settings: Settings | None = None, *, watch_policy: bool = True) -
         version="1.0",
         summary="Text and photo moderation with explainable decisions and a human review queue.",
         lifespan=lifespan,
+        docs_url=None,  # served by routes/docs.py from local files, not a CDN
+        redoc_url=None,
     )
 
     @app.exception_handler(ModerationError)
@@ -118,6 +121,7 @@ def create_app(settings: Settings | None = None, *, watch_policy: bool = True) -
         app.include_router(router)
     _document_item_schema(app)
     mount_static(app)
+    mount_docs_assets(app)
     app.add_middleware(Utf8FormFields)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # bounds what the others read
     app.add_middleware(TrustedProxies, trusted=settings.trusted_proxies)  # who is asking

@@ -349,12 +349,23 @@ class BankEntryOut(BaseModel):
     note: str | None
     author_id: str | None
     item_id: str | None
+    created_at: datetime | None = None
+    created_by: str | None = Field(default=None, description="Who added it: an admin, a key, a moderator's decision")
 
 
 class BankListing(BaseModel):
     bank: str
     total: int
     entries: list[BankEntryOut]
+
+
+class BankCount(BaseModel):
+    bank: str
+    entries: int
+
+
+class BankNames(BaseModel):
+    banks: list[BankCount]
 
 
 class BankImported(BaseModel):
@@ -496,6 +507,17 @@ class DecisionReasonOut(BaseModel):
     labels: dict[str, str] = Field(description="The label in each language (en, fr).")
 
 
+class AppealTaskOut(BaseModel):
+    """The appeal an appeal task decides: the member's own words and the decision they contest."""
+
+    id: str
+    target_kind: str = Field(description="item | enforcement")
+    statement: str
+    category: str = Field(description="The contested decision's ground.")
+    decision_by: str = Field(description="Who made it: a moderator, or `policy` for the automation.")
+    created_at: datetime | None
+
+
 class TaskOut(BaseModel):
     """A leased review task as the UI shows it."""
 
@@ -516,7 +538,7 @@ class TaskOut(BaseModel):
     duplicates: list[NearDuplicate]
     reports: int = Field(default=0, description="Members' reports on the item.")
     report_case: bool = Field(default=False, description="The task is a members' report case: uphold or dismiss it.")
-    appeal: bool = Field(default=False, description="The task is a member's appeal: uphold or overturn it.")
+    appeal: AppealTaskOut | None = Field(default=None, description="The task is a member's appeal: uphold or overturn the decision.")
     originals: dict[str, OriginalOut] = Field(default={}, description="The stored photos the hash reasons name, by item id.")
     decision_reasons: list[DecisionReasonOut] = Field(default=[], description="The reasons a decision on this item may give.")
 
@@ -684,6 +706,24 @@ class StatsOut(BaseModel):
     decision_quality: list[DecisionQuality] = Field(default_factory=list, description="Automation rate, precision of automatic approvals and rejections and harm approved, over all items and per category")
 
 
+class SeriesPoint(BaseModel):
+    hour: datetime = Field(description="The hour's start (UTC); the last point is the current, partial hour.")
+    items: int = Field(description="Items received in the hour")
+    automated: int = Field(description="Of them, decided without a human")
+    automation_rate: float | None
+    human_decisions: int = Field(description="Moderators' decisions (QA included) not undone")
+    open_tasks: int = Field(description="Review tasks waiting at the hour's end (now for the current hour)")
+    oldest_open_seconds: float | None = Field(description="Age of the oldest of them then")
+
+
+class StatsSeriesOut(BaseModel):
+    """The queue hour by hour, from the stored items, decisions and tasks."""
+
+    generated_at: datetime
+    hours: int
+    points: list[SeriesPoint]
+
+
 class BacktestOut(BaseModel):
     """One `moderation backtest`: a candidate policy replayed over stored items or a labeled
     file; `summary` holds decisions by category, transitions, shadow rules and examples."""
@@ -777,6 +817,43 @@ class UserListing(BaseModel):
 class UserCreated(BaseModel):
     username: str
     role: str
+
+
+class RoleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["moderator", "admin"]
+
+
+ApiKeyScope = Literal["moderate", "items:read", "banks:read", "banks:write"]
+
+
+class ApiKeyOut(BaseModel):
+    """A key as admins see it: never the key itself nor its signing secret."""
+
+    id: int
+    name: str
+    prefix: str = Field(description="The key's first characters, to tell keys apart")
+    scopes: list[str]
+    webhook_url: str | None
+    created_at: datetime
+    last_used_at: datetime | None = Field(description="When a service process last checked it (to the minute); null: never")
+    revoked_at: datetime | None
+
+
+class ApiKeyListing(BaseModel):
+    keys: list[ApiKeyOut]
+
+
+class ApiKeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Identifier = Field(min_length=1, max_length=128)
+    scopes: list[ApiKeyScope] = Field(default=["moderate", "items:read"], min_length=1, max_length=4)
+    webhook_url: StorableText | None = Field(default=None, max_length=2000)
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="Send as 'Authorization: Bearer <key>'. Shown once, never again.")
+    webhook_secret: str = Field(description="Signs webhooks (X-Moderation-Signature). Shown once.")
 
 
 class PolicyReloaded(BaseModel):

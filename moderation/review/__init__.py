@@ -4,7 +4,8 @@
 - `duplicates`: near-duplicate photos waiting in the queue;
 - `decisions`: decide (one, bulk, with duplicates) and undo, one transaction each;
 - `qa`: QA sampling, second reviews, training labels;
-- `reports`: stats and the audit log.
+- `reports`: stats and the audit log;
+- `series`: the queue hour by hour, for the dashboard's charts.
 
 `Review` holds one of each over the same engine and policy.
 """
@@ -19,9 +20,10 @@ from moderation.policy import Policy
 from moderation.review.decisions import Decided, Decisions, Undone
 from moderation.review.qa import QA
 from moderation.review.reports import Reports
+from moderation.review.series import Series
 from moderation.review.tasks import Tasks
 
-__all__ = ["QA", "Decided", "Decisions", "Reports", "Review", "Tasks", "Undone"]
+__all__ = ["QA", "Decided", "Decisions", "Reports", "Review", "Series", "Tasks", "Undone"]
 
 
 class Review:
@@ -34,3 +36,4 @@ class Review:
         self.decisions = Decisions(engine, policy)
         self.qa = QA(engine, policy)
         self.reports = Reports(engine, policy)
+        self.series = Series(engine, policy)

@@ -187,7 +187,7 @@ class Decisions(QueuePart):
                     )
                 ).inserted_primary_key[0]
             )
-            detail: dict[str, Any] = {"task_id": task_id, "decision": decision, "note": note, "queue": task.queue}
+            detail: dict[str, Any] = {"task_id": task_id, "decision_id": decision_id, "decision": decision, "note": note, "queue": task.queue}
             if reason.get("reason_code"):
                 detail["reason_code"] = reason["reason_code"]
             if "ban" in reason:

@@ -72,13 +72,19 @@ class Reports(QueuePart):
             self._rates_cache = (time.monotonic(), out)
         return out
 
-    def audit_entries(self, *, limit: int = 100, offset: int = 0, actor: str | None = None, action: str | None = None) -> tuple[int, list[dict[str, Any]]]:
+    def audit_entries(
+        self, *, limit: int = 100, offset: int = 0, actor: str | None = None, action: str | None = None, target: str | None = None
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """Newest first. `action` matches a prefix (`review.` is every review action);
+        `actor` and `target` match exactly."""
         q = select(audit_log)
         n = select(func.count()).select_from(audit_log)
         if actor:
             q, n = q.where(audit_log.c.actor == actor), n.where(audit_log.c.actor == actor)
         if action:
-            q, n = q.where(audit_log.c.action.startswith(action)), n.where(audit_log.c.action.startswith(action))
+            q, n = q.where(audit_log.c.action.startswith(action, autoescape=True)), n.where(audit_log.c.action.startswith(action, autoescape=True))
+        if target:
+            q, n = q.where(audit_log.c.target == target), n.where(audit_log.c.target == target)
         with self._tx() as conn:
             total = int(conn.execute(n).scalar_one())
             rows = conn.execute(q.order_by(audit_log.c.id.desc()).limit(limit).offset(offset)).all()

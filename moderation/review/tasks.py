@@ -288,7 +288,11 @@ class Tasks(QueuePart):
                 .group_by(report_cases.c.item_pk)
             ).all())
             cases = set(conn.execute(select(report_cases.c.task_id).where(report_cases.c.task_id.in_(list(task_ids)))).scalars())
-            appealed = set(conn.execute(select(appeals.c.task_id).where(appeals.c.task_id.in_(list(task_ids)))).scalars())
+            # an appeal task shows the member's words and the decision they contest
+            appealed = {
+                a.task_id: {"id": a.id, "target_kind": a.target_kind, "statement": a.statement, "category": a.category, "decision_by": a.decision_by, "created_at": aware(a.created_at)}
+                for a in conn.execute(select(appeals).where(appeals.c.task_id.in_(list(task_ids)), appeals.c.status == "open"))
+            }
             originals = _originals(conn, rows)
             authors = {r.author_id for r in rows}
             recent: dict[str, list[Any]] = defaultdict(list)
@@ -344,7 +348,7 @@ class Tasks(QueuePart):
                     "duplicates": dups,
                     "reports": int(reports.get(r.item_pk, 0)),
                     "report_case": r.id in cases,
-                    "appeal": r.id in appealed,
+                    "appeal": appealed.get(r.id),
                     # the photos a hash reason names (the original of a near-copy): who, when
                     "originals": {k: dict(v) for k, v in originals.items() if any((x.get("detail") or {}).get("item_id") == k for x in r.reasons or [])},
                     "decision_reasons": [

@@ -49,6 +49,8 @@ from moderation.store.tables import (
 
 # Automatic decisions sampled for a blind second look (`moderation.review.qa`).
 QA_QUEUE = "qa"
+# How precisely an API key's last use is kept: one write per key per minute at most.
+KEY_USE_RESOLUTION = timedelta(minutes=1)
 # How long a claimed bank change waits before another claim may retry it.
 BANK_CHANGE_LEASE = timedelta(seconds=60)
 
@@ -194,14 +196,33 @@ class BankRepository(Repository):
         with self._tx() as conn:
             return _insert_bank_entries(conn, entries, utcnow())
 
-    def list_bank(self, bank: str, limit: int = 100, offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+    def list_bank(
+        self, bank: str, limit: int = 100, offset: int = 0, query: str | None = None
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """A page of a bank, oldest first. `query` keeps the entries whose note contains it
+        (case-insensitive), whose hash (SHA-256, pHash, PDQ) starts with it, or whose item
+        or author id is it: what an admin has at hand when looking for one entry."""
+        b = bank_entries.c
+        where = b.bank == bank
+        if query:
+            q = query.strip()
+            hexq = q.lower()
+            where = and_(
+                where,
+                or_(
+                    func.lower(b.note).contains(q.lower(), autoescape=True),
+                    b.sha256.startswith(hexq, autoescape=True),
+                    b.phash.startswith(hexq, autoescape=True),
+                    b.pdq.startswith(hexq, autoescape=True),
+                    b.item_id == q,
+                    b.author_id == q,
+                ),
+            )
         with self._tx() as conn:
-            total = conn.execute(
-                select(func.count()).select_from(bank_entries).where(bank_entries.c.bank == bank)
-            ).scalar_one()
+            total = conn.execute(select(func.count()).select_from(bank_entries).where(where)).scalar_one()
             rows = conn.execute(
                 select(bank_entries)
-                .where(bank_entries.c.bank == bank)
+                .where(where)
                 .order_by(bank_entries.c.id)
                 .limit(limit)
                 .offset(offset)
@@ -451,10 +472,15 @@ class Store(BankRepository, BacktestRepository):
         return key, secret
 
     def authenticate(self, key: str) -> ApiKey | None:
+        """The live key, its `last_used_at` brought up to date (a write at most once a minute
+        per key: the API caches a checked key for 30 s, so this runs once per 30 s at most)."""
+        now = utcnow()
         with self._tx() as conn:
             row = conn.execute(
                 select(api_keys).where(api_keys.c.key_hash == hash_secret(key), api_keys.c.revoked_at.is_(None))
             ).first()
+            if row is not None and (row.last_used_at is None or now - aware(row.last_used_at) > KEY_USE_RESOLUTION):
+                conn.execute(update(api_keys).where(api_keys.c.id == row.id).values(last_used_at=now))
         if row is None:
             return None
         return ApiKey(
@@ -464,6 +490,36 @@ class Store(BankRepository, BacktestRepository):
             webhook_secret=row.webhook_secret,
             scopes=frozenset(sc for sc in row.scopes.split(",") if sc),
         )
+
+    def list_api_keys(self) -> list[dict[str, Any]]:
+        """Every key, revoked ones included (an admin sees what was revoked and when); never
+        the key or its signing secret, which are shown once at creation."""
+        with self._tx() as conn:
+            rows = conn.execute(select(api_keys).order_by(api_keys.c.id)).all()
+        return [
+            {
+                "id": r.id,
+                "name": r.name,
+                "prefix": r.prefix,
+                "scopes": [sc for sc in r.scopes.split(",") if sc],
+                "webhook_url": r.webhook_url,
+                "created_at": aware(r.created_at),
+                "last_used_at": aware(r.last_used_at),
+                "revoked_at": aware(r.revoked_at),
+            }
+            for r in rows
+        ]
+
+    def revoke_api_key(self, key_id: int) -> bool:
+        """Revoke a key; False when it was revoked already (its first revocation time stays).
+        Other processes may accept it for up to their key cache's 30 s."""
+        with self._tx() as conn:
+            if conn.execute(select(api_keys.c.id).where(api_keys.c.id == key_id)).first() is None:
+                raise NotFound(f"no API key {key_id}")
+            res = conn.execute(
+                update(api_keys).where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None)).values(revoked_at=utcnow())
+            )
+        return bool(res.rowcount)
 
     def key_owns_item(self, key_id: int, item_id: str) -> bool:
         """Whether the item was submitted with this key: a key reads only its own items."""

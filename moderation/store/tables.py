@@ -49,6 +49,8 @@ api_keys = Table(
     Column("revoked_at", DateTime(timezone=True)),
     # comma-separated (repository.API_KEY_SCOPES); keys made before scopes existed keep what they could do
     Column("scopes", String(256), nullable=False, server_default="moderate,items:read"),
+    # written when a process checks the key (at most once a minute; processes cache keys 30 s)
+    Column("last_used_at", DateTime(timezone=True)),
 )
 
 blobs = Table(

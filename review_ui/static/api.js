@@ -6,7 +6,7 @@ export class ApiError extends Error {
   constructor(status, detail) { super(detail); this.status = status; }
 }
 
-async function call(method, path, body, keepalive = false) {
+export async function call(method, path, body, keepalive = false) {
   const headers = { "Accept": "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET" && csrf) headers["X-CSRF-Token"] = csrf;
@@ -16,6 +16,9 @@ async function call(method, path, body, keepalive = false) {
   if (!resp.ok) throw new ApiError(resp.status, data.detail || resp.statusText);
   return data;
 }
+
+/** The session's CSRF token, for a call that sends a form (admin-api.js uploads). */
+export const csrfToken = () => csrf;
 
 export async function session() {
   const s = await call("GET", "/v1/auth/session");

@@ -491,7 +491,7 @@ function start(user) {
   if (document.activeElement) document.activeElement.blur(); // the keys go to the queue, not the login form
   // an item page sent the moderator here to log in: go back to it (same-origin review paths only)
   const next = new URLSearchParams(window.location.search).get("next");
-  if (next && next.startsWith("/review/items/")) { window.location.assign(next); return; }
+  if (next && next.startsWith("/review/") && !next.startsWith("//")) { window.location.assign(next); return; }
   prefetch();
 }
 

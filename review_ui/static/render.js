@@ -140,6 +140,13 @@ export function detail(task, { revealed, boxes, cluster }) {
   } else {
     d.append(highlighted(task.item.text || "", task.reasons));
   }
+  if (task.appeal) {
+    const who = task.appeal.decision_by === "policy" ? t("card.appeal.automation") : task.appeal.decision_by;
+    d.append(el("section", { class: "appeal" },
+      el("h3", { text: t("card.appeal") }),
+      el("p", { class: "meta", text: t("card.appeal.contests", { who, ground: categoryName(task.appeal.category) }) }),
+      el("blockquote", { class: "text", text: task.appeal.statement })));
+  }
   if (task.item.first_decision) d.append(el("p", { class: "meta", text: t("card.automatic", { decision: t(`decision.${task.item.first_decision}`) }) }));
   d.append(el("h3", { text: t("card.reasons") }));
   d.append(reasonList(task.reasons, ctx, "card.no_reason"));

@@ -65,7 +65,7 @@ def _used_keys() -> set[str]:
                 r"""\bt\(\s*["']([\w.-]+)["']""", path.read_text(encoding="utf-8")
             )
         )
-    for path in REVIEW_UI.glob("*.html"):
+    for path in REVIEW_UI.rglob("*.html"):
         text = path.read_text(encoding="utf-8")
         keys |= set(re.findall(r'data-i18n="([\w.-]+)"', text))
         keys |= set(re.findall(r'data-title="([\w.-]+)"', text))

@@ -268,8 +268,8 @@ def test_appeal_task_says_it_is_an_appeal(store: Store) -> None:
         ),
     )
     [task] = q.tasks.claim(ALICE, limit=5)
-    assert (task["appeal"], task["report_case"], task["queue"]) == (
-        True,
+    assert (task["appeal"]["id"], task["report_case"], task["queue"]) == (
+        "a-1",
         False,
         "appeals",
     )

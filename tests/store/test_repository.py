@@ -267,3 +267,30 @@ def test_migration_drops_the_unused_review_cursors_table_and_can_put_it_back(dat
         assert "review_cursors" not in inspect(engine).get_table_names()
     finally:
         engine.dispose()
+
+
+def test_api_keys_are_listed_with_their_last_use_and_revoked_once(store: Store) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from moderation.store.tables import api_keys
+
+    key, _ = store.create_api_key("pipeline", scopes=["moderate"])
+    [listed] = [k for k in store.list_api_keys() if k["name"] == "pipeline"]
+    assert listed["last_used_at"] is None and listed["revoked_at"] is None and listed["scopes"] == ["moderate"]
+    found = store.authenticate(key)
+    [listed] = [k for k in store.list_api_keys() if k["id"] == found.id]
+    first = listed["last_used_at"]
+    assert first is not None
+    store.authenticate(key)  # within the minute: no write
+    assert next(k for k in store.list_api_keys() if k["id"] == found.id)["last_used_at"] == first
+    with store.engine.begin() as conn:
+        conn.execute(update(api_keys).where(api_keys.c.id == found.id).values(last_used_at=first - timedelta(minutes=5)))
+    store.authenticate(key)
+    assert next(k for k in store.list_api_keys() if k["id"] == found.id)["last_used_at"] > first - timedelta(minutes=5)
+    assert store.revoke_api_key(found.id) is True
+    assert store.revoke_api_key(found.id) is False  # the first revocation time stays
+    assert store.authenticate(key) is None
+    with pytest.raises(NotFound):
+        store.revoke_api_key(10**9)

@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 from moderation.api.routes import (
-           admin,
-           appeals,
-           auth,
-           authors,
-           banks,
-           moderate,
-           ops,
-           reports,
-           review,
-           ui,
+    admin,
+    appeals,
+    auth,
+    authors,
+    banks,
+    docs,
+    keys,
+    moderate,
+    ops,
+    reports,
+    review,
+    ui,
 )
 
-ROUTERS = (ops.router, moderate.router, reports.router, appeals.router, authors.router, banks.router, auth.router, review.router,
-           admin.router, ui.router)
+ROUTERS = (
+    ops.router,
+    docs.router,
+    moderate.router,
+    reports.router,
+    appeals.router,
+    authors.router,
+    banks.router,
+    auth.router,
+    review.router,
+    admin.router,
+    keys.router,
+    ui.router,
+)

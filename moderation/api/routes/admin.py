@@ -1,4 +1,5 @@
-"""Admins' routes: policy reload, users, the audit log, training labels, backtests."""
+"""Admins' routes: policy reload, users and their roles, the audit log, training labels,
+backtests (API keys: `routes/keys.py`)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from moderation.api.schemas import (
     BacktestListing,
     Identifier,
     PolicyReloaded,
+    RoleIn,
     UserCreated,
     UserIn,
     UserListing,
@@ -67,6 +69,17 @@ async def enable_user(username: Username, session: AdminDep, service: ServiceDep
     return Response(status_code=204)
 
 
+@router.post("/v1/admin/users/{username}/role", status_code=204, **documented(SESSION_CSRF, 400, 404, 422, 503))
+async def set_user_role(username: Username, body: RoleIn, session: AdminDep, service: ServiceDep) -> Response:
+    """Make a user a moderator or an admin; it applies to their next request. An admin
+    cannot change their own role: the last admin would otherwise lock everyone out."""
+    if username == session.user.username:
+        raise Forbidden("an admin cannot change their own role")
+    await run_in_threadpool(service.accounts.set_role, username, body.role)
+    await run_in_threadpool(service.store.audit, session.user.actor, "user.role", username, {"role": body.role})
+    return Response(status_code=204)
+
+
 @router.get("/v1/admin/audit", response_model=AuditListing, **documented(SESSION, 422, 503))
 async def audit(
     session: AdminDep,
@@ -74,9 +87,13 @@ async def audit(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
     actor: Annotated[Identifier | None, Query(max_length=128)] = None,
-    action: Annotated[Identifier | None, Query(max_length=64)] = None,
+    action: Annotated[Identifier | None, Query(max_length=64, description="An action or its prefix (`review.`)")] = None,
+    target: Annotated[Identifier | None, Query(max_length=256, description="An item id, a username, a task or key id")] = None,
 ) -> dict[str, Any]:
-    total, entries = await run_in_threadpool(lambda: service.review.reports.audit_entries(limit=limit, offset=offset, actor=actor, action=action))
+    """The audit log, newest first, paged and filtered by actor, action and target."""
+    total, entries = await run_in_threadpool(
+        lambda: service.review.reports.audit_entries(limit=limit, offset=offset, actor=actor, action=action, target=target)
+    )
     return {"total": total, "entries": entries}
 
 
@@ -86,9 +103,12 @@ async def audit_csv(
     service: ServiceDep,
     actor: Annotated[Identifier | None, Query(max_length=128)] = None,
     action: Annotated[Identifier | None, Query(max_length=64)] = None,
+    target: Annotated[Identifier | None, Query(max_length=256)] = None,
 ) -> Response:
     """The audit log as CSV. Cells that a spreadsheet would read as a formula are quoted with a leading '."""
-    _, entries = await run_in_threadpool(lambda: service.review.reports.audit_entries(limit=1_000_000, actor=actor, action=action))
+    _, entries = await run_in_threadpool(
+        lambda: service.review.reports.audit_entries(limit=1_000_000, actor=actor, action=action, target=target)
+    )
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["id", "at", "actor", "action", "target", "detail"])

@@ -23,6 +23,7 @@ from moderation.api.schemas import (
     BankEntryOut,
     BankImported,
     BankListing,
+    BankNames,
     Identifier,
     StorableText,
     documented,
@@ -61,6 +62,16 @@ async def add_bank_photo(
     return JSONResponse({k: entry.get(k) for k in BankEntryOut.model_fields}, status_code=201)
 
 
+@router.get("/v1/banks", response_model=BankNames, **documented(KEY_OR_ADMIN, 503))
+async def list_banks(service: ServiceDep, actor: BanksReaderDep) -> dict[str, Any]:
+    """The banks the policy defines, with their number of entries."""
+
+    def count() -> list[dict[str, Any]]:
+        return [{"bank": b, "entries": service.store.list_bank(b, 1)[0]} for b in sorted(service.policy.banks)]
+
+    return {"banks": await run_in_threadpool(count)}
+
+
 @router.get("/v1/banks/{bank}", response_model=BankListing, **documented(KEY_OR_ADMIN, 404, 422, 503))
 async def list_bank(
     bank: BankName,
@@ -68,9 +79,14 @@ async def list_bank(
     actor: BanksReaderDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
+    q: Annotated[
+        Identifier | None,
+        Query(max_length=200, description="Keep entries whose note contains it, whose hash starts with it, or whose item or author id it is"),
+    ] = None,
 ) -> dict[str, Any]:
+    """A page of the bank, oldest entry first."""
     _check_bank(bank, service)
-    total, entries = await run_in_threadpool(service.store.list_bank, bank, limit, offset)
+    total, entries = await run_in_threadpool(service.store.list_bank, bank, limit, offset, q)
     return {"bank": bank, "total": total, "entries": entries}
 
 

@@ -34,6 +34,7 @@ from moderation.api.schemas import (
     ReviewItemOut,
     SearchOut,
     StatsOut,
+    StatsSeriesOut,
     StorableText,
     UndoIn,
     UndoOut,
@@ -47,6 +48,7 @@ from moderation.errors import InvalidInput, NotFound
 from moderation.members.appeals import APPEAL_DECISIONS
 from moderation.members.reports import REPORT_DECISIONS
 from moderation.review import Decided
+from moderation.review.series import MAX_SERIES_HOURS
 from moderation.review.tasks import ClaimFilter
 from moderation.store.search import MAX_LIMIT, MAX_OFFSET, SearchQuery
 
@@ -167,6 +169,15 @@ async def stats(session: SessionDep, service: ServiceDep, hours: Annotated[int, 
         }
 
     return await run_in_threadpool(run)
+
+
+@router.get("/v1/review/stats/series", response_model=StatsSeriesOut, **documented(SESSION, 422, 503))
+async def stats_series(
+    session: SessionDep, service: ServiceDep, hours: Annotated[int, Query(ge=1, le=MAX_SERIES_HOURS)] = 48
+) -> dict[str, Any]:
+    """The queue hour by hour (items, automation, decisions, depth and oldest task): the
+    dashboard's charts."""
+    return await run_in_threadpool(lambda: service.review.series.hourly(hours=hours))
 
 
 @router.get("/v1/review/search", response_model=SearchOut, **documented(SESSION, 422, 503))
