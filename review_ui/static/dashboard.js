@@ -6,6 +6,7 @@
 import * as admin from "./admin-api.js";
 import { fmtNumber, fmtPercent, locale, t } from "./i18n.js";
 import { failure, frame, table } from "./nav.js";
+import { categoryName } from "./reasons.js";
 import { el } from "./render.js";
 
 const $ = (id) => document.getElementById(id);
@@ -153,6 +154,20 @@ function appeals(s) {
   box.replaceChildren(table(headers.map((k) => t(k)), rows, "appeal-table"));
 }
 
+/** Automation and how right it was, over all items and per category: the truth is a
+ * moderator's decision, else a QA check, so a rate over no checked item reads "n/a". */
+function quality(s) {
+  const box = $("quality");
+  const rows = (s.decision_quality || []).filter((q) => q.items > 0).map((q) => {
+    const rate = (r) => (r.of ? `${pct(r.value)} (${fmtNumber(r.count)}/${fmtNumber(r.of)})` : t("dash.none"));
+    return [q.category === "all" ? t("dash.all_items") : categoryName(q.category), fmtNumber(q.items), pct(q.automation_rate),
+      rate(q.approve_precision), rate(q.reject_precision), rate(q.harm_approved)];
+  });
+  if (!rows.length) { box.replaceChildren(el("p", { class: "empty-state", text: t("dash.no_item") })); return; }
+  const headers = ["dash.category", "dash.items_col", "dash.automated_col", "dash.approve_precision", "dash.reject_precision", "dash.harm_approved"];
+  box.replaceChildren(table(headers.map((k) => t(k)), rows, "quality-table"));
+}
+
 function charts(series) {
   const hours = series.points.map((p) => p.hour);
   const col = (k) => series.points.map((p) => p[k]);
@@ -173,6 +188,7 @@ async function load() {
     queues(s);
     moderators(s);
     appeals(s);
+    quality(s);
     charts(series);
     $("dash-updated").textContent = t("dash.updated", { when: new Date(s.generated_at).toLocaleTimeString(locale) });
   } catch (err) {

@@ -206,6 +206,11 @@ def test_dashboard_draws_charts_figures_and_moderators_from_stored_data(
     appeals = page.text_content("#appeals")
     assert "user:mod" in appeals and "contact_info" in appeals
     assert "contact-info" in page.text_content("#queues")
+    # automation and how right it was, over all items first, then per category
+    first = page.locator("#quality table tbody tr").first.locator("td")
+    assert [first.nth(k).text_content() for k in range(2)] == ["all items", "21"]
+    assert first.nth(2).text_content().replace("\u202f", "").replace(" ", "") == "61.9%"
+    assert page.locator("#quality table tbody tr").count() >= 2
     page.select_option("#dash-hours", "24")
     settle(page)
     assert page.locator("#charts figure").count() == 5 and page.errors == []
