@@ -102,7 +102,9 @@ def test_two_processes_share_banks_campaigns_qa_and_idempotency(two_processes: t
     # A ban through A holds through B at once: the exact photo and a re-encoded copy.
     banned = make_jpeg(seed=777)
     assert ca.post("/v1/banks/banned/photos", files={"image": ("b.jpg", banned, "image/jpeg")}).status_code == 201
-    res = cb.post("/v1/moderate", json={"items": [photo_item("p-banned", banned), photo_item("p-copy", make_jpeg(seed=777, quality=70))]})
+    # (posted by their own author: its strikes restrict it, and the texts below are another's)
+    res = cb.post("/v1/moderate", json={"items": [photo_item("p-banned", banned, author="banned-poster"),
+                                                  photo_item("p-copy", make_jpeg(seed=777, quality=70), author="banned-poster")]})
     assert [r["decision"] for r in res.json()["results"]] == ["reject", "reject"]
     # A photo approved through A is `seen`: another author's copy through B is a duplicate.
     original = make_jpeg(seed=778)
@@ -276,7 +278,8 @@ def test_losing_the_node_that_holds_the_actors_heals_without_restart_and_loses_n
             statuses: list[int] = []
 
             def send(n: int) -> None:
-                items = [text_item(f"n{n}-t{k}", "merci pour le trajet") for k in range(5)] + [photo_item(f"n{n}-p", banned)]
+                # the banned photo's poster collects strikes (and a restriction): not the texts' author
+                items = [text_item(f"n{n}-t{k}", "merci pour le trajet") for k in range(5)] + [photo_item(f"n{n}-p", banned, author="banned-poster")]
                 resp = c.post("/v1/moderate", json={"items": items})
                 statuses.append(resp.status_code)
                 assert resp.status_code in (200, 503), resp.text
