@@ -58,7 +58,7 @@ function render(a) {
       e.undone_at ? "" : undoButton(e)]),
     "author.no_enforcement");
   section("author-items", ["author.item", "author.type", "author.context", "author.first", "author.human", "author.final", "author.when"],
-    a.items.map((i) => [itemLink(i.id), i.type, i.context, decision(i.first_decision), i.human_decision ? decision(i.human_decision) : "", decision(i.final_decision), fmtDate(i.created_at)]),
+    a.items.map((i) => [itemLink(i.id), t(`card.type.${i.type}`), i.context, decision(i.first_decision), i.human_decision ? decision(i.human_decision) : "", decision(i.final_decision), fmtDate(i.created_at)]),
     "author.no_item");
   section("author-strikes", ["author.when", "author.ground", "author.weight", "author.item", "author.expires", "author.state_col"],
     a.strikes.map((s) => [fmtDate(s.created_at), ground(s.category), String(s.weight), itemLink(s.item_id), fmtDate(s.expires_at),
