@@ -49,6 +49,12 @@ def parse_rule_spec(raw: dict[str, Any], where: str) -> RuleSpec:
     examples = raw.get("examples") or {}
     if not isinstance(examples, dict) or set(examples) - {"match", "no_match"}:
         raise PolicyError(f"{where}: rule {rid}: examples must be a mapping with match and no_match lists")
+    # YAML 1.1 reads a bare `on:` key as the boolean true: it is the `on` parameter of a
+    # regex rule, written as people write it. Any other key that is not a string is an error.
+    raw = {("on" if k is True else k): v for k, v in raw.items()}
+    odd = [k for k in raw if not isinstance(k, str)]
+    if odd:
+        raise PolicyError(f"{where}: rule {rid}: field names must be words, not {odd!r}")
     params = {k: v for k, v in raw.items() if k not in _SPEC_KEYS and not k.startswith("__")}
     return RuleSpec(
         id=rid,
