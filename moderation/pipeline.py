@@ -113,6 +113,10 @@ class TextAnalyzer:
         rules: list[Rule] = compile_rules(policy.rules)
         self.policy = policy
         self.rules = rules
+        classifier = self.text_signals.get("classifier")
+        if classifier is not None:
+            # the classifier states a reason from the lowest profanity threshold the policy sets
+            classifier.reconfigure({"min_score": min(1.0, policy.lowest_threshold("profanity"))})
 
     def analyze(self, items: Sequence[Item]) -> list[Signals]:
         t0 = time.perf_counter()

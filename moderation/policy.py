@@ -537,6 +537,15 @@ class Policy:
         except KeyError:
             raise PolicyError(f"unknown context {name!r}; the policy defines {sorted(self.contexts)}") from None
 
+    def lowest_threshold(self, category: str, default: float = 0.5) -> float:
+        """The lowest score at which any context acts on `category` (its review or reject
+        threshold, policy-wide or a context's own); `default` when only fixed actions or
+        none are set. A model states a reason from there, so that every threshold the
+        file sets is one the model's reasons can reach."""
+        actions = [self.categories.get(category)] + [c.categories.get(category) for c in self.contexts.values()]
+        found = [t for a in actions if a is not None and a.fixed is None for t in (a.review, a.reject) if t is not None]
+        return min(found, default=default)
+
     def action_for(self, context: str, reason: Reason) -> str:
         return self._action(context, reason.category, reason.score, reason.detail)
 
