@@ -318,3 +318,67 @@ def test_decision_reasons_are_offered_per_category_each_code_once() -> None:
 def test_bad_decision_reasons_are_refused_when_the_policy_loads(section: str, message: str) -> None:
     with pytest.raises(PolicyError, match=message):
         policy(review=section)
+
+
+def test_lowest_threshold_is_the_lowest_score_any_context_acts_at() -> None:
+    assert load_policy(DEFAULT_POLICY).lowest_threshold("profanity") == 0.5
+    rating = "  rating:\n    type: text\n    checks: [language, rules, classifier, spam]\n    categories:\n"
+    assert rating in BASE
+    lower = parse_policy(BASE.replace(rating, rating + "      profanity: {review: 0.3, reject: 0.9}\n"), "policy.yaml")
+    assert lower.lowest_threshold("profanity") == 0.3
+    # a fixed action has no threshold: the default stands
+    assert lower.lowest_threshold("contact_info", default=0.7) == 0.7
+
+
+def test_the_classifier_states_reasons_from_the_lowest_threshold_of_the_policy() -> None:
+    from moderation.pipeline import TextAnalyzer, text_signals_for
+
+    signals = text_signals_for(load_policy(DEFAULT_POLICY))
+    candidates = ["this is rubbish", "shut up please", "you are so annoying today", "go away", "stop it"]
+    scores = signals["classifier"].predict(candidates)
+    text, score = next((t, float(s)) for t, s in zip(candidates, scores) if 0.1 < s < 0.45)
+    items = [Item(id="i", type=ItemType.TEXT, context="message", author_id="a", text=text)]
+    default = load_policy(DEFAULT_POLICY)
+    [sig] = TextAnalyzer(default, text_signals=signals).analyze(items)
+    assert default.decide(items[0], sig).decision is Decision.APPROVE  # under 0.5: no reason, approved
+    threshold = round(score - 0.05, 3)
+    stricter = parse_policy(BASE.replace("  profanity: {review: 0.5, reject: 1}", f"  profanity: {{review: {threshold}, reject: 1}}"))
+    analyzer = TextAnalyzer(stricter, text_signals=signals)
+    assert signals["classifier"].min_score == threshold
+    [sig] = analyzer.analyze(items)
+    assert [r.category for r in sig.reasons if r.source is Source.MODEL] == ["profanity"]
+    assert stricter.decide(items[0], sig).decision is Decision.REVIEW
+    analyzer.reconfigure(default)  # a reload back to 0.5 raises the floor again
+    assert signals["classifier"].min_score == 0.5
+
+
+PREMIUM_SPAM = [
+    "FREE msg: Txt STAR to 86688 to enter our weekly draw",
+    "You have won a £900 prize! To claim call our team today",
+    "Votre sonnerie est prête, 1,50 €/SMS, envoyez STOP au 36111",
+]
+HONEST = [
+    "I'll text you when I get to 5 Rue Lepic, flat 20410",
+    "Trajet domicile-travail tous les jours, 40 € par semaine",
+    "Départ 18h30 du parking P2, 15 € par passager",
+    "Sent the 12 € to you on the app, see you at 7:40",
+]
+
+
+@pytest.mark.parametrize(("text", "spam"), [(t, True) for t in PREMIUM_SPAM] + [(t, False) for t in HONEST])
+def test_premium_sms_spam_goes_to_review_and_trip_numbers_do_not(text: str, spam: bool) -> None:
+    from moderation.pipeline import TextAnalyzer
+
+    policy = load_policy(DEFAULT_POLICY)
+    sample = Item(id="i", type=ItemType.TEXT, context="message", author_id="a", text=text)
+    [sig] = TextAnalyzer(policy).analyze([sample])
+    assert any(r.detector == "spam.premium_sms" for r in sig.reasons) is spam
+    assert (policy.decide(sample, sig).decision is Decision.REVIEW) is spam
+
+
+def test_a_bare_yaml_on_key_is_the_regex_rules_on_parameter_and_other_odd_keys_are_refused() -> None:
+    # YAML 1.1 reads `on:` as the boolean true; the shipped premium-spam rule is written so
+    assert "    on: original\n" in BASE
+    odd = BASE.replace("    on: original\n", "    on: original\n    2: two\n", 1)
+    with pytest.raises(PolicyError, match="field names must be words"):
+        parse_policy(odd, "policy.yaml")
