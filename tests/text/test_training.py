@@ -18,6 +18,7 @@ from moderation.text.classifier import ToxicityClassifier, prepare_text
 from moderation.text.training import (
     build_pipeline,
     close_vocabulary,
+    export_average,
     export_onnx,
     fit_pipeline,
     next_version,
@@ -175,3 +176,31 @@ def test_holdout_split_is_seeded_and_stratified() -> None:
 @pytest.mark.parametrize(("current", "following"), [(None, "1.0.0"), ("1.0.0", "1.1.0"), ("2.4.1", "2.5.0"), ("x", "1.0.0")])
 def test_next_version(current: str | None, following: str) -> None:
     assert next_version(current) == following
+
+
+def test_an_averaged_model_scores_the_mean_of_its_members() -> None:
+    texts, y = _capped_data()
+    first = fit_pipeline(build_pipeline(), texts, y)
+    # a member of another corpus: English only, capped, so the n-gram tables differ
+    english = [r for r in _rows(60, seed=9) if r["lang"] == "en"]
+    second = fit_pipeline(build_pipeline(**TIGHT_CAPS), [prepare_text(r["text"]) for r in english],
+                          np.array([r["label"] == "profanity_insult" for r in english], dtype=np.int64))
+    probe = ["You are a CLOWN!", "Rendez-vous à 7 heures", "", "ta gueule l'abruti", "thanks for the ride number 4",
+             "moron moron moron"]
+    a = first.predict_proba([prepare_text(t) for t in probe])[:, 1]
+    b = second.predict_proba([prepare_text(t) for t in probe])[:, 1]
+    assert not np.allclose(a, b, atol=0.05)  # two different models, or the mean proves nothing
+    assert onnx_scores(export_average([first, second]), probe) == pytest.approx((a + b) / 2, abs=1e-4)
+    assert onnx_scores(export_average([first]), probe) == pytest.approx(a, abs=1e-4)
+
+
+def test_training_with_another_corpus_writes_one_averaged_model(tmp_path: Path) -> None:
+    data = _write(tmp_path / "labeled.jsonl", _rows(80, seed=1))
+    extra = _write(tmp_path / "extra.jsonl", _rows(40, seed=11))
+    report = train_text_model(data, tmp_path / "models", None, name="profanity-test", also=[extra])
+    meta = json.loads(report.written[1].read_text())
+    assert meta["members"] == 2 and "extra.jsonl" in meta["training_data"]
+    assert "2 such models in one graph" in report.written[2].read_text()
+    clf = ToxicityClassifier("profanity-test", models_dir=tmp_path / "models")
+    p = clf.predict(["t'es un connard", "merci pour le trajet 12"])
+    assert p[0] > 0.5 > p[1]
