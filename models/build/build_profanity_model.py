@@ -76,8 +76,10 @@ CHANGES = {
         "0.791; ok rows flagged by the model 13.5 % -> 11.5 % (SMS 2.3 % -> 1.9 %, MHC 48.4 % -> 39.6 %, "
         "HateCheck 38.1 % -> 34.6 %). Service, `moderation eval text --half B`, 95 % acceptable mix, with the "
         "policy of the same commit: 82.5 % of texts automated at 98.6 % -> 84.4 % at 98.6 %. Speed "
-        "(benchmarks/bench_text.py, same machine and session): classifier 46,400 -> 39,100 texts/s, whole text "
-        "path 24.0x -> 21.3x the naive way. Members averaged naively (two graphs) were as good but 40 % slower."
+        "(benchmarks/bench_text.py, 1.1.0 and 1.2.0 in turns, two runs each): classifier 46,500 / 44,800 -> "
+        "44,300 / 43,100 texts/s, whole text path 6,400 / 6,400 -> 6,700 / 6,500 texts/s (20.5x / 20.4x -> "
+        "21.0x / 20.9x the naive way). Members in two graphs averaged (tried first) scored the same but took "
+        "40 % longer."
     ),
 }
 
