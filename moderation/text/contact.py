@@ -512,7 +512,7 @@ _WEAK_TLDS = frozenset(["be", "ch", "lu", "es", "pt", "it", "de", "nl", "pl", "m
 
 # The words that stand for "@": bracketed ("(chez)") or spaced ("jean arobase gmail").
 _AT_BRACKETED = ("at", "arobase", "arroba", "chez")
-_AT_SPACED = ("at", "arobase", "arobas", "arroba", "a commercial", "chiocciola", "at sign")
+_AT_SPACED = ("at", "arobase", "arobas", "arroba", "a commercial", "chiocciola", "at sign", "chez")
 _AT = (
     r"(?:\s{0,3}@\s{0,3}"
     rf"|\s{{0,3}}[(\[{{<]\s{{0,2}}(?:@|{'|'.join(_AT_BRACKETED)})\s{{0,2}}[)\]}}>]\s{{0,3}}"
@@ -854,6 +854,11 @@ class ContactDetector:
             # after an address-like name; "x@y" with neither needs an address-like name
             if not tld and not (known and (handle_like or symbolic)):
                 pos = m.start("domain")  # the domain may start the next address
+                continue
+            # "chez" is also where one shops or works ("commande chez amazon point fr"): as
+            # "@" it needs a mail provider after it and a name before it
+            if at_text.strip() == "chez" and (not known or local in _NOT_LOCAL):
+                pos = m.start("domain")
                 continue
             pos = m.end()
             value = f"{_clean_email_part(local)}@{domain}{_clean_email_part(tld)}"

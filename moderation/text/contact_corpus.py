@@ -466,6 +466,7 @@ EMAIL_STYLES: dict[str, Callable[[str, str, str, str], tuple[str, str]]] = {
     "letters_spaced": lambda f, loc, p, t: (_spaced(f"{loc}@{p}.{t}"), "any"),
     "no_tld": lambda f, loc, p, t: (f"{loc}@{p}", "any"),
     "words_dot_en": lambda f, loc, p, t: (f"{loc.replace('.', ' dot ')} at {p} dot {t}", "en"),
+    "chez_point": lambda f, loc, p, t: (f"{loc.replace('.', ' point ')} chez {p} point {t}", "fr"),
 }
 _EMAIL_TEMPLATES = {
     "fr": ("{e}", "écris-moi : {e}", "mon mail c'est {e}", "envoie les détails à {e} stp", "contacte-moi par mail {e}"),

@@ -114,6 +114,9 @@ def test_find_contacts_finds_disguised_phone(text: str, typed: str | None, e164:
         # no symbol at all: name, provider, TLD
         ("mon adresse lea rousseau outlook fr", "lea rousseau outlook fr", "lea.rousseau@outlook.fr"),
         ("lea.rousseau chez gmail", "lea.rousseau chez gmail", "lea.rousseau@gmail"),
+        # "chez" spoken for "@", with the TLD spoken too, and dots spoken in the name
+        ("lea.rousseau chez gmail point com", None, "lea.rousseau@gmail.com"),
+        ("mon mail lea point rousseau chez orange point fr", None, "lea.rousseau@orange.fr"),
         ("lea.rousseau a commercial gmail point com", None, "lea.rousseau@gmail.com"),
         # a plain name before "chez sfr" counts once a word speaks of mail
         ("mon mail c'est tompetit chez sfr", "tompetit chez sfr", "tompetit@sfr"),
@@ -194,6 +197,8 @@ def test_find_contacts_finds_url(text: str, typed: str) -> None:
         "member since 2008, 254 trips, leaving 10:10pm",  # numbers in a row
         "bus 8,22,65,61,66,382",  # a list of numbers
         "1 2 3 4 5 6 7 8 9 10",  # counting
+        "commande passée chez amazon point fr",  # "chez" a shop, not a mail provider
+        "je suis chez orange point fr",  # a customer, no name before "chez"
         "score 4/5 ★★★★☆, 10/10",  # ratings
         "je suis sur whatsapp mais écris ici",  # where one is, not an invitation
         "plaque TG 695YC, vol FB 793",  # platform abbreviations in codes
