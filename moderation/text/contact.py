@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import phonenumbers
@@ -674,11 +674,17 @@ class ContactDetector:
             if digits != prefix + nsn and digits != re.sub(r"\D", "", phonenumbers.format_number(num, PhoneNumberFormat.NATIONAL)):
                 continue
             readings.append(self._reading(num, region))
-        if not readings and len(digits) >= 11 and any(digits.startswith(cc) for cc in self._country_codes):
-            # a country code written without + or 00 ("44 7732 584351")
-            num = _parse_valid_number("+" + digits)
-            return () if num is None else (self._reading(num),)
         readings.sort(key=lambda r: r.rank)  # stable: the regions' order among equals
+        if len(digits) >= 11 and any(digits.startswith(cc) for cc in self._country_codes):
+            # a country code written without + or 00 ("44 7732 584351", "33 6 12 34 56 78"):
+            # first, grouped as the author grouped it, the country code its own group; a
+            # national reading of the same digits ("336 1234 5678" in Italy) stays an
+            # alternative
+            num = _parse_valid_number("+" + digits)
+            if num is not None:
+                coded = self._reading(num)
+                cc = len(str(num.country_code))
+                readings.insert(0, replace(coded, groups=(cc, *coded.groups)))
         return tuple(readings)
 
     def _phones(self, view: Normalized) -> Iterable[ContactMatch]:
@@ -790,7 +796,8 @@ class ContactDetector:
         i = 0
         while i < n and budget[0] > 0:
             hit = None
-            intl = chain[i].plus or chain[i].digits.startswith("00")
+            # "00" typed or spelled ("zero zero trente-trois ...": two units)
+            intl = chain[i].plus or "".join(u.digits for u in chain[i : i + 2]).startswith("00")
             low = _MIN_INTL if intl else _MIN_CUED
             last = i
             while last + 1 < n and sums[last + 2] - sums[i] <= _MAX_DIGITS + 2:

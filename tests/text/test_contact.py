@@ -74,6 +74,9 @@ def _only(text: str, kind: str) -> tuple[str, str]:
         ("appelle le 0 884 Ol 23 45", "0 884 Ol 23 45", "+33884012345"),  # letters as groups
         # pairs across a plain space: "soixante huit" may be 68 or 60 then 8
         ("vingt et un vingt-trois quarante-cinq soixante huit", None, None),  # PT and PL alike
+        # a country code without + or 00, in its own group; "00" spelled as two words
+        ("whatsapp 33 6 12 34 56 78", "33 6 12 34 56 78", "+33612345678"),
+        ("zero zero trente-trois six douze trente-quatre cinquante-six soixante-dix-huit", None, "+33612345678"),
         # counting, unless a phone is announced
         ("mon numéro : 1 2 3 4 5 6 7 8 9", "1 2 3 4 5 6 7 8 9", "+48123456789"),
         # any separator joins groups: "23.45" inside a number is no time, "27/10" no rating
