@@ -652,8 +652,9 @@ class RuleRate(BaseModel):
 
 
 class AppealRate(BaseModel):
-    key: str = Field(description="A ground category, a rule id, or a moderator (`policy` for the automation).")
-    rejections: int
+    key: str = Field(description="A ground category, a rule id, a moderator (`policy` for the automation), or an "
+                                 "account action and who took it (`ban:moderator`, `restrict:automatic`).")
+    rejections: int = Field(description="Rejections made in the window; account actions taken, in `by_account_action`.")
     appeals: int
     decided: int = Field(description="Appeals upheld or overturned.")
     overturned: int
@@ -667,6 +668,7 @@ class AppealRates(BaseModel):
     by_category: list[AppealRate]
     by_rule: list[AppealRate]
     by_moderator: list[AppealRate]
+    by_account_action: list[AppealRate] = Field(default_factory=list, description="Warnings, restrictions, suspensions and bans.")
 
 
 class Rate(BaseModel):

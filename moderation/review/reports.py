@@ -17,6 +17,7 @@ from moderation.store.tables import (
     appeals,
     audit_log,
     decisions,
+    enforcements,
     items,
     review_tasks,
     webhook_outbox,
@@ -174,7 +175,9 @@ class Reports(QueuePart):
         """The members' measure of decision quality: of the rejections made since `since`
         (automatic ones under `policy`, a moderator's under their name), the share appealed,
         and of the appeals decided, the share overturned; per ground category, per rule
-        that fired, per moderator."""
+        that fired, per moderator. Account actions (warn, restrict, suspend, ban) are
+        appealed too: `by_account_action` counts them per action, automatic ones (a strike
+        threshold) and a moderator's apart, their "rejections" being the actions taken."""
         d = decisions.c
         with self._tx() as conn:
             rows = conn.execute(
@@ -187,9 +190,30 @@ class Reports(QueuePart):
                 select(appeals.c.decision_id, appeals.c.status).join(decisions, decisions.c.id == appeals.c.decision_id)
                 .where(d.created_at >= since)
             ).all())
+            e = enforcements.c
+            actions = conn.execute(
+                select(e.id, e.action, e.source)
+                .where(e.action.in_(("warn", "restrict", "suspend", "ban")), e.created_at >= since)
+            ).all()
+            action_outcome = dict(conn.execute(
+                select(appeals.c.enforcement_id, appeals.c.status).join(enforcements, e.id == appeals.c.enforcement_id)
+                .where(appeals.c.target_kind == "enforcement", e.created_at >= since)
+            ).all())
         groups: dict[str, dict[str, list[int]]] = {"by_category": defaultdict(lambda: [0, 0, 0, 0]),
                                                    "by_rule": defaultdict(lambda: [0, 0, 0, 0]),
-                                                   "by_moderator": defaultdict(lambda: [0, 0, 0, 0])}
+                                                   "by_moderator": defaultdict(lambda: [0, 0, 0, 0]),
+                                                   "by_account_action": defaultdict(lambda: [0, 0, 0, 0])}
+
+        def count(counts: list[int], status: str | None) -> None:
+            # rejections (or actions), appeals, decided, overturned
+            counts[0] += 1
+            counts[1] += status is not None
+            counts[2] += status in ("upheld", "overturned")
+            counts[3] += status == "overturned"
+
+        for a in actions:
+            who = "automatic" if a.source == "threshold" else "moderator"
+            count(groups["by_account_action"][f"{a.action}:{who}"], action_outcome.get(a.id))
         for r in rows:
             status = outcome.get(r.id)
             keys = {"by_category": [self.policy.ground({"context": r.context, "reasons": r.reasons})],
@@ -197,11 +221,7 @@ class Reports(QueuePart):
                     "by_moderator": [r.actor or "policy"]}
             for group, names in keys.items():
                 for name in names:
-                    counts = groups[group][name]  # rejections, appeals, decided, overturned
-                    counts[0] += 1
-                    counts[1] += status is not None
-                    counts[2] += status in ("upheld", "overturned")
-                    counts[3] += status == "overturned"
+                    count(groups[group][name], status)
         return {
             group: [
                 {"key": name, "rejections": n, "appeals": a, "decided": k, "overturned": o,

@@ -138,15 +138,22 @@ function moderators(s) {
   box.replaceChildren(table(["dash.moderator", "dash.decided", "dash.busiest_hour", "dash.exposure"].map((k) => t(k)), rows, "moderator-table"));
 }
 
-/** Appeals per ground category and per moderator (`policy`: automatic decisions): the
- * members' measure of how right the decisions were. */
+/** "ban:moderator" in the moderator's words: "ban, by a moderator". */
+function actionKey(key) {
+  const [action, who] = String(key).split(":");
+  return t("dash.account_action_key", { action: t(`dash.action.${action}`), who: t(`dash.who.${who}`) });
+}
+
+/** Appeals per ground category, per moderator (`policy`: automatic decisions) and per
+ * account action: the members' measure of how right the decisions were. */
 function appeals(s) {
   const box = $("appeals");
   const groups = s.appeals || {};
   const rows = [];
-  for (const [group, label] of [["by_category", "dash.by_category"], ["by_moderator", "dash.by_moderator"]]) {
+  for (const [group, label] of [["by_category", "dash.by_category"], ["by_moderator", "dash.by_moderator"], ["by_account_action", "dash.by_account_action"]]) {
     for (const r of groups[group] || []) {
-      rows.push([t(label), r.key, fmtNumber(r.rejections), fmtNumber(r.appeals), pct(r.appeal_rate), fmtNumber(r.decided), fmtNumber(r.overturned), pct(r.overturn_rate)]);
+      const key = group === "by_account_action" ? actionKey(r.key) : group === "by_category" ? categoryName(r.key) : r.key;
+      rows.push([t(label), key, fmtNumber(r.rejections), fmtNumber(r.appeals), pct(r.appeal_rate), fmtNumber(r.decided), fmtNumber(r.overturned), pct(r.overturn_rate)]);
     }
   }
   if (!rows.length) { box.replaceChildren(el("p", { class: "empty-state", text: t("dash.no_rejection") })); return; }

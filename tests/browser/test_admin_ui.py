@@ -62,6 +62,7 @@ def live(
             review_item(f"auto-{k}", decision="approve", queue=None, reasons=[])
             for k in range(12)
         ]
+        + [review_item("warned-item", text="bonjour", author="author-w", decision="approve", queue=None, reasons=[])]
         + [
             review_item(
                 "xss-author-item",
@@ -75,6 +76,8 @@ def live(
     )
     for task in svc.service.review.tasks.claim(mod, limit=3):
         svc.service.review.decisions.decide(mod, task["task_id"], "reject")
+    # an account action: the dashboard's appeals count it apart from the rejections
+    svc.service.moderation.enforcement.act(mod, "author-w", "warn", note="rude at the pick-up")
     store.create_api_key("old-pipeline")
     try:
         yield svc
@@ -196,20 +199,21 @@ def test_dashboard_draws_charts_figures_and_moderators_from_stored_data(
     assert page.locator("#charts svg path.line").count() == 3
     figures = page.text_content("#figures")
     assert (
-        "21" in figures and "items received" in figures
-    )  # 8 for review, 13 decided automatically
-    assert "61.9%" in figures.replace("\u202f", "").replace(
+        "22" in figures and "items received" in figures
+    )  # 8 for review, 14 decided automatically
+    assert "63.6%" in figures.replace("\u202f", "").replace(
         " ", ""
-    )  # 13 of 21 automated
+    )  # 14 of 22 automated
     assert "user:mod" in page.text_content("#moderators")
     # the 3 rejections by user:mod, none appealed yet
     appeals = page.text_content("#appeals")
-    assert "user:mod" in appeals and "contact_info" in appeals
+    assert "user:mod" in appeals and "contact_info" not in appeals  # the ground in words
+    assert "warning, by a moderator" in appeals  # the account action, in words
     assert "contact-info" in page.text_content("#queues")
     # automation and how right it was, over all items first, then per category
     first = page.locator("#quality table tbody tr").first.locator("td")
-    assert [first.nth(k).text_content() for k in range(2)] == ["all items", "21"]
-    assert first.nth(2).text_content().replace("\u202f", "").replace(" ", "") == "61.9%"
+    assert [first.nth(k).text_content() for k in range(2)] == ["all items", "22"]
+    assert first.nth(2).text_content().replace("\u202f", "").replace(" ", "") == "63.6%"
     assert page.locator("#quality table tbody tr").count() >= 2
     page.select_option("#dash-hours", "24")
     settle(page)

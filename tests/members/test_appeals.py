@@ -223,3 +223,23 @@ def test_an_appeal_whose_decision_was_undone_meanwhile_cannot_be_overturned(stor
     assert refused.value.extra["fault"] == "not_in_force"
     assert a.appeal(key, "appeal-1")["status"] == "open"
     assert a.decide(BOB, state["task_id"], "uphold").decision == "uphold"  # closing it stays possible
+
+
+def test_appeal_rates_count_account_actions_apart_from_rejections(store: Store, key: int) -> None:
+    store.save_items([review_item("ap-1", api_key_id=key, author="driver", decision="approve"),
+                      review_item("ap-2", api_key_id=key, author="rider", decision="approve")])
+    e = Enforcement(store.engine, policy)
+    banned = e.act(ALICE, "driver", "ban", note="fake profile")
+    e.act(ALICE, "rider", "warn", note="rude at pick-up")
+    a = appeals_of(store)
+    state, _ = a.file(key, appeal("ban-appeal", item=None, enforcement_id=banned["enforcement_id"]))
+    a.decide(BOB, state["task_id"], "overturn", note="real person, checked")
+    rates = queue_for(store).reports.appeal_rates(utcnow() - timedelta(hours=1))
+    by_action = {r["key"]: r for r in rates["by_account_action"]}
+    assert by_action["ban:moderator"] | {} == {
+        "key": "ban:moderator", "rejections": 1, "appeals": 1, "decided": 1, "overturned": 1,
+        "appeal_rate": 1.0, "overturn_rate": 1.0,
+    }
+    assert by_action["warn:moderator"]["appeals"] == 0 and by_action["warn:moderator"]["appeal_rate"] == 0.0
+    # an account action is no rejection of an item: the other groups do not count it
+    assert rates["by_category"] == [] and rates["by_moderator"] == []
