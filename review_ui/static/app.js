@@ -4,7 +4,7 @@
 // the keys work wherever the focus is, except in a text field.
 import * as api from "./api.js";
 import { locale, localeSwitch, t, translatePage } from "./i18n.js";
-import { CATEGORIES, categoryName } from "./reasons.js";
+import { CATEGORIES, categoryName, queueName } from "./reasons.js";
 import { card, detail, el } from "./render.js";
 import * as search from "./search.js";
 
@@ -501,7 +501,7 @@ async function loadQueues() {
     const select = $("queue");
     const chosen = select.value;
     for (const o of [...select.options]) if (o.value) o.remove();
-    for (const q of s.queues) select.append(el("option", { value: q.queue, text: t("queue.option", { queue: q.queue, count: q.depth }), selected: q.queue === chosen }));
+    for (const q of s.queues) select.append(el("option", { value: q.queue, text: t("queue.option", { queue: queueName(q.queue), count: q.depth }), selected: q.queue === chosen }));
   } catch { /* the list is a convenience */ }
 }
 

@@ -6,7 +6,7 @@
 import * as admin from "./admin-api.js";
 import { fmtNumber, fmtPercent, locale, t } from "./i18n.js";
 import { failure, frame, table } from "./nav.js";
-import { categoryName } from "./reasons.js";
+import { categoryName, queueName } from "./reasons.js";
 import { el } from "./render.js";
 
 const $ = (id) => document.getElementById(id);
@@ -109,7 +109,7 @@ function queues(s) {
   const box = $("queues");
   if (!s.queues.length) { box.replaceChildren(el("p", { class: "empty-state", text: t("dash.no_queue") })); return; }
   const rows = s.queues.map((q) => [
-    el("a", { href: `/review?queue=${encodeURIComponent(q.queue)}`, text: q.queue }), fmtNumber(q.depth), fmtNumber(q.leased),
+    el("a", { href: `/review?queue=${encodeURIComponent(q.queue)}`, text: queueName(q.queue) }), fmtNumber(q.depth), fmtNumber(q.leased),
     q.oldest_age_seconds === null ? "" : minutes(q.oldest_age_seconds), q.sla_minutes ? t("dash.minutes", { count: q.sla_minutes }) : "",
     el("span", { class: q.past_sla ? "state-disabled" : "state-active", text: q.past_sla ? t("dash.late", { count: q.past_sla }) : t("dash.on_time") }),
   ]);

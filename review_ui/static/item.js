@@ -5,7 +5,7 @@
 // never parsed as HTML.
 import * as api from "./api.js";
 import { fmtDate, localeSwitch, t, translatePage } from "./i18n.js";
-import { categoryName } from "./reasons.js";
+import { categoryName, queueName } from "./reasons.js";
 import { SENSITIVE, decisionBadge, el, highlighted, photo, reasonList } from "./render.js";
 
 const PREFIX = "/review/items/";
@@ -122,7 +122,7 @@ function render() {
   if (banned) d.append(banned);
   if (item.review.length) {
     d.append(el("h2", { text: t("item.tasks") }));
-    d.append(table([t("item.col.task"), t("item.col.queue"), t("item.col.status")], item.review.map((x) => [String(x.task_id), x.queue, t(`status.${x.status}`)]), "tasks"));
+    d.append(table([t("item.col.task"), t("item.col.queue"), t("item.col.status")], item.review.map((x) => [String(x.task_id), queueName(x.queue), t(`status.${x.status}`)]), "tasks"));
   }
   // reports and appeals: shown when the item API carries them
   for (const [key, rows] of [["reports", item.reports], ["appeals", item.appeals]]) {

@@ -14,6 +14,9 @@ const score = (x) => fmtNumber(Math.round(Number(x) * 100) / 100);
 // A category the catalogue does not know (a policy's own) is shown by its name.
 const known = (key, fallback) => { const v = t(key); return v === key ? fallback : v; };
 export const categoryName = (c) => known(`category.${c}`, c);
+/** A queue's name in the moderator's language; a queue the catalogue does not know (a
+ * policy's own) by the name the policy gives it. */
+export const queueName = (q) => known(`queue.name.${q}`, q);
 export const categoryShort = (c) => known(`category.${c}.short`, c);
 
 function regionName(code) {

@@ -2,7 +2,7 @@
 // one by one: never innerHTML, so `<img onerror=...>` in a text is shown, not run. Every
 // word a moderator reads comes from the catalogue (t), dates and numbers in their locale.
 import { fmtDate, fmtNumber, t } from "./i18n.js";
-import { boxesOf, categoryName, categoryShort, plain, technical } from "./reasons.js";
+import { boxesOf, categoryName, categoryShort, plain, queueName, technical } from "./reasons.js";
 
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -87,7 +87,7 @@ export function glance(task) {
 export function card(task, { current, selected, revealed }) {
   const node = el("div", { class: `card${current ? " current" : ""}${selected ? " selected" : ""}`, "data-task-id": task.task_id, "data-item": task.item.id, "data-queue": task.queue, "aria-current": current ? "true" : null });
   node.append(glance(task));
-  node.append(el("div", { class: "meta", text: `${task.queue} · ${task.item.context} · ${task.item.author_id}` }));
+  node.append(el("div", { class: "meta", text: `${queueName(task.queue)} · ${task.item.context} · ${task.item.author_id}` }));
   if (task.item.type === "photo") node.append(photo({ id: task.item.id, url: task.item.image_url, blurred: task.sensitive && !revealed }));
   else node.append(el("div", { class: "excerpt", text: task.item.text || "" }));
   return node;
@@ -130,7 +130,7 @@ export function detail(task, { revealed, boxes, cluster }) {
   d.append(glance(task));
   const minutes = Math.round((task.age_seconds || 0) / 60);
   d.append(el("p", { class: "meta" },
-    t("card.meta", { queue: task.queue, priority: task.priority, minutes, sla: task.sla_minutes ?? 0 }), " · ",
+    t("card.meta", { queue: queueName(task.queue), priority: task.priority, minutes, sla: task.sla_minutes ?? 0 }), " · ",
     t("card.author"), " ", el("a", { href: authorUrl(task.item.author_id), class: "author", text: task.item.author_id }),
     ` · ${task.item.context}${task.item.language ? " · " + task.item.language : ""} · `,
     el("a", { href: itemUrl(task.item.id), class: "item-link", text: t("card.open_item") })));
@@ -201,7 +201,7 @@ export function hitCard(hit, { current }) {
   if (hit.excerpt !== null) node.append(marked(hit.excerpt, hit.highlights));
   else node.append(el("div", { class: "excerpt meta", text: t("card.type.photo") }));
   const line = el("div", { class: "badges" }, decisionBadge("first", hit.first_decision), " ", decisionBadge("final", hit.final_decision));
-  for (const task of hit.review) line.append(" ", el("span", { class: "badge", text: t("search.task", { queue: task.queue, status: t(`status.${task.status}`) }) }));
+  for (const task of hit.review) line.append(" ", el("span", { class: "badge", text: t("search.task", { queue: queueName(task.queue), status: t(`status.${task.status}`) }) }));
   for (const c of hit.categories) line.append(" ", categoryBadge(c));
   node.append(line);
   return node;

@@ -209,7 +209,7 @@ def test_dashboard_draws_charts_figures_and_moderators_from_stored_data(
     appeals = page.text_content("#appeals")
     assert "user:mod" in appeals and "contact_info" not in appeals  # the ground in words
     assert "warning, by a moderator" in appeals  # the account action, in words
-    assert "contact-info" in page.text_content("#queues")
+    assert "contact details and spam" in page.text_content("#queues")  # the queue's name in words
     # automation and how right it was, over all items first, then per category
     first = page.locator("#quality table tbody tr").first.locator("td")
     assert [first.nth(k).text_content() for k in range(2)] == ["all items", "22"]
