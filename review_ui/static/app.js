@@ -287,9 +287,17 @@ function decideSelected(decision) {
   const ids = tasks.map((x) => x.task_id);
   if (!ids.length) { toast(t("toast.nothing_selected")); return; }
   const index = state.cur;
+  // the reason and note typed on the current card (else on the first selected card that has
+  // one) go with every decision of the selection
+  const current = state.tasks[state.cur];
+  const typed = (current && state.selected.has(current.task_id) && state.notes.get(current.task_id))
+    || tasks.map((x) => state.notes.get(x.task_id)).find((n) => n && (n.reason_code || (n.note || "").trim())) || {};
+  const extra = {};
+  if (typed.reason_code) extra.reason_code = typed.reason_code;
+  if (typed.note && typed.note.trim()) extra.note = typed.note.trim();
   removeTasks(ids);
   state.decided += ids.length;
-  const done = api.bulk(ids, decision)
+  const done = api.bulk(ids, decision, extra)
     .then((res) => {
       refreshQueues();
       if (res.refused.length) { state.decided -= res.refused.length; toast(t("toast.refused", { count: res.refused.length, error: res.refused[0].detail }), 5000); }

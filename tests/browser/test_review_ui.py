@@ -133,12 +133,18 @@ def test_bulk_select_and_decide(live: LiveService, page) -> None:
     second = current_id(page)
     page.keyboard.press("x")
     assert page.locator(".card.selected").count() == 2
+    # a note typed on the current card goes with every decision of the selection
+    page.keyboard.press("n")
+    page.keyboard.type("same scam, two accounts")
+    page.keyboard.press("Escape")
     before = decided(page)
     page.keyboard.press("Shift+R")
     page.wait_for_function(f"document.getElementById('decided-count').dataset.count === '{before + 2}'")
     wait_for(lambda: live.service.store.get_item(second)["final_decision"] == "reject", timeout=10, what="duplicate rejected")
     assert live.service.store.get_item(first)["final_decision"] == "reject"
     assert live.service.store.get_item(second)["final_decision"] == "reject"
+    for item_id in (first, second):
+        assert live.service.store.get_item(item_id)["history"][-1]["note"] == "same scam, two accounts"
 
 
 def test_author_text_with_markup_is_shown_as_text_never_run(page) -> None:
