@@ -33,6 +33,7 @@ const state = {
   fetching: null,
   generation: 0,      // bumped when the queue or the filters change: older claims are given back
   empty: false,
+  reclaiming: false,  // a new queue or filters: the old tasks are going back, the new ones not claimed yet
   short: false,       // the last claim got fewer tasks than it asked for
   resume: true,
   filters: {},
@@ -162,6 +163,10 @@ function cardFor(task) {
   return node;
 }
 
+// Loading is what the moderator waits on: a first claim, or one for a new queue or filters.
+// The poll of a queue found empty stays quiet, so the empty message does not flicker.
+const loading = () => (Boolean(state.fetching) || state.reclaiming) && !state.empty;
+
 function render() {
   const list = $("tasks");
   state.cur = Math.max(0, Math.min(state.cur, state.tasks.length - 1));
@@ -186,12 +191,12 @@ function render() {
     for (const ph of d.querySelectorAll(".photo")) ph.addEventListener("click", () => toggleReveal(task));
   } else if (!task) {
     d.replaceChildren();
-    list.append(el("div", { class: "empty", text: t(state.fetching ? "queue.loading" : filtered() ? "queue.empty.filtered" : "queue.empty") }));
+    list.append(el("div", { class: "empty", text: t(loading() ? "queue.loading" : filtered() ? "queue.empty.filtered" : "queue.empty") }));
   }
   d.dataset.look = look;
   counters();
   toolbar();
-  document.body.dataset.state = task ? "ready" : state.fetching ? "loading" : "empty";
+  document.body.dataset.state = task ? "ready" : loading() ? "loading" : "empty";
   document.body.classList.toggle("grayscale", $("grayscale").checked);
   document.body.classList.toggle("details", state.details);
   const cur = nodes[state.cur];
@@ -526,10 +531,12 @@ function readFilters() {
 
 async function reclaim() {
   state.generation += 1;
+  // loading from now on: the tasks going back are no sign of an empty queue
+  state.empty = false;
+  state.reclaiming = true;
   const released = releaseAll();
   render();
-  await released;
-  state.empty = false;
+  try { await released; } finally { state.reclaiming = false; }
   prefetch();
 }
 

@@ -678,6 +678,14 @@ def test_filters_narrow_the_queue_and_sort_by_age(page: Any) -> None:
     assert (
         page.text_content("#tasks .empty") == "Nothing waiting matches these filters."
     )
+    # the empty queue is polled every 3 s, quietly: the page never flickers to "loading"
+    page.evaluate(
+        "window.seenStates = []; new MutationObserver(() => window.seenStates.push(document.body.dataset.state))"
+        ".observe(document.body, { attributes: true, attributeFilter: ['data-state'] })"
+    )
+    page.wait_for_timeout(6500)
+    assert "loading" not in page.evaluate("window.seenStates")
+    assert page.text_content("#tasks .empty") == "Nothing waiting matches these filters."
     page.click("#filters button[type=reset]")
     page.wait_for_function(
         "document.body.dataset.state === 'ready' && !!document.querySelector('#tasks .cat-nudity')"
