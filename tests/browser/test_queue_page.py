@@ -370,7 +370,9 @@ def test_language_switch_changes_the_page_and_is_remembered(
     )
     assert page.text_content("#logout") == "Se déconnecter"
     # the shipped queues by their names in the moderator's language
-    assert page.text_content("#queue option[value='contact-info']").startswith("coordonnées et spam")
+    page.wait_for_function(
+        "(document.querySelector(\"#queue option[value='contact-info']\") || {}).textContent?.startsWith('coordonnées et spam')"
+    )
     page.reload()
     page.wait_for_function("['ready', 'empty'].includes(document.body.dataset.state)")
     assert page.evaluate("document.documentElement.lang") == "fr"
